@@ -1,0 +1,89 @@
+import { Command, Option } from 'commander';
+import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm } from '../transforms/checksum.js';
+import { COMPRESSIONS, type Compression } from '../transforms/compress.js';
+import { UsageError } from './errors.js';
+import { parseRate } from './format.js';
+import type { SshOptions } from './ssh.js';
+
+/** Options shared by push and pull, as commander parses them. */
+export interface TransferFlags {
+  compress?: Compression | true;
+  compressLevel?: number;
+  checksum: ChecksumAlgorithm;
+  progress?: boolean;
+  quiet?: boolean;
+  json?: boolean;
+  limitRate?: number;
+  port?: number;
+  identity?: string;
+  config?: string;
+  option: string[];
+  jump?: string;
+  ssh?: string;
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+function integer(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) {
+      throw new UsageError(`${name} must be a whole number from ${min} to ${max}, not ${JSON.stringify(value)}`);
+    }
+    return n;
+  };
+}
+
+function rate(value: string): number {
+  try {
+    return parseRate(value);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/** Adds the transfer and ssh options every transfer subcommand takes. */
+export function addTransferOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option('-z, --compress [kind]', 'compress on the wire: gzip (default) or zstd').choices(COMPRESSIONS),
+    )
+    .addOption(
+      new Option('--compress-level <n>', 'compression level (gzip 1-9, zstd 1-19)').argParser(
+        integer('--compress-level', 1, 19),
+      ),
+    )
+    .addOption(
+      new Option('--checksum <algorithm>', 'hash checked on both ends')
+        .choices(CHECKSUM_ALGORITHMS)
+        .default('md5'),
+    )
+    .option('--progress', 'show progress on stderr (default: when stderr is a terminal)')
+    .option('--no-progress', 'never show progress')
+    .option('-q, --quiet', 'no summary line on success')
+    .option('--json', 'print the result as one JSON object on stdout')
+    .addOption(new Option('--limit-rate <rate>', 'limit the rate on the wire, e.g. 500K, 10M').argParser(rate))
+    .addOption(new Option('-p, --port <port>', 'ssh port').argParser(integer('--port', 1, 65535)))
+    .option('-i, --identity <file>', 'ssh identity (private key) file')
+    .option('-F, --config <file>', 'ssh config file')
+    .option('-o, --option <option>', 'ssh option, e.g. -o Compression=no (repeatable)', collect, [])
+    .option('-J, --jump <host>', 'connect through this jump host (ssh -J)')
+    .option('--ssh <command>', 'ssh command to run instead of ssh (also $SSHSTREAM_SSH)');
+}
+
+/** The ssh part of the flags, for the library. */
+export function sshOptionsOf(flags: TransferFlags): SshOptions {
+  return {
+    port: flags.port,
+    identity: flags.identity,
+    config: flags.config,
+    options: flags.option,
+    jump: flags.jump,
+    sshCommand: flags.ssh,
+  };
+}
+
+/** `-z` alone means gzip. */
+export function compressionOf(flags: TransferFlags): Compression | undefined {
+  return flags.compress === true ? 'gzip' : flags.compress;
+}

@@ -1,0 +1,36 @@
+import { escapeControl } from './escape.js';
+import { formatBytes, formatDuration, formatRate } from './format.js';
+import type { TransferFlags } from './cli-options.js';
+
+/** What every transfer result has, for the summary line and --json. */
+export interface TransferSummary {
+  target: string;
+  bytes: number;
+  algorithm: string;
+  digest: string;
+  seconds: number;
+}
+
+/** Progress on stderr: redrawn on a terminal, plain lines when forced with --progress. */
+export function progressMode(flags: TransferFlags): 'tty' | 'lines' | undefined {
+  if (flags.quiet && flags.progress !== true) return undefined;
+  const tty = process.stderr.isTTY === true;
+  if (flags.progress === false) return undefined;
+  if (flags.progress === true) return tty ? 'tty' : 'lines';
+  return tty ? 'tty' : undefined;
+}
+
+/** One summary line on stderr (unless -q), and with --json one JSON object on stdout. */
+export function printResult(result: TransferSummary, flags: TransferFlags, verb: string): void {
+  if (flags.json) process.stdout.write(JSON.stringify(result) + '\n');
+  if (flags.quiet) return;
+  const rate = result.seconds > 0 ? result.bytes / result.seconds : 0;
+  const check =
+    result.algorithm === 'none'
+      ? 'byte count verified (no checksum)'
+      : `${result.algorithm} ${result.digest} verified`;
+  process.stderr.write(
+    `sshstream: ${verb} ${formatBytes(result.bytes)} ${verb === 'pulled' ? 'from' : 'to'} ${escapeControl(result.target)} ` +
+      `in ${formatDuration(result.seconds)} (${formatRate(rate)}), ${check}\n`,
+  );
+}

@@ -1,0 +1,94 @@
+import { Command, CommanderError, Option } from 'commander';
+import { runPush, type PushFlags } from './cli-push.js';
+import { addTransferOptions } from './cli-options.js';
+const runDemo = async (_: unknown) => {};
+import { EXIT_CODES, UsageError, exitCodeOf } from './errors.js';
+import { escapeControl } from './escape.js';
+
+const EXIT_HELP = `
+Exit codes:
+  0        transferred and verified
+  1        usage: bad arguments, refused host or path
+  2        could not connect or authenticate, or the connection was lost (ssh exited 255)
+  3        verification failed: counts or hashes differ; nothing committed
+  4        remote I/O: permission, missing directory, disk full, remote tool missing
+  5        local I/O: cannot read input or write output
+  130/143  interrupted by SIGINT / SIGTERM, after cleanup
+
+Environment:
+  SSHSTREAM_SSH   ssh command to use instead of "ssh" (like GIT_SSH_COMMAND), e.g. "ssh -v"`;
+
+const PUSH_HELP = `
+The data goes to a hidden temporary file beside the destination
+(.NAME.sshstream-<id>.tmp). Only when the byte count and hash of what landed on the remote
+disk equal those of stdin is it fsynced and renamed over PATH. On any failure, interrupt or
+lost connection the destination is left as it was and the temporary file is removed.
+A relative PATH is relative to the remote home directory. An existing file keeps its
+permission bits; a new one gets 0666 & ~umask (like cat >), unless --mode is given. A
+symbolic link at PATH is replaced by the file (as rsync does), not written through.
+
+Examples:
+  cat build.tar | sshstream push deploy@web1:/srv/app/build.tar
+  pg_dump db | sshstream push -z --mkdir backup:dumps/db.sql
+  sshstream push --json --checksum sha256 '[::1]:/tmp/x' < x`;
+
+/** The sshstream command line: parses argv, runs the subcommand, returns the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => controller.abort(signal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    await buildProgram(controller.signal).parseAsync(argv, { from: 'user' });
+    return EXIT_CODES.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage;
+    }
+    process.stderr.write(`sshstream: ${errorLine(error)}\n`);
+    return exitCodeOf(error);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function errorLine(error: unknown): string {
+  if (error instanceof Error) return error.message.replace(/\n/g, ' ');
+  return escapeControl(String(error));
+}
+
+function buildProgram(signal: AbortSignal): Command {
+  const program = new Command('sshstream')
+    .description(
+      'Stream bytes to and from files over the system ssh, hashed on both ends and committed atomically.',
+    )
+    .version(process.env['npm_package_version'] ?? '0.1.0')
+    .exitOverride()
+    .showHelpAfterError()
+    .addHelpText('after', EXIT_HELP);
+  program.configureOutput({
+    writeErr: (text) => process.stderr.write(text.startsWith('error:') ? `sshstream: ${text}` : text),
+  });
+
+  addTransferOptions(
+    program
+      .command('push')
+      .description('stream stdin into a remote file, verified, then renamed into place')
+      .argument('<target>', '[user@]host:path or user@[ipv6]:path')
+      .addOption(new Option('--mode <octal>', 'permission bits of the file, e.g. 640'))
+      .option('--mkdir', 'create missing parent directories')
+      .addHelpText('after', PUSH_HELP + '\n' + EXIT_HELP),
+  ).action((target: string, flags: PushFlags) => runPush(target, flags, signal));
+
+  program
+    .command('demo')
+    .description('push 64 MiB through a throwaway local sshd and show it verified')
+    .option('--size <mib>', 'MiB to push', '64')
+    .action((flags: { size: string }) => {
+      const mib = Number(flags.size);
+      if (!Number.isFinite(mib) || mib < 0) throw new UsageError(`--size must be a number of MiB`);
+      return runDemo({ mib, signal });
+    });
+  return program;
+}

@@ -1,0 +1,147 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ErrorContext } from './errors.js';
+import { classifyFailure, type SshExit } from './failure.js';
+import { buildRemoteCommand } from './remote-script.js';
+import { ReportReader, type Report } from './reports.js';
+import {
+  buildSshInvocation,
+  spawnSsh,
+  type SshDestination,
+  type SshOptions,
+  type SshProcess,
+} from './ssh.js';
+
+
+/** What opening a control connection needs. */
+export interface ControlParams {
+  destination: SshDestination;
+  ssh: SshOptions;
+  /** Operation and arguments of the remote control script (after the tag). */
+  remoteArgs: readonly string[];
+  context: ErrorContext;
+}
+
+// How long we wait for the remote side to confirm an abort before giving up on it.
+const ABORT_TIMEOUT_MS = 5000;
+
+/**
+ * One authenticated ssh connection per transfer: an OpenSSH ControlMaster (private socket, no
+ * persistence) whose own session runs the remote control script. Further sessions (the data
+ * stream) ride the same connection, so the user authenticates once. The control script owns the
+ * remote temporary file: it commits on our word and removes the file on anything else,
+ * including EOF when we or the connection die.
+ */
+export class ControlConnection {
+  readonly tag: string;
+  private exit: SshExit | undefined;
+
+  private constructor(
+    private readonly params: ControlParams,
+    private readonly dir: string,
+    private readonly master: SshProcess,
+    private readonly stdout: ReportReader,
+    readonly stderr: ReportReader,
+    tag: string,
+    readonly exited: Promise<SshExit>,
+  ) {
+    this.tag = tag;
+    void exited.then((exit) => (this.exit = exit));
+  }
+
+  /** Connects, authenticates and waits until the control script says it is ready. */
+  static async open(params: ControlParams): Promise<ControlConnection> {
+    const tag = `SSHSTREAM-${randomBytes(8).toString('hex')}`;
+    const dir = await mkdtemp(join(tmpdir(), 'sshstream-'));
+    const invocation = buildSshInvocation(
+      params.destination,
+      params.ssh,
+      ['-o', 'ControlMaster=yes', '-o', `ControlPath=${join(dir, 'control')}`, '-o', 'ControlPersist=no'],
+      buildRemoteCommand([tag, ...params.remoteArgs]),
+    );
+    const master = spawnSsh(invocation, { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: false });
+    master.stdin?.on('error', () => {});
+    const stdout = new ReportReader(tag, master.stdout);
+    const stderr = new ReportReader(tag, master.stderr);
+    const exited = settle(master, stdout, stderr);
+    const connection = new ControlConnection(params, dir, master, stdout, stderr, tag, exited);
+    const ready = await stdout.next(['ready']);
+    if (!ready) {
+      const exit = await exited;
+      await rm(dir, { recursive: true, force: true });
+      throw classifyFailure(exit, stderr, params.context);
+    }
+    return connection;
+  }
+
+  /** True until the master ssh process has exited. */
+  get alive(): boolean {
+    return this.exit === undefined;
+  }
+
+  /** Starts another session over this connection running the remote script with `remoteArgs`. */
+  spawnSession(remoteArgs: readonly string[], options: Parameters<typeof spawnSsh>[1]): SshProcess {
+    const invocation = buildSshInvocation(
+      this.params.destination,
+      this.params.ssh,
+      ['-o', 'ControlMaster=no', '-o', `ControlPath=${join(this.dir, 'control')}`],
+      buildRemoteCommand([this.tag, ...remoteArgs]),
+    );
+    return spawnSsh(invocation, options);
+  }
+
+  /** Sends one command line to the control script and waits for one of `words` in reply. */
+  async request(line: string, words: readonly string[]): Promise<Report> {
+    const from = this.stdout.reports.length;
+    this.master.stdin?.write(line + '\n');
+    const reply = await this.stdout.next(words, from);
+    if (reply) return reply;
+    throw classifyFailure(await this.exited, this.stderr, this.params.context);
+  }
+
+  /** Asks the remote side to remove the temporary file, then closes. Never throws. */
+  async abort(): Promise<void> {
+    if (this.alive) {
+      const timer = delay(ABORT_TIMEOUT_MS);
+      await Promise.race([this.request('abort', ['aborted']).catch(() => undefined), timer.promise]);
+      timer.cancel();
+    }
+    await this.close();
+  }
+
+  /** Ends the control session, waits for ssh to exit (killing it if it lingers) and cleans up. */
+  async close(): Promise<SshExit> {
+    this.master.stdin?.end();
+    const timer = delay(ABORT_TIMEOUT_MS);
+    const exit = await Promise.race([this.exited, timer.promise]);
+    timer.cancel();
+    if (!exit) this.master.kill('SIGKILL');
+    await rm(this.dir, { recursive: true, force: true });
+    return this.exited;
+  }
+
+  /** Kills the master at once (its remote side then cleans up on EOF). */
+  kill(): void {
+    this.master.kill('SIGTERM');
+  }
+}
+
+// Resolves when the process has exited and its output streams are fully read.
+async function settle(
+  child: SshProcess,
+  ...readers: ReportReader[]
+): Promise<SshExit> {
+  const result = await child;
+  for (const reader of readers) reader.end();
+  return { exitCode: result.exitCode, signal: result.signal };
+}
+
+function delay(ms: number): { promise: Promise<undefined>; cancel: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  const promise = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  return { promise, cancel: () => clearTimeout(timer) };
+}

@@ -1,0 +1,120 @@
+import { Duplex, Transform, type TransformCallback } from 'node:stream';
+import { ConnectionError, RemoteIOError, UsageError, type ErrorContext } from './errors.js';
+import { escapeControl } from './escape.js';
+import { buildRemoteCommand } from './remote-script.js';
+import { buildSshInvocation, spawnSsh, type SshDestination, type SshOptions } from './ssh.js';
+import { isSafeHost } from './target.js';
+
+/** Options of a remote command: ssh options plus an AbortSignal that kills ssh. */
+export interface ExecOptions extends SshOptions {
+  signal?: AbortSignal | undefined;
+}
+
+/** A remote command that exited non-zero or was killed; `status` and `stderr` say how. */
+export class RemoteCommandError extends RemoteIOError {
+  readonly status: number | undefined;
+  readonly signal: string | undefined;
+  readonly stderr: Buffer;
+  constructor(status: number | undefined, signal: string | undefined, stderr: Buffer, context: ErrorContext) {
+    const said = escapeControl(stderr.toString('utf8').trim().split('\n').at(-1) ?? '');
+    super(
+      `remote command ${signal ? `killed by ${signal}` : `exited with status ${status}`}${said ? `: ${said}` : ''}`,
+      context,
+    );
+    this.status = status;
+    this.signal = signal;
+    this.stderr = stderr;
+  }
+}
+
+/** Parses `host`, `user@host` or a destination object, refusing anything ssh could read as an option. */
+export function parseDestination(destination: string | SshDestination): SshDestination {
+  if (typeof destination !== 'string') return destination;
+  const at = destination.lastIndexOf('@');
+  const user = at === -1 ? undefined : destination.slice(0, at);
+  const host = destination.slice(at + 1).replace(/^\[(.*)\]$/, '$1');
+  if (!isSafeHost(host) || (user !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(user))) {
+    throw new UsageError(`refused destination ${JSON.stringify(destination)}`);
+  }
+  return { host, user };
+}
+
+// An argv runs through the shell-proof bootstrap, so no byte of it is parsed by the login
+// shell; a string is the user's own remote shell command, sent as it is.
+function remoteCommandOf(command: string | readonly string[]): string {
+  if (typeof command === 'string') return command;
+  if (command.length === 0) throw new UsageError('empty remote command');
+  return buildRemoteCommand(['', 'exec', ...command]);
+}
+
+/**
+ * The exec primitive: a Duplex over `ssh destination command`. Writes go to the remote stdin,
+ * the remote stdout is what you read. A non-zero exit makes the stream error with a
+ * RemoteCommandError (status, signal, stderr); ssh's status 255 with a ConnectionError.
+ * `command` as an array is run literally (no remote shell parsing); as a string it is a shell
+ * command line for the remote login shell.
+ */
+export function createExecStream(
+  destination: string | SshDestination,
+  command: string | readonly string[],
+  options: ExecOptions = {},
+): Duplex {
+  const dest = parseDestination(destination);
+  const context = { operation: 'exec', target: dest.host };
+  const invocation = buildSshInvocation(dest, options, [], remoteCommandOf(command));
+  const child = spawnSsh(invocation, {
+    stdin: 'pipe',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    buffer: { stdout: false, stderr: true },
+    ...(options.signal ? { cancelSignal: options.signal } : {}),
+  });
+  child.stdin?.on('error', () => {});
+  // Holds back the end of stdout until ssh has exited, so a failure is never mistaken for EOF.
+  const gate = new Transform({
+    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+      callback(null, chunk);
+    },
+    flush(callback: TransformCallback) {
+      child.then((result) => callback(failureOf(result, context)), callback);
+    },
+  });
+  child.stdout!.pipe(gate);
+  child.stdout!.on('error', (error) => gate.destroy(error));
+  const duplex = Duplex.from({ writable: child.stdin!, readable: gate });
+  duplex.on('close', () => {
+    if (child.exitCode === null || child.exitCode === undefined) child.kill('SIGTERM');
+  });
+  return duplex;
+}
+
+/** Runs a remote command to completion; resolves with its output, rejects like createExecStream. */
+export async function execRemote(
+  destination: string | SshDestination,
+  command: string | readonly string[],
+  options: ExecOptions & { input?: Buffer | string } = {},
+): Promise<{ stdout: Buffer; stderr: Buffer }> {
+  const dest = parseDestination(destination);
+  const context = { operation: 'exec', target: dest.host };
+  const invocation = buildSshInvocation(dest, options, [], remoteCommandOf(command));
+  const result = await spawnSsh(invocation, {
+    input: options.input ?? '',
+    ...(options.signal ? { cancelSignal: options.signal } : {}),
+  });
+  const failure = failureOf(result, context);
+  if (failure) throw failure;
+  return { stdout: Buffer.from(result.stdout as Uint8Array), stderr: Buffer.from(result.stderr as Uint8Array) };
+}
+
+function failureOf(
+  result: { exitCode?: number | undefined; signal?: string | undefined; stderr?: unknown },
+  context: ErrorContext,
+): Error | null {
+  if (result.exitCode === 0) return null;
+  const stderr = Buffer.from((result.stderr as Uint8Array | undefined) ?? []);
+  if (result.exitCode === 255) {
+    const said = escapeControl(stderr.toString('utf8').trim().split('\n').at(-1) ?? '');
+    return new ConnectionError(said || 'ssh exited with status 255', context);
+  }
+  return new RemoteCommandError(result.exitCode, result.signal, stderr, context);
+}

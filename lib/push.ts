@@ -1,0 +1,239 @@
+import { Writable, type Duplex } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createChecksum, type ChecksumAlgorithm, type ChecksumStream } from '../transforms/checksum.js';
+import { createCompressor, type Compression } from '../transforms/compress.js';
+import { createThrottle } from '../transforms/throttle.js';
+import { ControlConnection } from './control.js';
+import {
+  AbortError,
+  LocalIOError,
+  SshStreamError,
+  UsageError,
+  VerificationError,
+  type ErrorContext,
+} from './errors.js';
+import { classifyFailure, type SshExit } from './failure.js';
+import { ReportReader } from './reports.js';
+import type { SshOptions, SshProcess } from './ssh.js';
+import { parseTarget, type Target } from './target.js';
+
+/** Options of a push: where ssh connects and how the bytes travel. */
+export interface PushOptions extends SshOptions {
+  /** Hash over the uncompressed bytes on both ends. Default 'md5'. */
+  checksum?: ChecksumAlgorithm;
+  /** Compress on the wire (hashes stay over the uncompressed bytes). */
+  compress?: Compression | undefined;
+  /** Compression level (gzip 1-9, zstd 1-19). */
+  compressLevel?: number | undefined;
+  /** Permission bits of the file, e.g. 0o640 or '640'. Default: keep an existing file's, else 0666 & ~umask. */
+  mode?: number | string | undefined;
+  /** Create missing parent directories on the remote host. */
+  mkdir?: boolean | undefined;
+  /** Limit the rate on the wire, in bytes per second. */
+  limitRate?: number | undefined;
+  /** Aborting kills ssh, removes the remote temporary file and rejects with AbortError. */
+  signal?: AbortSignal | undefined;
+}
+
+/** What a verified and committed push reports. */
+export interface PushResult {
+  /** The target as given. */
+  target: string;
+  /** Bytes of the file (uncompressed). */
+  bytes: number;
+  /** The checksum algorithm used. */
+  algorithm: ChecksumAlgorithm;
+  /** Hex digest computed locally, equal to the remote one. */
+  digest: string;
+  /** The md5 digest, when the algorithm is md5. */
+  md5?: string;
+  /** Wall time from connecting to the commit, in seconds. */
+  seconds: number;
+  /** Always true: a result exists only after verification. */
+  verified: true;
+  /** Compression used on the wire, if any. */
+  compress?: Compression;
+}
+
+/** The Writable returned by createPushStream; `result` settles once the file is committed or not. */
+export class PushStream extends Writable {
+  /** Resolves after the remote file is verified and renamed into place; rejects otherwise. */
+  readonly result: Promise<PushResult>;
+  private readonly target: Target;
+  private readonly context: ErrorContext;
+  private readonly started = performance.now();
+  private control: ControlConnection | undefined;
+  private data: SshProcess | undefined;
+  private dataStderr: ReportReader | undefined;
+  private checksum: ChecksumStream | undefined;
+  private flow: Promise<unknown> | undefined;
+  private committed = false;
+  // Set once _final runs: from then on finish() reports failures itself, with the right class.
+  private finishing = false;
+  private resolveResult!: (result: PushResult) => void;
+  private rejectResult!: (error: Error) => void;
+
+  constructor(
+    target: string,
+    private readonly options: PushOptions = {},
+  ) {
+    // Bad arguments throw here, synchronously, before the stream schedules any work.
+    const parsed = parseTarget(target, 'push');
+    const context = { operation: 'push', target: parsed.display };
+    modeArgument(options.mode, context);
+    super({ highWaterMark: 1 << 20 });
+    this.target = parsed;
+    this.context = context;
+    this.result = new Promise<PushResult>((resolve, reject) => {
+      this.resolveResult = resolve;
+      this.rejectResult = reject;
+    });
+    this.result.catch(() => {});
+    const { signal } = options;
+    if (signal) {
+      const onAbort = () => this.destroy(abortErrorFor(signal, this.context));
+      if (signal.aborted) queueMicrotask(onAbort);
+      else signal.addEventListener('abort', onAbort, { once: true });
+      this.result.finally(() => signal.removeEventListener('abort', onAbort)).catch(() => {});
+    }
+  }
+
+  override _construct(callback: (error?: Error | null) => void): void {
+    this.open().then(() => callback(), callback);
+  }
+
+  private async open(): Promise<void> {
+    const { options, target } = this;
+    const algorithm = options.checksum ?? 'md5';
+    const compress = options.compress ?? '';
+    this.control = await ControlConnection.open({
+      destination: target,
+      ssh: options,
+      remoteArgs: [
+        'push-control',
+        target.path,
+        options.mkdir ? '1' : '0',
+        algorithm,
+        modeArgument(options.mode, this.context),
+        compress,
+      ],
+      context: this.context,
+    });
+    const data = this.control.spawnSession(['push-data', target.path, compress], {
+      stdin: 'pipe',
+      stdout: 'ignore',
+      stderr: 'pipe',
+      buffer: false,
+    });
+    this.data = data;
+    this.dataStderr = new ReportReader(this.control.tag, data.stderr);
+    this.checksum = createChecksum(algorithm);
+    const stages: Duplex[] = [this.checksum];
+    if (options.compress) stages.push(createCompressor(options.compress, options.compressLevel));
+    if (options.limitRate) stages.push(createThrottle(options.limitRate));
+    // A failing stage (EPIPE when the remote side quit early) is not the cause; the data
+    // session's exit is, and _final or the watchers below report that.
+    const streams: NodeJS.WritableStream[] = [...stages, data.stdin!];
+    this.flow = pipeline(streams).catch(
+      (error: unknown) => error,
+    );
+    void data.then((exit) => {
+      if (exit.exitCode !== 0 && !this.finishing && !this.destroyed) this.destroy(this.failureOf(exit, this.dataStderr!));
+    });
+    void this.control.exited.then((exit) => {
+      if (!this.finishing && !this.destroyed) this.destroy(this.failureOf(exit, this.control!.stderr));
+    });
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error) => void): void {
+    if (this.checksum!.write(chunk)) callback();
+    else this.checksum!.once('drain', () => callback());
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.finish().then(() => callback(), callback);
+  }
+
+  private async finish(): Promise<void> {
+    this.finishing = true;
+    const checksum = this.checksum!;
+    checksum.end();
+    const flowError = await this.flow;
+    const exit = await this.data!;
+    if (exit.exitCode !== 0) throw this.failureOf(exit, this.dataStderr!);
+    if (flowError) throw new LocalIOError(String((flowError as Error).message ?? flowError), this.context);
+    const { digest, bytes } = await checksum.result;
+    const reply = await this.control!.request(`commit ${bytes} ${digest}`, ['committed', 'mismatch']);
+    const [remoteBytes = '', remoteDigest = ''] = reply.fields;
+    if (reply.word !== 'committed' || remoteBytes !== String(bytes) || remoteDigest !== digest) {
+      throw new VerificationError(
+        `verification failed: sent ${bytes} bytes ${checksum.algorithm} ${digest || '-'}, ` +
+          `remote has ${remoteBytes} bytes ${remoteDigest || '-'}; nothing committed`,
+        { bytes, digest },
+        { bytes: Number(remoteBytes), digest: remoteDigest },
+        this.context,
+      );
+    }
+    this.committed = true;
+    await this.control!.close();
+    const algorithm = checksum.algorithm;
+    this.resolveResult({
+      target: this.target.display,
+      bytes,
+      algorithm,
+      digest,
+      ...(algorithm === 'md5' ? { md5: digest } : {}),
+      seconds: (performance.now() - this.started) / 1000,
+      verified: true,
+      ...(this.options.compress ? { compress: this.options.compress } : {}),
+    });
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    const failure = error ?? new AbortError('push aborted before the end of input', this.context);
+    this.rejectResult(failure);
+    this.cleanup().then(
+      () => callback(error),
+      () => callback(error),
+    );
+  }
+
+  // Stops the data session first (so nothing more lands), then has the remote side remove the
+  // temporary file. With the connection gone, the remote control script removes it on EOF.
+  private async cleanup(): Promise<void> {
+    this.checksum?.destroy();
+    if (this.data && this.data.exitCode === undefined) this.data.kill('SIGTERM');
+    if (this.data) await this.data;
+    if (!this.control) return;
+    if (this.committed) await this.control.close();
+    else await this.control.abort();
+  }
+
+  private failureOf(exit: SshExit, stderr: ReportReader): SshStreamError {
+    return classifyFailure(exit, stderr, this.context);
+  }
+}
+
+/**
+ * A Writable that streams everything written to it into `target` (`[user@]host:path`) through
+ * the system ssh, hashed on both ends. The stream finishes only after the remote file is
+ * verified and atomically renamed into place; on any failure the destination is untouched.
+ */
+export function createPushStream(target: string, options?: PushOptions): PushStream {
+  return new PushStream(target, options);
+}
+
+function modeArgument(mode: number | string | undefined, context: ErrorContext): string {
+  if (mode === undefined) return '';
+  const value = typeof mode === 'number' ? mode : /^[0-7]{1,4}$/.test(mode) ? parseInt(mode, 8) : NaN;
+  if (!Number.isInteger(value) || value < 0 || value > 0o7777) {
+    throw new UsageError(`invalid mode ${JSON.stringify(String(mode))}: expected octal like 644`, context);
+  }
+  return value.toString(8);
+}
+
+/** The AbortError for a signal; `signal.reason === 'SIGTERM'` maps to exit 143. */
+export function abortErrorFor(signal: AbortSignal, context: ErrorContext): AbortError {
+  const reason = signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
+  return new AbortError(signal.reason === 'SIGTERM' ? 'terminated' : 'interrupted', context, reason);
+}

@@ -1,0 +1,167 @@
+# sshstream remote script: POSIX sh, no install on the server.
+# Run by the bootstrap in remote-script.ts as: sh -c BOOTSTRAP sshstream SCRIPT TAG OP ARGS...
+# where every argument is octal-encoded and decoded here with d() (defined by the bootstrap).
+# $2 is the report tag (a per-transfer nonce, so noise from login startup files can never be
+# mistaken for a report); $3 the operation. Reports are lines "<tag> <word> ..."; error messages
+# travel hex-encoded so paths with newlines cannot break the line protocol.
+export LC_ALL=C
+# val NAME ENCODED: sets $NAME to the decoded argument (the x keeps trailing newlines).
+val() { eval "$1=\$(d \"\$2\"; printf x); $1=\${$1%x}"; }
+val tag "$2"
+val op "$3"
+shift 3
+
+hex() { od -An -v -tx1 | tr -d ' \n'; }
+say() { printf '%s %s\n' "$tag" "$*"; }
+# fail CLASS MESSAGE: report on stderr, exit 4 (remote I/O) or 127 (missing tool).
+fail() {
+  m=$(printf '%s' "$2" | hex)
+  printf '%s err %s %s\n' "$tag" "$1" "$m" >&2
+  [ "$1" = tool ] && exit 127
+  exit 4
+}
+
+# pick_hash ALGO: sets H to a command printing the hex digest of stdin.
+pick_hash() {
+  case $1 in
+    md5) set -- md5sum 'md5 -q' 'openssl dgst -md5' ;;
+    sha1) set -- sha1sum 'shasum -a 1' 'sha1 -q' 'openssl dgst -sha1' ;;
+    sha256) set -- sha256sum 'shasum -a 256' 'sha256 -q' 'openssl dgst -sha256' ;;
+    none) H='cat >/dev/null'; return 0 ;;
+    *) return 1 ;;
+  esac
+  for c do
+    if command -v "${c%% *}" >/dev/null 2>&1; then H=$c; return 0; fi
+  done
+  return 1
+}
+need_hash() {
+  pick_hash "$1" || case $1 in
+    md5) fail tool 'no md5 tool on the remote host: install coreutils (md5sum) or openssl' ;;
+    sha1) fail tool 'no sha1 tool on the remote host: install coreutils (sha1sum) or openssl' ;;
+    *) fail tool "no $1 tool on the remote host: install coreutils (${1}sum) or openssl" ;;
+  esac
+}
+need_tool() {
+  command -v "$1" >/dev/null 2>&1 || fail tool "$1 not found on the remote host: install $1"
+}
+digest_of() { eval "$H" < "$1" | sed 's/^.*= *//; s/ .*//'; }
+
+# resolve PATH: sets p (safe to pass to commands: never starts with '-'), dir, base, tmp.
+resolve() {
+  p=$1
+  case $p in /*) ;; *) p=./$p ;; esac
+  case $p in */) fail isdir 'is a directory (give a file name)' ;; esac
+  dir=${p%/*}; base=${p##*/}
+  [ -n "$dir" ] || dir=/
+  if [ ${#base} -gt 200 ]; then tmp=$dir/.sshstream-$tag.tmp
+  else tmp=$dir/.$base.sshstream-$tag.tmp; fi
+}
+
+file_mode() {
+  stat -c %a "$1" 2>/dev/null || stat -f %Lp "$1" 2>/dev/null
+}
+
+fsync_file() { sync -- "$1" 2>/dev/null || sync; }
+
+# push-control PATH MKDIR ALGO MODE COMPRESS: prepares the temporary file, then takes commands
+# on stdin. Whatever ends this process before "commit" (EOF from a dropped connection, a killed
+# client, a signal) removes the temporary file.
+push_control() {
+  val path "$1"; val mkdirs "$2"; val algo "$3"; val mode "$4"; val compress "$5"
+  resolve "$path"
+  need_hash "$algo"
+  [ -n "$compress" ] && need_tool "$compress"
+  if [ -d "$p" ]; then fail isdir 'is a directory'; fi
+  if [ -d "$dir" ]; then :
+  elif [ "$mkdirs" = 1 ]; then
+    e=$(mkdir -p -- "$dir" 2>&1) || fail io "cannot create directory: $e"
+  elif [ -e "$dir" ]; then fail notdir 'parent is not a directory'
+  else fail enoent 'no such directory (use --mkdir to create it)'
+  fi
+  if [ -z "$mode" ]; then
+    if [ -e "$p" ]; then mode=$(file_mode "$p")
+    else mode=$(printf '%o' $(( 0666 & ~0$(umask) ))); fi
+  fi
+  committed=0
+  trap '[ "$committed" = 1 ] || rm -f -- "$tmp"' EXIT
+  trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; trap '' PIPE
+  # Private until committed: a 0600 file whose name says what it is.
+  e=$( (umask 077; set -C; : > "$tmp") 2>&1) || { trap - EXIT; fail io "cannot create temporary file: $e"; }
+  say ready
+  while IFS= read -r line; do
+    set -- $line
+    case $1 in
+      commit)
+        n=$(wc -c < "$tmp" | tr -d ' ') || fail io 'temporary file vanished'
+        h=$(digest_of "$tmp")
+        if [ "$n" != "$2" ] || [ "$h" != "${3:-}" ]; then
+          rm -f -- "$tmp"; say mismatch "$n" "$h"; exit 3
+        fi
+        e=$(chmod "$mode" "$tmp" 2>&1) || fail io "chmod: $e"
+        fsync_file "$tmp"
+        if [ -L "$p" ] && [ -d "$p" ]; then fail isdir 'is a symbolic link to a directory'; fi
+        e=$(mv -f -- "$tmp" "$p" 2>&1) || fail io "cannot rename into place: $e"
+        committed=1
+        fsync_file "$dir"
+        say committed "$n" "$h"
+        exit 0 ;;
+      abort) rm -f -- "$tmp"; committed=1; say aborted; exit 0 ;;
+    esac
+  done
+  exit 2
+}
+
+# push-data PATH COMPRESS: stdin (decompressed) -> the temporary file push-control made.
+push_data() {
+  val path "$1"; val compress "$2"
+  resolve "$path"
+  [ -f "$tmp" ] || fail io 'temporary file is gone (transfer aborted?)'
+  case $compress in
+    gzip) e=$(gzip -dc 2>&1 >> "$tmp") || fail io "$e" ;;
+    zstd) e=$(zstd -qdc 2>&1 >> "$tmp") || fail io "$e" ;;
+    *) e=$(cat 2>&1 >> "$tmp") || fail io "$e" ;;
+  esac
+  exit 0
+}
+
+# pull PATH ALGO COMPRESS: "<tag> <size>" then the file on stdout; the count and digest of the
+# bytes read, in the same pass, on stderr as "<tag> sum <bytes> <digest>".
+pull() {
+  val path "$1"; val algo "$2"; val compress "$3"
+  resolve "$path"
+  need_hash "$algo"
+  [ -n "$compress" ] && need_tool "$compress"
+  [ -e "$p" ] || fail enoent 'no such file'
+  [ -d "$p" ] && fail isdir 'is a directory'
+  [ -r "$p" ] || fail eacces 'permission denied'
+  size=-
+  [ -f "$p" ] && size=$(wc -c < "$p" | tr -d ' ')
+  t=${TMPDIR:-/tmp}/.sshstream-$tag
+  e=$(mkdir -m 700 -- "$t" 2>&1) || fail io "cannot create work directory: $e"
+  trap 'rm -rf -- "$t"' EXIT
+  trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM
+  mkfifo "$t/h" "$t/n" || fail io 'mkfifo failed'
+  eval "$H" < "$t/h" > "$t/hash" &
+  wc -c < "$t/n" > "$t/count" &
+  say "$size"
+  case $compress in
+    '') tee -- "$t/h" "$t/n" < "$p" || r=1 ;;
+    *) { tee -- "$t/h" "$t/n" < "$p" || : > "$t/fail"; } | $compress -c -1 || r=1 ;;
+  esac
+  wait
+  [ -z "${r:-}" ] && [ ! -e "$t/fail" ] || fail io 'read error'
+  h=$(sed 's/^.*= *//; s/ .*//' < "$t/hash")
+  say sum "$(tr -d ' ' < "$t/count")" "$h" >&2
+}
+
+case $op in
+  push-control) push_control "$@" ;;
+  push-data) push_data "$@" ;;
+  pull) pull "$@" ;;
+  exec)
+    n=$#
+    while [ "$n" -gt 0 ]; do val a "$1"; shift; set -- "$@" "$a"; n=$((n - 1)); done
+    exec "$@" ;;
+  *) fail usage "unknown operation $op" ;;
+esac

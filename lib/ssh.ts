@@ -1,0 +1,101 @@
+import type { Readable, Writable } from 'node:stream';
+import { execa, type Options as ExecaOptions } from 'execa';
+import { UsageError } from './errors.js';
+import { isSafeHost } from './target.js';
+
+/** How to run ssh: the options a user passes to `ssh` itself. */
+export interface SshOptions {
+  /** `-p PORT` */
+  port?: number | undefined;
+  /** `-i IDENTITY` */
+  identity?: string | undefined;
+  /** `-F CONFIG` */
+  config?: string | undefined;
+  /** `-o OPTION`, repeatable, e.g. `['Compression=no']` */
+  options?: readonly string[] | undefined;
+  /** `-J JUMP` */
+  jump?: string | undefined;
+  /**
+   * Replaces `ssh`, like `GIT_SSH_COMMAND` / `RSYNC_RSH`: run by `sh -c` with ssh's arguments
+   * appended, so it may hold options of its own. Default: `$SSHSTREAM_SSH`, else `ssh`.
+   */
+  sshCommand?: string | undefined;
+}
+
+/** Who to reach: a host (name, alias, IP) and optionally a login user. */
+export interface SshDestination {
+  host: string;
+  user?: string | undefined;
+}
+
+/** The program and arguments that run `command` on the destination. */
+export interface SshInvocation {
+  file: string;
+  args: string[];
+}
+
+const JUMP = /^([A-Za-z0-9_][A-Za-z0-9._-]*@)?(\[[0-9A-Fa-f:.%]+\]|[A-Za-z0-9_][A-Za-z0-9._-]*)(:\d+)?$/;
+
+/**
+ * Builds the ssh invocation. Fixed options come first because ssh keeps the first value it
+ * reads for an option: nothing in the user's config can turn on a pty or agent forwarding.
+ * `--` ends option parsing, so even a host that slipped past validation is never an option.
+ */
+export function buildSshInvocation(
+  destination: SshDestination,
+  options: SshOptions,
+  extraOptions: readonly string[],
+  remoteCommand: string,
+): SshInvocation {
+  if (!isSafeHost(destination.host)) {
+    throw new UsageError(`refused host ${JSON.stringify(destination.host)}`);
+  }
+  const args: string[] = ['-T', '-x', '-a', '-o', 'RequestTTY=no', '-o', 'ClearAllForwardings=yes'];
+  args.push(...extraOptions);
+  if (options.port !== undefined) args.push('-p', String(options.port));
+  if (options.identity !== undefined) args.push('-i', options.identity);
+  if (options.config !== undefined) args.push('-F', options.config);
+  if (options.jump !== undefined) {
+    if (!options.jump.split(',').every((hop) => JUMP.test(hop))) {
+      throw new UsageError(`refused jump host ${JSON.stringify(options.jump)}`);
+    }
+    args.push('-J', options.jump);
+  }
+  for (const option of options.options ?? []) args.push('-o', option);
+  if (destination.user !== undefined) args.push('-l', destination.user);
+  args.push('--', destination.host, remoteCommand);
+
+  const command = options.sshCommand ?? process.env['SSHSTREAM_SSH'];
+  if (command !== undefined && command.trim() !== '') {
+    // Like git's GIT_SSH_COMMAND: the local shell splits the user's command, and our
+    // arguments follow as "$@", untouched by that shell.
+    return { file: 'sh', args: ['-c', `${command} "$@"`, 'sshstream-ssh', ...args] };
+  }
+  return { file: 'ssh', args };
+}
+
+/** How an ssh process ended. */
+export interface SshProcessResult {
+  exitCode?: number | undefined;
+  signal?: string | undefined;
+  stdout?: unknown;
+  stderr?: unknown;
+}
+
+/** A running ssh process: a promise of its result, with its pipes (our view of execa's subprocess). */
+export interface SshProcess extends Promise<SshProcessResult> {
+  readonly stdin: Writable | null;
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  readonly exitCode: number | null | undefined;
+  kill(signal?: NodeJS.Signals): boolean;
+}
+
+/** Spawns ssh (the only place that does). Data flows as raw bytes; no local shell is involved. */
+export function spawnSsh(invocation: SshInvocation, options: ExecaOptions): SshProcess {
+  return execa(invocation.file, invocation.args, {
+    ...options,
+    reject: false,
+    encoding: 'buffer',
+  }) as unknown as SshProcess;
+}
