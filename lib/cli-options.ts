@@ -7,7 +7,8 @@ import type { SshOptions } from './ssh.js';
 
 /** Options shared by push and pull, as commander parses them. */
 export interface TransferFlags {
-  compress?: Compression | true;
+  compress?: Compression;
+  z?: boolean;
   compressLevel?: number;
   checksum: ChecksumAlgorithm;
   progress?: boolean;
@@ -45,8 +46,11 @@ function rate(value: string): number {
 /** Adds the transfer and ssh options every transfer subcommand takes. */
 export function addTransferOptions(command: Command): Command {
   return command
+    .addOption(new Option('-z', 'compress on the wire with gzip (same as --compress gzip)'))
     .addOption(
-      new Option('-z, --compress [kind]', 'compress on the wire: gzip (default) or zstd').choices(COMPRESSIONS),
+      new Option('--compress <kind>', 'compress on the wire: gzip, or zstd (needs zstd on both ends)').choices(
+        COMPRESSIONS,
+      ),
     )
     .addOption(
       new Option('--compress-level <n>', 'compression level (gzip 1-9, zstd 1-19)').argParser(
@@ -83,7 +87,7 @@ export function sshOptionsOf(flags: TransferFlags): SshOptions {
   };
 }
 
-/** `-z` alone means gzip. */
+/** `-z` means gzip; an explicit --compress wins. */
 export function compressionOf(flags: TransferFlags): Compression | undefined {
-  return flags.compress === true ? 'gzip' : flags.compress;
+  return flags.compress ?? (flags.z ? 'gzip' : undefined);
 }

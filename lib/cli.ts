@@ -1,9 +1,21 @@
 import { Command, CommanderError, Option } from 'commander';
+import { runPull } from './cli-pull.js';
 import { runPush, type PushFlags } from './cli-push.js';
-import { addTransferOptions } from './cli-options.js';
+import { addTransferOptions, type TransferFlags } from './cli-options.js';
 const runDemo = async (_: unknown) => {};
 import { EXIT_CODES, UsageError, exitCodeOf } from './errors.js';
 import { escapeControl } from './escape.js';
+
+const PULL_HELP = `
+The remote side hashes the bytes it reads in the same pass and reports count and hash at the
+end; a mismatch exits 3. With FILE the data goes to a hidden temporary file beside it, renamed
+into place only when verified (an existing FILE keeps its mode). To stdout the bytes are
+already out when a mismatch is found: check the exit status. If the reader of stdout closes
+early (sshstream pull h:f | head) sshstream stops quietly with status 141, like cat.
+
+Examples:
+  sshstream pull db1:/var/backups/dump.sql.gz > dump.sql.gz
+  sshstream pull -z --checksum sha256 web1:logs/app.log app.log`;
 
 const EXIT_HELP = `
 Exit codes:
@@ -13,6 +25,7 @@ Exit codes:
   3        verification failed: counts or hashes differ; nothing committed
   4        remote I/O: permission, missing directory, disk full, remote tool missing
   5        local I/O: cannot read input or write output
+  141      pull: the reader of stdout closed early (quietly, like cat)
   130/143  interrupted by SIGINT / SIGTERM, after cleanup
 
 Environment:
@@ -42,6 +55,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     await buildProgram(controller.signal).parseAsync(argv, { from: 'user' });
     return EXIT_CODES.ok;
   } catch (error) {
+    if (error instanceof ExitStatus) return error.status;
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage;
     }
@@ -50,6 +64,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+  }
+}
+
+// A quiet non-zero exit (no message), e.g. when the reader of stdout closed early.
+class ExitStatus extends Error {
+  constructor(readonly status: number) {
+    super(`exit ${status}`);
   }
 }
 
@@ -80,6 +101,18 @@ function buildProgram(signal: AbortSignal): Command {
       .option('--mkdir', 'create missing parent directories')
       .addHelpText('after', PUSH_HELP + '\n' + EXIT_HELP),
   ).action((target: string, flags: PushFlags) => runPush(target, flags, signal));
+
+  addTransferOptions(
+    program
+      .command('pull')
+      .description('stream a remote file to stdout, or atomically into FILE, verified')
+      .argument('<source>', '[user@]host:path or user@[ipv6]:path')
+      .argument('[file]', 'local file to write (atomically); default: stdout')
+      .addHelpText('after', PULL_HELP + '\n' + EXIT_HELP),
+  ).action(async (source: string, file: string | undefined, flags: TransferFlags) => {
+    const code = await runPull(source, file, flags, signal);
+    if (code !== 0) throw new ExitStatus(code);
+  });
 
   program
     .command('demo')

@@ -13,13 +13,16 @@ import { readFileSync } from 'node:fs';
 
 const BOOTSTRAP =
   'b=$(awk -v f=%c "BEGIN{printf(f,92)}");' +
-  'd(){ printf "$(printf %s "$1" | sed "s/[0-7][0-7][0-7]/$b$b&/g")"; };' +
+  'd(){ printf "$(printf %s "$1" | sed "s/^x//;s/[0-7][0-7][0-7]/$b$b&/g")"; };' +
   'eval "$(d "$1")"';
 
-/** Encodes bytes as octal digit triples: the only alphabet every shell reads literally. */
+/**
+ * Encodes bytes as octal digit triples, the only alphabet every shell reads literally, after an
+ * `x` so that an empty argument is still a word.
+ */
 export function encodeArgument(value: string | Uint8Array): string {
   const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value);
-  let out = '';
+  let out = 'x';
   for (const byte of bytes) out += byte.toString(8).padStart(3, '0');
   return out;
 }

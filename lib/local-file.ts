@@ -1,0 +1,44 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { open, rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Duplex, Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+/**
+ * Writes `source` to `path` atomically, the local twin of the remote commit: a hidden temporary
+ * file beside `path`, fsynced and renamed only when `source` ends without error. On any error
+ * the temporary file is removed and `path` is left as it was. An existing file keeps its mode.
+ * `through` are transforms (progress, say) between source and file.
+ */
+export async function writeFileAtomic(
+  source: Readable,
+  path: string,
+  through: readonly Duplex[] = [],
+): Promise<void> {
+  const name = basename(path);
+  const temporary = join(
+    dirname(path),
+    `.${name.length > 200 ? '' : name}.sshstream-${randomBytes(8).toString('hex')}.tmp`,
+  );
+  const mode = await stat(path).then(
+    (existing) => existing.mode & 0o7777,
+    () => 0o666,
+  );
+  try {
+    // 'wx': never write through a file that appeared under our temporary name.
+    const sink = createWriteStream(temporary, { flags: 'wx', mode });
+    await pipeline([source, ...through, sink] as unknown as NodeJS.WritableStream[]);
+    const handle = await open(temporary, 'r+');
+    try {
+      await handle.chmod(mode & ~(mode === 0o666 ? process.umask() : 0));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, path);
+  } catch (error) {
+    await unlink(temporary).catch(() => {});
+    throw error;
+  }
+}

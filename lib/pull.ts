@@ -1,0 +1,199 @@
+import { randomBytes } from 'node:crypto';
+import { Transform, type Duplex, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createChecksum, type ChecksumAlgorithm, type ChecksumStream } from '../transforms/checksum.js';
+import { createDecompressor, type Compression } from '../transforms/compress.js';
+import { createThrottle } from '../transforms/throttle.js';
+import { AbortError, ConnectionError, VerificationError, type ErrorContext } from './errors.js';
+import { classifyFailure } from './failure.js';
+import { abortErrorFor } from './push.js';
+import { buildRemoteCommand } from './remote-script.js';
+import { ReportReader } from './reports.js';
+import { buildSshInvocation, spawnSsh, type SshOptions, type SshProcess } from './ssh.js';
+import { parseTarget, type Target } from './target.js';
+
+/** Options of a pull. */
+export interface PullOptions extends SshOptions {
+  /** Hash over the uncompressed bytes on both ends. Default 'md5'. */
+  checksum?: ChecksumAlgorithm;
+  /** Compress on the wire. */
+  compress?: Compression | undefined;
+  /** Limit the rate on the wire, in bytes per second. */
+  limitRate?: number | undefined;
+  /** Aborting kills ssh and errors the stream with AbortError. */
+  signal?: AbortSignal | undefined;
+}
+
+/** What a verified pull reports. */
+export interface PullResult {
+  /** The source as given. */
+  target: string;
+  bytes: number;
+  algorithm: ChecksumAlgorithm;
+  /** Hex digest of what arrived, equal to the remote digest of what it read. */
+  digest: string;
+  md5?: string;
+  seconds: number;
+  verified: true;
+  compress?: Compression;
+}
+
+// A login shell that prints more than this before our header is not one we can talk through.
+const MAX_NOISE = 1 << 20;
+
+/**
+ * The Readable returned by createPullStream. It ends only after the remote count and digest
+ * matched what arrived; otherwise it errors (typed). `size` is known once the header arrived.
+ */
+export class PullStream extends Transform {
+  /** Resolves after verification; rejects with the stream's error. */
+  readonly result: Promise<PullResult>;
+  /** Size the remote side announced (regular files), once known. */
+  size: number | undefined;
+  private readonly child: SshProcess;
+  private readonly checksum: ChecksumStream;
+  private readonly stderr: ReportReader;
+  private readonly started = performance.now();
+  private resolveResult!: (result: PullResult) => void;
+  private rejectResult!: (error: Error) => void;
+
+  constructor(
+    private readonly source: Target,
+    private readonly options: PullOptions,
+    private readonly context: ErrorContext,
+  ) {
+    super({ highWaterMark: 1 << 20 });
+    this.result = new Promise((resolve, reject) => {
+      this.resolveResult = resolve;
+      this.rejectResult = reject;
+    });
+    this.result.catch(() => {});
+    const tag = `SSHSTREAM-${randomBytes(8).toString('hex')}`;
+    const algorithm = options.checksum ?? 'md5';
+    const invocation = buildSshInvocation(
+      source,
+      options,
+      [],
+      buildRemoteCommand([tag, 'pull', source.path, algorithm, options.compress ?? '']),
+    );
+    this.child = spawnSsh(invocation, { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', buffer: false });
+    this.stderr = new ReportReader(tag, this.child.stderr);
+    void this.child.then(() => this.stderr.end());
+    this.checksum = createChecksum(algorithm);
+    const stages: Duplex[] = [new HeaderStripper(tag, (size) => this.announce(size))];
+    if (options.limitRate) stages.push(createThrottle(options.limitRate));
+    if (options.compress) stages.push(createDecompressor(options.compress));
+    stages.push(this.checksum);
+    // Errors inside are reported through this stream; the exit status decides the cause.
+    pipeline([this.child.stdout!, ...stages, this] as unknown as NodeJS.WritableStream[]).catch(() => {});
+    this.on('close', () => {
+      if (this.child.exitCode === null || this.child.exitCode === undefined) this.child.kill('SIGTERM');
+    });
+    const { signal } = options;
+    if (signal) {
+      const onAbort = () => this.destroy(abortErrorFor(signal, context));
+      if (signal.aborted) queueMicrotask(onAbort);
+      else signal.addEventListener('abort', onAbort, { once: true });
+      this.once('close', () => signal.removeEventListener('abort', onAbort));
+    }
+  }
+
+  private announce(size: number | undefined): void {
+    this.size = size;
+    this.emit('size', size);
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    callback(null, chunk);
+  }
+
+  // The end of the data is not the end of the transfer: wait for ssh, then compare.
+  override _flush(callback: TransformCallback): void {
+    this.verify().then(
+      (result) => {
+        this.resolveResult(result);
+        callback();
+      },
+      (error: Error) => callback(error),
+    );
+  }
+
+  private async verify(): Promise<PullResult> {
+    const exit = await this.child;
+    this.stderr.end();
+    if (exit.exitCode !== 0) throw classifyFailure(exit, this.stderr, this.context);
+    const { digest, bytes, algorithm } = await this.checksum.result;
+    const sum = this.stderr.reports.find((report) => report.word === 'sum');
+    if (!sum) throw new ConnectionError('the remote side ended without a checksum report', this.context);
+    const [remoteBytes = '', remoteDigest = ''] = sum.fields;
+    if (remoteBytes !== String(bytes) || remoteDigest !== digest) {
+      throw new VerificationError(
+        `verification failed: remote read ${remoteBytes} bytes ${remoteDigest || '-'}, ` +
+          `received ${bytes} bytes ${digest || '-'}`,
+        { bytes: Number(remoteBytes), digest: remoteDigest },
+        { bytes, digest },
+        this.context,
+      );
+    }
+    return {
+      target: this.source.display,
+      bytes,
+      algorithm,
+      digest,
+      ...(algorithm === 'md5' ? { md5: digest } : {}),
+      seconds: (performance.now() - this.started) / 1000,
+      verified: true,
+      ...(this.options.compress ? { compress: this.options.compress } : {}),
+    };
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.rejectResult(error ?? new AbortError('pull closed before the end', this.context));
+    if (this.child.exitCode === null || this.child.exitCode === undefined) this.child.kill('SIGTERM');
+    callback(error);
+  }
+}
+
+// Startup files of the login shell may print to stdout before our script runs; the data
+// starts after the line "<tag> <size>", which noise cannot forge.
+class HeaderStripper extends Transform {
+  private pending: Buffer | undefined = Buffer.alloc(0);
+  constructor(
+    private readonly tag: string,
+    private readonly onSize: (size: number | undefined) => void,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.pending === undefined) return callback(null, chunk);
+    const buffer = Buffer.concat([this.pending, chunk]);
+    const at = buffer.indexOf(this.tag + ' ');
+    const newline = at === -1 ? -1 : buffer.indexOf(0x0a, at);
+    if (newline === -1) {
+      if (buffer.length > MAX_NOISE) {
+        return callback(new Error('no data header from the remote side (does the login shell print too much?)'));
+      }
+      this.pending = buffer;
+      return callback();
+    }
+    const size = Number(buffer.subarray(at + this.tag.length + 1, newline).toString('latin1'));
+    this.pending = undefined;
+    this.onSize(Number.isFinite(size) ? size : undefined);
+    callback(null, buffer.subarray(newline + 1));
+  }
+
+  override _flush(callback: TransformCallback): void {
+    callback();
+  }
+}
+
+/**
+ * A Readable of the remote file `source` (`[user@]host:path`) through the system ssh. It ends
+ * only after the remote count and digest of the bytes it read equal those that arrived;
+ * otherwise it errors with a typed error (VerificationError, RemoteIOError, ConnectionError).
+ */
+export function createPullStream(source: string, options: PullOptions = {}): PullStream {
+  const target = parseTarget(source, 'pull');
+  return new PullStream(target, options, { operation: 'pull', target: target.display });
+}
