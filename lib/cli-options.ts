@@ -29,7 +29,9 @@ function integer(name: string, min: number, max: number) {
   return (value: string): number => {
     const n = Number(value);
     if (!/^\d+$/.test(value) || n < min || n > max) {
-      throw new UsageError(`${name} must be a whole number from ${min} to ${max}, not ${JSON.stringify(value)}`);
+      throw new UsageError(
+        `${name} must be a whole number from ${min} to ${max}, not ${JSON.stringify(value)}`,
+      );
     }
     return n;
   };
@@ -48,9 +50,10 @@ export function addTransferOptions(command: Command): Command {
   return command
     .addOption(new Option('-z', 'compress on the wire with gzip (same as --compress gzip)'))
     .addOption(
-      new Option('--compress <kind>', 'compress on the wire: gzip, or zstd (needs zstd on both ends)').choices(
-        COMPRESSIONS,
-      ),
+      new Option(
+        '--compress <kind>',
+        'compress on the wire: gzip, or zstd (needs zstd on both ends)',
+      ).choices(COMPRESSIONS),
     )
     .addOption(
       new Option('--compress-level <n>', 'compression level (gzip 1-9, zstd 1-19)').argParser(
@@ -66,7 +69,11 @@ export function addTransferOptions(command: Command): Command {
     .option('--no-progress', 'never show progress')
     .option('-q, --quiet', 'no summary line on success')
     .option('--json', 'print the result as one JSON object on stdout')
-    .addOption(new Option('--limit-rate <rate>', 'limit the rate on the wire, e.g. 500K, 10M').argParser(rate))
+    .addOption(
+      new Option('--limit-rate <rate>', 'limit the rate on the wire, e.g. 500K, 10M').argParser(
+        rate,
+      ),
+    )
     .addOption(new Option('-p, --port <port>', 'ssh port').argParser(integer('--port', 1, 65535)))
     .option('-i, --identity <file>', 'ssh identity (private key) file')
     .option('-F, --config <file>', 'ssh config file')

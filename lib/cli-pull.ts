@@ -28,7 +28,8 @@ export async function runPull(
   const progress = mode
     ? createProgress({ output: process.stderr, label: `pull ${source}`, mode })
     : undefined;
-  if (progress) pull.once('size', (size: number | undefined) => size !== undefined && progress.setTotal(size));
+  if (progress)
+    pull.once('size', (size: number | undefined) => size !== undefined && progress.setTotal(size));
   const stages: Transform[] = progress ? [progress] : [];
   const context = { operation: 'pull', target: source };
   let readerClosed = false;
@@ -44,14 +45,18 @@ export async function runPull(
     }
   } catch (error) {
     progress?.done();
-    if (readerClosed || (error as NodeJS.ErrnoException).code === 'EPIPE') return EXIT_READER_CLOSED;
+    if (readerClosed || (error as NodeJS.ErrnoException).code === 'EPIPE')
+      return EXIT_READER_CLOSED;
     const own = await pull.result.then(
       () => undefined,
       (failure: unknown) => failure,
     );
     if (own instanceof SshStreamError) throw own;
     if (error instanceof SshStreamError) throw error;
-    throw new LocalIOError(`cannot write output: ${(error as Error).message}`, { ...context, cause: error });
+    throw new LocalIOError(`cannot write output: ${(error as Error).message}`, {
+      ...context,
+      cause: error,
+    });
   }
   progress?.done();
   printResult(await pull.result, flags, 'pulled');

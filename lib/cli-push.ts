@@ -14,10 +14,17 @@ export interface PushFlags extends TransferFlags {
 }
 
 /** `sshstream push`: stdin -> the remote file, verified and committed atomically. */
-export async function runPush(target: string, flags: PushFlags, signal: AbortSignal): Promise<void> {
+export async function runPush(
+  target: string,
+  flags: PushFlags,
+  signal: AbortSignal,
+): Promise<void> {
   const context = { operation: 'push', target };
   if (process.stdin.isTTY) {
-    throw new UsageError('stdin is a terminal: pipe the data in, e.g. cat FILE | sshstream push HOST:PATH', context);
+    throw new UsageError(
+      'stdin is a terminal: pipe the data in, e.g. cat FILE | sshstream push HOST:PATH',
+      context,
+    );
   }
   const push = createPushStream(target, {
     ...sshOptionsOf(flags),
@@ -44,7 +51,10 @@ export async function runPush(target: string, flags: PushFlags, signal: AbortSig
       (pushError: unknown) => pushError,
     );
     if (reason instanceof SshStreamError) throw reason;
-    throw new LocalIOError(`cannot read input: ${(reason as Error).message}`, { ...context, cause: reason });
+    throw new LocalIOError(`cannot read input: ${(reason as Error).message}`, {
+      ...context,
+      cause: reason,
+    });
   } finally {
     progress?.done();
   }

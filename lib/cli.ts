@@ -2,7 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { runPull } from './cli-pull.js';
 import { runPush, type PushFlags } from './cli-push.js';
 import { addTransferOptions, type TransferFlags } from './cli-options.js';
-const runDemo = async (_: unknown) => {};
+import { runDemo } from './demo.js';
 import { EXIT_CODES, UsageError, exitCodeOf } from './errors.js';
 import { escapeControl } from './escape.js';
 
@@ -89,7 +89,8 @@ function buildProgram(signal: AbortSignal): Command {
     .showHelpAfterError()
     .addHelpText('after', EXIT_HELP);
   program.configureOutput({
-    writeErr: (text) => process.stderr.write(text.startsWith('error:') ? `sshstream: ${text}` : text),
+    writeErr: (text) =>
+      process.stderr.write(text.startsWith('error:') ? `sshstream: ${text}` : text),
   });
 
   addTransferOptions(

@@ -14,7 +14,6 @@ import {
   type SshProcess,
 } from './ssh.js';
 
-
 /** What opening a control connection needs. */
 export interface ControlParams {
   destination: SshDestination;
@@ -58,10 +57,22 @@ export class ControlConnection {
     const invocation = buildSshInvocation(
       params.destination,
       params.ssh,
-      ['-o', 'ControlMaster=yes', '-o', `ControlPath=${join(dir, 'control')}`, '-o', 'ControlPersist=no'],
+      [
+        '-o',
+        'ControlMaster=yes',
+        '-o',
+        `ControlPath=${join(dir, 'control')}`,
+        '-o',
+        'ControlPersist=no',
+      ],
       buildRemoteCommand([tag, ...params.remoteArgs]),
     );
-    const master = spawnSsh(invocation, { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: false });
+    const master = spawnSsh(invocation, {
+      stdin: 'pipe',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      buffer: false,
+    });
     master.stdin?.on('error', () => {});
     const stdout = new ReportReader(tag, master.stdout);
     const stderr = new ReportReader(tag, master.stderr);
@@ -105,7 +116,10 @@ export class ControlConnection {
   async abort(): Promise<void> {
     if (this.alive) {
       const timer = delay(ABORT_TIMEOUT_MS);
-      await Promise.race([this.request('abort', ['aborted']).catch(() => undefined), timer.promise]);
+      await Promise.race([
+        this.request('abort', ['aborted']).catch(() => undefined),
+        timer.promise,
+      ]);
       timer.cancel();
     }
     await this.close();
@@ -129,10 +143,7 @@ export class ControlConnection {
 }
 
 // Resolves when the process has exited and its output streams are fully read.
-async function settle(
-  child: SshProcess,
-  ...readers: ReportReader[]
-): Promise<SshExit> {
+async function settle(child: SshProcess, ...readers: ReportReader[]): Promise<SshExit> {
   const result = await child;
   for (const reader of readers) reader.end();
   return { exitCode: result.exitCode, signal: result.signal };

@@ -15,7 +15,12 @@ export class RemoteCommandError extends RemoteIOError {
   readonly status: number | undefined;
   readonly signal: string | undefined;
   readonly stderr: Buffer;
-  constructor(status: number | undefined, signal: string | undefined, stderr: Buffer, context: ErrorContext) {
+  constructor(
+    status: number | undefined,
+    signal: string | undefined,
+    stderr: Buffer,
+    context: ErrorContext,
+  ) {
     const said = escapeControl(stderr.toString('utf8').trim().split('\n').at(-1) ?? '');
     super(
       `remote command ${signal ? `killed by ${signal}` : `exited with status ${status}`}${said ? `: ${said}` : ''}`,
@@ -103,7 +108,10 @@ export async function execRemote(
   });
   const failure = failureOf(result, context);
   if (failure) throw failure;
-  return { stdout: Buffer.from(result.stdout as Uint8Array), stderr: Buffer.from(result.stderr as Uint8Array) };
+  return {
+    stdout: Buffer.from(result.stdout as Uint8Array),
+    stderr: Buffer.from(result.stderr as Uint8Array),
+  };
 }
 
 function failureOf(

@@ -25,10 +25,16 @@ export function classifyFailure(
   if (reported) return new RemoteIOError(reported.message, context);
   const said = stderr.lastLine;
   if (exit.exitCode === 255) {
-    return new ConnectionError(said || 'connection failed or lost (ssh exited with status 255)', context);
+    return new ConnectionError(
+      said || 'connection failed or lost (ssh exited with status 255)',
+      context,
+    );
   }
   if (exit.signal) {
-    return new ConnectionError(`ssh was killed by ${exit.signal}${said ? `: ${said}` : ''}`, context);
+    return new ConnectionError(
+      `ssh was killed by ${exit.signal}${said ? `: ${said}` : ''}`,
+      context,
+    );
   }
   if (exit.exitCode === 127) {
     return new RemoteIOError(`remote shell could not run sh${said ? `: ${said}` : ''}`, context);

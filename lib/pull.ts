@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { Transform, type Duplex, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createChecksum, type ChecksumAlgorithm, type ChecksumStream } from '../transforms/checksum.js';
+import {
+  createChecksum,
+  type ChecksumAlgorithm,
+  type ChecksumStream,
+} from '../transforms/checksum.js';
 import { createDecompressor, type Compression } from '../transforms/compress.js';
 import { createThrottle } from '../transforms/throttle.js';
 import { AbortError, ConnectionError, VerificationError, type ErrorContext } from './errors.js';
@@ -76,7 +80,12 @@ export class PullStream extends Transform {
       [],
       buildRemoteCommand([tag, 'pull', source.path, algorithm, options.compress ?? '']),
     );
-    this.child = spawnSsh(invocation, { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', buffer: false });
+    this.child = spawnSsh(invocation, {
+      stdin: 'ignore',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      buffer: false,
+    });
     this.stderr = new ReportReader(tag, this.child.stderr);
     void this.child.then(() => this.stderr.end());
     this.checksum = createChecksum(algorithm);
@@ -85,9 +94,12 @@ export class PullStream extends Transform {
     if (options.compress) stages.push(createDecompressor(options.compress));
     stages.push(this.checksum);
     // Errors inside are reported through this stream; the exit status decides the cause.
-    pipeline([this.child.stdout!, ...stages, this] as unknown as NodeJS.WritableStream[]).catch(() => {});
+    pipeline([this.child.stdout!, ...stages, this] as unknown as NodeJS.WritableStream[]).catch(
+      () => {},
+    );
     this.on('close', () => {
-      if (this.child.exitCode === null || this.child.exitCode === undefined) this.child.kill('SIGTERM');
+      if (this.child.exitCode === null || this.child.exitCode === undefined)
+        this.child.kill('SIGTERM');
     });
     const { signal } = options;
     if (signal) {
@@ -124,7 +136,8 @@ export class PullStream extends Transform {
     if (exit.exitCode !== 0) throw classifyFailure(exit, this.stderr, this.context);
     const { digest, bytes, algorithm } = await this.checksum.result;
     const sum = this.stderr.reports.find((report) => report.word === 'sum');
-    if (!sum) throw new ConnectionError('the remote side ended without a checksum report', this.context);
+    if (!sum)
+      throw new ConnectionError('the remote side ended without a checksum report', this.context);
     const [remoteBytes = '', remoteDigest = ''] = sum.fields;
     if (remoteBytes !== String(bytes) || remoteDigest !== digest) {
       throw new VerificationError(
@@ -149,7 +162,8 @@ export class PullStream extends Transform {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.rejectResult(error ?? new AbortError('pull closed before the end', this.context));
-    if (this.child.exitCode === null || this.child.exitCode === undefined) this.child.kill('SIGTERM');
+    if (this.child.exitCode === null || this.child.exitCode === undefined)
+      this.child.kill('SIGTERM');
     callback(error);
   }
 }
@@ -172,7 +186,9 @@ class HeaderStripper extends Transform {
     const newline = at === -1 ? -1 : buffer.indexOf(0x0a, at);
     if (newline === -1) {
       if (buffer.length > MAX_NOISE) {
-        return callback(new Error('no data header from the remote side (does the login shell print too much?)'));
+        return callback(
+          new Error('no data header from the remote side (does the login shell print too much?)'),
+        );
       }
       this.pending = buffer;
       return callback();

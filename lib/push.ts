@@ -1,6 +1,10 @@
 import { Writable, type Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createChecksum, type ChecksumAlgorithm, type ChecksumStream } from '../transforms/checksum.js';
+import {
+  createChecksum,
+  type ChecksumAlgorithm,
+  type ChecksumStream,
+} from '../transforms/checksum.js';
 import { createCompressor, type Compression } from '../transforms/compress.js';
 import { createThrottle } from '../transforms/throttle.js';
 import { ControlConnection } from './control.js';
@@ -134,18 +138,22 @@ export class PushStream extends Writable {
     // A failing stage (EPIPE when the remote side quit early) is not the cause; the data
     // session's exit is, and _final or the watchers below report that.
     const streams: NodeJS.WritableStream[] = [...stages, data.stdin!];
-    this.flow = pipeline(streams).catch(
-      (error: unknown) => error,
-    );
+    this.flow = pipeline(streams).catch((error: unknown) => error);
     void data.then((exit) => {
-      if (exit.exitCode !== 0 && !this.finishing && !this.destroyed) this.destroy(this.failureOf(exit, this.dataStderr!));
+      if (exit.exitCode !== 0 && !this.finishing && !this.destroyed)
+        this.destroy(this.failureOf(exit, this.dataStderr!));
     });
     void this.control.exited.then((exit) => {
-      if (!this.finishing && !this.destroyed) this.destroy(this.failureOf(exit, this.control!.stderr));
+      if (!this.finishing && !this.destroyed)
+        this.destroy(this.failureOf(exit, this.control!.stderr));
     });
   }
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error) => void): void {
+  override _write(
+    chunk: Buffer,
+    _encoding: BufferEncoding,
+    callback: (error?: Error) => void,
+  ): void {
     if (this.checksum!.write(chunk)) callback();
     else this.checksum!.once('drain', () => callback());
   }
@@ -161,9 +169,13 @@ export class PushStream extends Writable {
     const flowError = await this.flow;
     const exit = await this.data!;
     if (exit.exitCode !== 0) throw this.failureOf(exit, this.dataStderr!);
-    if (flowError) throw new LocalIOError(String((flowError as Error).message ?? flowError), this.context);
+    if (flowError)
+      throw new LocalIOError(String((flowError as Error).message ?? flowError), this.context);
     const { digest, bytes } = await checksum.result;
-    const reply = await this.control!.request(`commit ${bytes} ${digest}`, ['committed', 'mismatch']);
+    const reply = await this.control!.request(`commit ${bytes} ${digest}`, [
+      'committed',
+      'mismatch',
+    ]);
     const [remoteBytes = '', remoteDigest = ''] = reply.fields;
     if (reply.word !== 'committed' || remoteBytes !== String(bytes) || remoteDigest !== digest) {
       throw new VerificationError(
@@ -225,9 +237,13 @@ export function createPushStream(target: string, options?: PushOptions): PushStr
 
 function modeArgument(mode: number | string | undefined, context: ErrorContext): string {
   if (mode === undefined) return '';
-  const value = typeof mode === 'number' ? mode : /^[0-7]{1,4}$/.test(mode) ? parseInt(mode, 8) : NaN;
+  const value =
+    typeof mode === 'number' ? mode : /^[0-7]{1,4}$/.test(mode) ? parseInt(mode, 8) : NaN;
   if (!Number.isInteger(value) || value < 0 || value > 0o7777) {
-    throw new UsageError(`invalid mode ${JSON.stringify(String(mode))}: expected octal like 644`, context);
+    throw new UsageError(
+      `invalid mode ${JSON.stringify(String(mode))}: expected octal like 644`,
+      context,
+    );
   }
   return value.toString(8);
 }
@@ -235,5 +251,9 @@ function modeArgument(mode: number | string | undefined, context: ErrorContext):
 /** The AbortError for a signal; `signal.reason === 'SIGTERM'` maps to exit 143. */
 export function abortErrorFor(signal: AbortSignal, context: ErrorContext): AbortError {
   const reason = signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
-  return new AbortError(signal.reason === 'SIGTERM' ? 'terminated' : 'interrupted', context, reason);
+  return new AbortError(
+    signal.reason === 'SIGTERM' ? 'terminated' : 'interrupted',
+    context,
+    reason,
+  );
 }

@@ -34,7 +34,8 @@ export interface SshInvocation {
   args: string[];
 }
 
-const JUMP = /^([A-Za-z0-9_][A-Za-z0-9._-]*@)?(\[[0-9A-Fa-f:.%]+\]|[A-Za-z0-9_][A-Za-z0-9._-]*)(:\d+)?$/;
+const JUMP =
+  /^([A-Za-z0-9_][A-Za-z0-9._-]*@)?(\[[0-9A-Fa-f:.%]+\]|[A-Za-z0-9_][A-Za-z0-9._-]*)(:\d+)?$/;
 
 /**
  * Builds the ssh invocation. Fixed options come first because ssh keeps the first value it

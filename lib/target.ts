@@ -24,7 +24,10 @@ export function parseTarget(spec: string, operation?: string): Target {
   if (spec.includes('\0')) throw new UsageError('target contains a NUL byte', context);
   const { user, host, path } = splitTarget(spec, context);
   if (user !== undefined && !USER.test(user)) {
-    throw new UsageError(`refused user name ${JSON.stringify(user)}: not a plain login name`, context);
+    throw new UsageError(
+      `refused user name ${JSON.stringify(user)}: not a plain login name`,
+      context,
+    );
   }
   if (!isSafeHost(host)) {
     throw new UsageError(

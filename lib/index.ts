@@ -1,0 +1,20 @@
+export { createPushStream, PushStream, type PushOptions, type PushResult } from './push.js';
+export { createPullStream, PullStream, type PullOptions, type PullResult } from './pull.js';
+export { push, pull } from './transfer.js';
+export { createExecStream, execRemote, RemoteCommandError, type ExecOptions } from './exec.js';
+export {
+  SshStreamError,
+  UsageError,
+  ConnectionError,
+  VerificationError,
+  RemoteIOError,
+  LocalIOError,
+  AbortError,
+  EXIT_CODES,
+  exitCodeOf,
+  type ErrorCode,
+} from './errors.js';
+export { parseTarget, type Target } from './target.js';
+export type { SshOptions, SshDestination } from './ssh.js';
+export * as transforms from '../transforms/index.js';
+export { startSandbox, type Sandbox, type SandboxOptions } from './sandbox.js';

@@ -1,0 +1,53 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** The built CLI entry point (tests run from dist/test). */
+export const CLI = fileURLToPath(new URL('../../bin/sshstream.js', import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: Buffer;
+  stderr: string;
+}
+
+/** A running `sshstream` process with its output collected. */
+export interface CliRun {
+  child: ChildProcess;
+  done: Promise<CliResult>;
+}
+
+/** Starts the real CLI as a child process (stdin a pipe unless `input` is given). */
+export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): CliRun {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  child.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));
+  child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
+  child.stdin!.on('error', () => {});
+  const done = new Promise<CliResult>((resolve) => {
+    child.on('close', (code, signal) =>
+      resolve({
+        code,
+        signal,
+        stdout: Buffer.concat(stdout),
+        stderr: Buffer.concat(stderr).toString('utf8'),
+      }),
+    );
+  });
+  return { child, done };
+}
+
+/** Runs the CLI to completion with `input` on stdin. */
+export async function runCli(
+  args: readonly string[],
+  input: Buffer | string = '',
+  env: NodeJS.ProcessEnv = {},
+): Promise<CliResult> {
+  const run = startCli(args, env);
+  run.child.stdin!.end(input);
+  return run.done;
+}

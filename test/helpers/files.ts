@@ -1,0 +1,29 @@
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+
+/** md5 of a local file, hex. */
+export async function md5File(path: string): Promise<string> {
+  return createHash('md5')
+    .update(await readFile(path))
+    .digest('hex');
+}
+
+/** md5 of a buffer, hex. */
+export const md5 = (data: Buffer | string): string => createHash('md5').update(data).digest('hex');
+
+/** Names of sshstream temporary files left in `dir` (there should never be any after a run). */
+export async function leftovers(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((name) => name.includes('.sshstream-'));
+}
+
+/** Resolves when `predicate` holds, polling; rejects after `ms`. */
+export async function waitFor(
+  predicate: () => Promise<boolean> | boolean,
+  ms = 10000,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for a condition');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
