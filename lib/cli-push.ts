@@ -41,7 +41,10 @@ export async function runPush(
   const progress = mode
     ? createProgress({ output: process.stderr, label: `push ${target}`, mode, ...sizeOfStdin() })
     : undefined;
-  if (progress) stages.push(progress);
+  if (progress) {
+    stages.push(progress);
+    push.once('verify', () => progress.setPhase(`verifying ${flags.checksum} on the remote side…`));
+  }
   try {
     await pipeline([process.stdin, ...stages, push]);
   } catch (error) {

@@ -40,6 +40,7 @@ export async function runDemo({ mib, signal }: DemoOptions): Promise<void> {
       total: bytes,
       mode: process.stderr.isTTY ? 'tty' : 'lines',
     });
+    push.once('verify', () => progress.setPhase('verifying md5 on the remote side…'));
     await pipeline(source, progress, push);
     progress.done();
     const result = await push.result;

@@ -172,6 +172,7 @@ export class PushStream extends Writable {
     if (flowError)
       throw new LocalIOError(String((flowError as Error).message ?? flowError), this.context);
     const { digest, bytes } = await checksum.result;
+    this.emit('verify');
     const reply = await this.control!.request(`commit ${bytes} ${digest}`, [
       'committed',
       'mismatch',
@@ -203,11 +204,12 @@ export class PushStream extends Writable {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     const failure = error ?? new AbortError('push aborted before the end of input', this.context);
-    this.rejectResult(failure);
-    this.cleanup().then(
-      () => callback(error),
-      () => callback(error),
-    );
+    // `result` settles only after cleanup, so whoever awaits it knows the remote side is clean.
+    const done = () => {
+      this.rejectResult(failure);
+      callback(error);
+    };
+    this.cleanup().then(done, done);
   }
 
   // Stops the data session first (so nothing more lands), then has the remote side remove the

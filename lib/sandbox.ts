@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -44,7 +44,7 @@ export interface Sandbox {
   readonly scratch: string;
   /** `['-F', configPath]`: what a client passes to ssh to reach the alias. */
   readonly sshArgs: string[];
-  /** Stop sshd (SIGTERM, wait for exit) and remove the temp dir. Idempotent. */
+  /** Stop sshd and its sessions (SIGTERM, wait for exit) and remove the temp dir. Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -310,10 +310,57 @@ const waitUntilReady = async (sshd: Sshd, port: number, pidPath: string): Promis
   throw new Error(`sshd not ready on port ${port} after ${READY_TIMEOUT_MS} ms: ${sshd.stderr()}`);
 };
 
+// The listener's exit leaves sessions (and the commands they run) alive, so find them in /proc.
+const descendantPids = (root: number): number[] => {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSafe('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = readFileSafe(`/proc/${entry}/stat`);
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+  }
+  const found: number[] = [];
+  let generation = [root];
+  while (generation.length > 0) {
+    generation = generation.flatMap((pid) => children.get(pid) ?? []);
+    found.push(...generation);
+  }
+  return found;
+};
+
+const readdirSafe = (path: string): string[] => {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
+  }
+};
+
+const readFileSafe = (path: string): string => {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+};
+
+// Signals the listener and every session it spawned; processes already gone are fine.
+const signalAll = (sshd: Sshd, listenerSignal: NodeJS.Signals): void => {
+  const sessions = sshd.child.pid === undefined ? [] : descendantPids(sshd.child.pid);
+  sshd.child.kill(listenerSignal);
+  for (const pid of sessions) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // exited meanwhile
+    }
+  }
+};
+
 const terminate = async (sshd: Sshd): Promise<void> => {
   if (!hasExited(sshd.child)) {
     sshd.child.ref();
-    sshd.child.kill('SIGTERM');
+    signalAll(sshd, 'SIGTERM');
     const timer = setTimeout(() => sshd.child.kill('SIGKILL'), KILL_AFTER_MS);
     await sshd.exited;
     clearTimeout(timer);
@@ -389,7 +436,7 @@ const createSandbox = (running: {
 }): Sandbox => {
   const { sshd, dir, configPath } = running;
   const onExit = (): void => {
-    sshd.child.kill('SIGKILL');
+    signalAll(sshd, 'SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   };
   process.on('exit', onExit);

@@ -98,5 +98,6 @@ export function spawnSsh(invocation: SshInvocation, options: ExecaOptions): SshP
     ...options,
     reject: false,
     encoding: 'buffer',
+    stripFinalNewline: false,
   }) as unknown as SshProcess;
 }

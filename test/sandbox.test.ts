@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
@@ -119,6 +120,25 @@ test('stop removes the dir, closes the port and is idempotent', async () => {
   assert.equal(existsSync(sandbox.dir), false);
   assert.equal(await tryConnect(sandbox.port), 'ECONNREFUSED');
   await sandbox.stop();
+});
+
+test('stop ends sessions that are still running', async () => {
+  const sandbox = await startSandbox();
+  const client = spawn('ssh', [...sandbox.sshArgs, 'sandbox', 'echo started; exec sleep 30']);
+  const closed = once(client, 'close');
+  let stderr = '';
+  client.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  try {
+    const [first] = (await once(client.stdout, 'data')) as [Buffer];
+    assert.equal(first.toString(), 'started\n');
+  } finally {
+    await sandbox.stop();
+  }
+  const timer = setTimeout(() => client.kill('SIGKILL'), 5_000);
+  const [code] = (await closed) as [number | null];
+  clearTimeout(timer);
+  assert.equal(code, 255, 'ssh exited by itself, not killed by the 5 s timer');
+  assert.match(stderr, /closed by remote host/);
 });
 
 test('a bad sshd config fails with sshd stderr and leaves no temp dir', async () => {
