@@ -25,7 +25,8 @@ export interface TransferFlags {
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
-function integer(name: string, min: number, max: number) {
+/** A commander parser for a whole number in [min, max]. */
+export function wholeNumber(name: string, min: number, max: number) {
   return (value: string): number => {
     const n = Number(value);
     if (!/^\d+$/.test(value) || n < min || n > max) {
@@ -57,7 +58,7 @@ export function addTransferOptions(command: Command): Command {
     )
     .addOption(
       new Option('--compress-level <n>', 'compression level (gzip 1-9, zstd 1-19)').argParser(
-        integer('--compress-level', 1, 19),
+        wholeNumber('--compress-level', 1, 19),
       ),
     )
     .addOption(
@@ -74,7 +75,7 @@ export function addTransferOptions(command: Command): Command {
         rate,
       ),
     )
-    .addOption(new Option('-p, --port <port>', 'ssh port').argParser(integer('--port', 1, 65535)))
+    .addOption(new Option('-p, --port <port>', 'ssh port').argParser(wholeNumber('--port', 1, 65535)))
     .option('-i, --identity <file>', 'ssh identity (private key) file')
     .option('-F, --config <file>', 'ssh config file')
     .option('-o, --option <option>', 'ssh option, e.g. -o Compression=no (repeatable)', collect, [])

@@ -1,7 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { runPull } from './cli-pull.js';
-import { runPush, type PushFlags } from './cli-push.js';
-import { addTransferOptions, type TransferFlags } from './cli-options.js';
+import { collectTargets, runFanOut, type FanOutFlags } from './cli-fan-out.js';
+import { runPush } from './cli-push.js';
+import { addTransferOptions, wholeNumber, type TransferFlags } from './cli-options.js';
 import { runDemo } from './demo.js';
 import { EXIT_CODES, UsageError, exitCodeOf } from './errors.js';
 import { escapeControl } from './escape.js';
@@ -25,6 +26,7 @@ Exit codes:
   3        verification failed: counts or hashes differ; nothing committed
   4        remote I/O: permission, missing directory, disk full, remote tool missing
   5        local I/O: cannot read input or write output
+  6        push to several targets: some failed (all failed alike: their code)
   141      pull: the reader of stdout closed early (quietly, like cat)
   130/143  interrupted by SIGINT / SIGTERM, after cleanup
 
@@ -40,8 +42,13 @@ A relative PATH is relative to the remote home directory. An existing file keeps
 permission bits; a new one gets 0666 & ~umask (like cat >), unless --mode is given. A
 symbolic link at PATH is replaced by the file (as rsync does), not written through.
 
+Several targets get the same stdin at the same time, each verified and committed on its own;
+a failing target is dropped without stopping the others, and a table ends the run.
+
 Examples:
   cat build.tar | sshstream push deploy@web1:/srv/app/build.tar
+  sshstream push web1:app.tar web2:app.tar web3:app.tar < app.tar
+  sshstream push --targets hosts.txt --max-parallel 8 < app.tar
   pg_dump db | sshstream push -z --mkdir backup:dumps/db.sql
   sshstream push --json --checksum sha256 '[::1]:/tmp/x' < x`;
 
@@ -96,12 +103,24 @@ function buildProgram(signal: AbortSignal): Command {
   addTransferOptions(
     program
       .command('push')
-      .description('stream stdin into a remote file, verified, then renamed into place')
-      .argument('<target>', '[user@]host:path or user@[ipv6]:path')
+      .description('stream stdin into remote files, verified, then renamed into place')
+      .argument('[targets...]', '[user@]host:path or user@[ipv6]:path; several: all at once')
       .addOption(new Option('--mode <octal>', 'permission bits of the file, e.g. 640'))
       .option('--mkdir', 'create missing parent directories')
+      .option('--targets <file>', 'read more targets from FILE, one per line')
+      .addOption(
+        new Option(
+          '--max-parallel <n>',
+          'at most N connections at once (default 16); more targets wait and are fed from a local temporary copy of stdin',
+        ).argParser(wholeNumber('--max-parallel', 1, 1024)),
+      )
       .addHelpText('after', PUSH_HELP + '\n' + EXIT_HELP),
-  ).action((target: string, flags: PushFlags) => runPush(target, flags, signal));
+  ).action(async (args: string[], flags: FanOutFlags) => {
+    const targets = await collectTargets(args, flags.targets);
+    if (targets.length === 0) throw new UsageError('push: no target given (see sshstream push --help)');
+    if (targets.length === 1 && flags.targets === undefined) return runPush(targets[0]!, flags, signal);
+    return runFanOut(targets, flags, signal);
+  });
 
   addTransferOptions(
     program

@@ -1,4 +1,11 @@
-export { createPushStream, PushStream, type PushOptions, type PushResult } from './push.js';
+export { createPushStream } from './create-push.js';
+export { PushStream, type PushOptions, type PushResult } from './push.js';
+export {
+  FanOutPushStream,
+  FanOutError,
+  type FanOutOptions,
+  type TargetOutcome,
+} from './fan-out.js';
 export { createPullStream, PullStream, type PullOptions, type PullResult } from './pull.js';
 export { push, pull } from './transfer.js';
 export { createExecStream, execRemote, RemoteCommandError, type ExecOptions } from './exec.js';

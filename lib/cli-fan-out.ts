@@ -1,0 +1,110 @@
+import { readFile } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { createProgress } from '../transforms/progress.js';
+import { compressionOf, sshOptionsOf } from './cli-options.js';
+import type { PushFlags } from './cli-push.js';
+import { progressMode } from './cli-report.js';
+import { LocalIOError, SshStreamError, UsageError } from './errors.js';
+import { escapeControl } from './escape.js';
+import { FanOutError, FanOutPushStream, type TargetOutcome } from './fan-out.js';
+import { formatBytes, formatDuration, formatRate } from './format.js';
+
+/** Flags of a push to several targets. */
+export interface FanOutFlags extends PushFlags {
+  targets?: string;
+  maxParallel?: number;
+}
+
+/** Targets from the command line plus `--targets FILE` (one per line; blank lines and # comments skipped). */
+export async function collectTargets(args: readonly string[], file: string | undefined): Promise<string[]> {
+  if (file === undefined) return [...args];
+  const text = await readFile(file, 'utf8').catch((error: Error) => {
+    throw new UsageError(`cannot read --targets ${JSON.stringify(file)}: ${error.message}`);
+  });
+  const fromFile = text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+  return [...args, ...fromFile];
+}
+
+/** `sshstream push T1 T2 ...`: stdin read once, sent to every target, each verified and committed. */
+export async function runFanOut(targets: string[], flags: FanOutFlags, signal: AbortSignal): Promise<void> {
+  const stream = new FanOutPushStream(targets, {
+    ...sshOptionsOf(flags),
+    checksum: flags.checksum,
+    compress: compressionOf(flags),
+    compressLevel: flags.compressLevel,
+    mode: flags.mode,
+    mkdir: flags.mkdir,
+    limitRate: flags.limitRate,
+    maxParallel: flags.maxParallel,
+    signal,
+  });
+  const mode = progressMode(flags);
+  const progress = mode
+    ? createProgress({ output: process.stderr, label: `push to ${targets.length} targets`, mode })
+    : undefined;
+  stream.on('outcome', (outcome: TargetOutcome) => {
+    if (flags.quiet || !mode) return;
+    progress?.setPhase(undefined);
+    process.stderr.write(`${mode === 'tty' ? '\r\x1b[K' : ''}${outcomeLine(outcome)}\n`);
+  });
+  try {
+    await pipeline(progress ? [process.stdin, progress, stream] : [process.stdin, stream]);
+  } catch (error) {
+    progress?.done();
+    if (error instanceof FanOutError) {
+      report(error.outcomes, flags);
+      throw error;
+    }
+    if (error instanceof SshStreamError) throw error;
+    throw new LocalIOError(`cannot read input: ${(error as Error).message}`, { operation: 'push' });
+  }
+  progress?.done();
+  report(await stream.result, flags);
+}
+
+function report(outcomes: TargetOutcome[], flags: FanOutFlags): void {
+  if (flags.json) {
+    for (const outcome of outcomes) {
+      const line = outcome.ok
+        ? { ok: true, ...outcome.result }
+        : { target: outcome.target, ok: false, exitCode: outcome.exitCode, error: outcome.error.message };
+      process.stdout.write(JSON.stringify(line) + '\n');
+    }
+  }
+  if (flags.quiet) return;
+  const rows = outcomes.map((outcome) =>
+    outcome.ok
+      ? [
+          outcome.target,
+          formatBytes(outcome.result.bytes),
+          formatDuration(outcome.result.seconds),
+          formatRate(outcome.result.bytes / Math.max(outcome.result.seconds, 1e-6)),
+          `verified ${outcome.result.algorithm} ${outcome.result.digest}`.trim(),
+        ]
+      : [outcome.target, '-', '-', '-', `error (exit ${outcome.exitCode}): ${reasonOf(outcome.error)}`],
+  );
+  const header = ['target', 'bytes', 'time', 'rate', 'result'];
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => escapeControl(row[column]!).length)),
+  );
+  for (const row of [header, ...rows]) {
+    const cells = row.map((cell, column) =>
+      column === row.length - 1 ? escapeControl(cell) : escapeControl(cell).padEnd(widths[column]!),
+    );
+    process.stderr.write(`${cells.join('  ')}\n`);
+  }
+}
+
+function outcomeLine(outcome: TargetOutcome): string {
+  const target = escapeControl(outcome.target);
+  return outcome.ok
+    ? `sshstream: ${target}: verified ${formatBytes(outcome.result.bytes)} in ${formatDuration(outcome.result.seconds)}`
+    : `sshstream: ${target}: failed: ${reasonOf(outcome.error)}`;
+}
+
+function reasonOf(error: Error): string {
+  return error instanceof SshStreamError ? error.reason : error.message;
+}

@@ -1,0 +1,208 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { AbortError, EXIT_CODES, SshStreamError, UsageError, exitCodeOf } from './errors.js';
+import { parseTarget } from './target.js';
+import { PushStream, abortErrorFor, type PushOptions, type PushResult } from './push.js';
+import { push } from './transfer.js';
+
+/** Options of a push to several targets. */
+export interface FanOutOptions extends PushOptions {
+  /**
+   * At most this many connections at once (default 16). Targets beyond it wait for a free slot
+   * and are then fed from a local temporary copy of the input, kept until all are done.
+   */
+  maxParallel?: number | undefined;
+}
+
+/** How one target of a fan-out ended. */
+export type TargetOutcome =
+  | { target: string; ok: true; result: PushResult }
+  | { target: string; ok: false; error: Error; exitCode: number };
+
+/** Some (exit 6) or all targets of a fan-out failed; `outcomes` says which and why. */
+export class FanOutError extends SshStreamError {
+  readonly outcomes: TargetOutcome[];
+  constructor(outcomes: TargetOutcome[]) {
+    const failed = outcomes.filter((outcome) => !outcome.ok);
+    const codes = new Set(failed.map((outcome) => (outcome.ok ? 0 : outcome.exitCode)));
+    const allFailed = failed.length === outcomes.length;
+    const exitCode = allFailed && codes.size === 1 ? [...codes][0]! : EXIT_CODES.partial;
+    super(
+      'ERR_SSHSTREAM_PARTIAL',
+      exitCode,
+      `${failed.length} of ${outcomes.length} targets failed: ` +
+        failed.map((outcome) => (outcome.ok ? '' : outcome.error.message)).join('; '),
+      { operation: 'push' },
+    );
+    this.outcomes = outcomes;
+  }
+}
+
+const DEFAULT_MAX_PARALLEL = 16;
+
+/**
+ * The Writable returned by createPushStream for several targets. The input is read once and
+ * written to every target at the same time; the slowest healthy target sets the pace, and a
+ * target that fails is dropped without stopping the others. Each target is verified and
+ * committed on its own. The stream finishes when every target has; it errors with FanOutError
+ * if any failed. `result` resolves with one outcome per target, in the order given.
+ */
+export class FanOutPushStream extends Writable {
+  /** One outcome per target, once all are done (rejects only when aborted). */
+  readonly result: Promise<TargetOutcome[]>;
+  private readonly live: PushStream[];
+  private readonly queued: string[];
+  private readonly outcomes: Array<Promise<TargetOutcome>>;
+  private spool: { dir: string; file: string; stream: WriteStream } | undefined;
+  private slots: number;
+  private readonly waiting: Array<() => void> = [];
+  // Stops queued targets (which run as separate pushes) when this stream is destroyed.
+  private readonly stopQueued = new AbortController();
+  private resolveResult!: (outcomes: TargetOutcome[]) => void;
+  private rejectResult!: (error: Error) => void;
+
+  constructor(
+    targets: readonly string[],
+    private readonly options: FanOutOptions = {},
+  ) {
+    if (targets.length === 0) throw new UsageError('no targets', { operation: 'push' });
+    const maxParallel = options.maxParallel ?? DEFAULT_MAX_PARALLEL;
+    if (!Number.isInteger(maxParallel) || maxParallel < 1) {
+      throw new UsageError(`max parallel must be a whole number >= 1, not ${maxParallel}`);
+    }
+    const { signal, ...perTarget } = options;
+    // Every target is parsed up front: one bad target refuses the whole command.
+    for (const target of targets.slice(maxParallel)) parseTarget(target, 'push');
+    const live = targets.slice(0, maxParallel).map((target) => new PushStream(target, perTarget));
+    super({ highWaterMark: 1 << 20 });
+    this.live = live;
+    this.queued = targets.slice(maxParallel);
+    this.slots = maxParallel - live.length;
+    this.outcomes = live.map((stream, index) => this.outcomeOf(targets[index]!, stream.result));
+    for (const stream of live) {
+      stream.on('error', () => {});
+      void stream.result.finally(() => this.release()).catch(() => {});
+    }
+    this.result = new Promise((resolve, reject) => {
+      this.resolveResult = resolve;
+      this.rejectResult = reject;
+    });
+    this.result.catch(() => {});
+    if (signal) {
+      const onAbort = () => this.destroy(abortErrorFor(signal, { operation: 'push' }));
+      if (signal.aborted) queueMicrotask(onAbort);
+      else signal.addEventListener('abort', onAbort, { once: true });
+      this.once('close', () => signal.removeEventListener('abort', onAbort));
+    }
+  }
+
+  override _construct(callback: (error?: Error | null) => void): void {
+    if (this.queued.length === 0) return callback();
+    mkdtemp(join(tmpdir(), 'sshstream-spool-')).then((dir) => {
+      const file = join(dir, 'input');
+      this.spool = { dir, file, stream: createWriteStream(file, { mode: 0o600 }) };
+      callback();
+    }, callback);
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    const writes = this.healthy().map((stream) => writeTo(stream, chunk));
+    if (this.spool) writes.push(writeTo(this.spool.stream, chunk));
+    Promise.all(writes).then(() => callback(), callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    for (const stream of this.healthy()) stream.end();
+    this.drainQueue()
+      .then(async (queued) => {
+        const outcomes = [...(await Promise.all(this.outcomes)), ...queued];
+        this.resolveResult(outcomes);
+        callback(outcomes.every((outcome) => outcome.ok) ? null : new FanOutError(outcomes));
+      })
+      .catch(callback);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.rejectResult(error ?? new AbortError('push aborted before the end of input', { operation: 'push' }));
+    this.stopQueued.abort(error?.name === 'AbortError' ? this.options.signal?.reason : undefined);
+    for (const stream of this.live) stream.destroy(error ?? undefined);
+    const spool = this.spool;
+    spool?.stream.destroy();
+    Promise.allSettled(this.live.map((stream) => stream.result))
+      .then(() => (spool ? rm(spool.dir, { recursive: true, force: true }) : undefined))
+      .then(
+        () => callback(error),
+        () => callback(error),
+      );
+  }
+
+  private healthy(): PushStream[] {
+    return this.live.filter((stream) => !stream.destroyed && !stream.writableEnded);
+  }
+
+  // Queued targets start once the whole input is spooled, each as soon as a slot is free.
+  private async drainQueue(): Promise<TargetOutcome[]> {
+    const spool = this.spool;
+    if (!spool) return [];
+    await new Promise<void>((resolve, reject) => {
+      spool.stream.end(() => resolve());
+      spool.stream.once('error', reject);
+    });
+    const { maxParallel: _max, ...options } = this.options;
+    const perTarget = { ...options, signal: this.stopQueued.signal };
+    const outcomes = await Promise.all(
+      this.queued.map(async (target) => {
+        await this.acquire();
+        try {
+          return await this.outcomeOf(target, push(spool.file, target, perTarget));
+        } finally {
+          this.release();
+        }
+      }),
+    );
+    await rm(spool.dir, { recursive: true, force: true });
+    return outcomes;
+  }
+
+  private async outcomeOf(target: string, result: Promise<PushResult>): Promise<TargetOutcome> {
+    const outcome: TargetOutcome = await result.then(
+      (value) => ({ target, ok: true as const, result: value }),
+      (error: Error) => ({ target, ok: false as const, error, exitCode: exitCodeOf(error) }),
+    );
+    this.emit('outcome', outcome);
+    return outcome;
+  }
+
+  private acquire(): Promise<void> {
+    if (this.slots > 0) {
+      this.slots -= 1;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.slots += 1;
+  }
+}
+
+// Resolves when `stream` can take more: at once, on 'drain', or when it failed (then it is
+// simply dropped from the fan-out).
+function writeTo(stream: Writable, chunk: Buffer): Promise<void> {
+  if (stream.destroyed) return Promise.resolve();
+  if (stream.write(chunk)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
+}
