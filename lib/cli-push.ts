@@ -1,16 +1,17 @@
 import { fstatSync } from 'node:fs';
-import type { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { createProgress } from '../transforms/progress.js';
 import { compressionOf, sshOptionsOf, type TransferFlags } from './cli-options.js';
-import { LocalIOError, SshStreamError, UsageError } from './errors.js';
-import { createPushStream, type PushResult } from './push.js';
 import { printResult, progressMode } from './cli-report.js';
+import { UsageError } from './errors.js';
+import { escapeControl } from './escape.js';
+import { push } from './transfer.js';
 
 /** Flags of `sshstream push`. */
 export interface PushFlags extends TransferFlags {
   mode?: string;
   mkdir?: boolean;
+  resume?: boolean;
+  retries?: number;
 }
 
 /** `sshstream push`: stdin -> the remote file, verified and committed atomically. */
@@ -26,7 +27,16 @@ export async function runPush(
       context,
     );
   }
-  const push = createPushStream(target, {
+  const size = sizeOfStdin();
+  const resumable = flags.resume === true || (flags.retries ?? 0) > 0;
+  if (resumable && size === undefined) {
+    throw new UsageError(
+      '--resume and --retries need stdin to be a regular file (sshstream push HOST:PATH < FILE): a pipe cannot be read again',
+      context,
+    );
+  }
+  const mode = progressMode(flags);
+  const result = await push(resumable ? { fd: 0 } : process.stdin, target, {
     ...sshOptionsOf(flags),
     checksum: flags.checksum,
     compress: compressionOf(flags),
@@ -34,44 +44,38 @@ export async function runPush(
     mode: flags.mode,
     mkdir: flags.mkdir,
     limitRate: flags.limitRate,
+    resume: flags.resume,
+    retries: flags.retries,
     signal,
+    onRetry: (attempt, error, delayMs) => {
+      process.stderr.write(
+        `sshstream: ${escapeControl(error.message)}; retry ${attempt - 1} of ${flags.retries} in ${delayMs / 1000}s\n`,
+      );
+    },
+    through: (stream) => {
+      if (!mode) return [];
+      const progress = createProgress({
+        output: process.stderr,
+        label: `push ${target}`,
+        mode,
+        ...(size === undefined ? {} : { total: size }),
+      });
+      stream.once('verify', () =>
+        progress.setPhase(`verifying ${flags.checksum} on the remote side…`),
+      );
+      stream.once('close', () => progress.done());
+      return [progress];
+    },
   });
-  const stages: Transform[] = [];
-  const mode = progressMode(flags);
-  const progress = mode
-    ? createProgress({ output: process.stderr, label: `push ${target}`, mode, ...sizeOfStdin() })
-    : undefined;
-  if (progress) {
-    stages.push(progress);
-    push.once('verify', () => progress.setPhase(`verifying ${flags.checksum} on the remote side…`));
-  }
-  try {
-    await pipeline([process.stdin, ...stages, push]);
-  } catch (error) {
-    // The push stream's own error is the cause; otherwise reading stdin failed.
-    const reason = await push.result.then(
-      () => error,
-      (pushError: unknown) => pushError,
-    );
-    if (reason instanceof SshStreamError) throw reason;
-    throw new LocalIOError(`cannot read input: ${(reason as Error).message}`, {
-      ...context,
-      cause: reason,
-    });
-  } finally {
-    progress?.done();
-  }
-  printResult(await push.result, flags, 'pushed');
+  printResult(result, flags, 'pushed');
 }
 
-// A regular file on stdin has a size, so progress can show percent and ETA.
-function sizeOfStdin(): { total?: number } {
+// A regular file on stdin has a size (for percent and ETA) and can be read again (for resume).
+function sizeOfStdin(): number | undefined {
   try {
     const stat = fstatSync(0);
-    return stat.isFile() ? { total: stat.size } : {};
+    return stat.isFile() ? stat.size : undefined;
   } catch {
-    return {};
+    return undefined;
   }
 }
-
-export type { PushResult };

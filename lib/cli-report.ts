@@ -9,6 +9,8 @@ export interface TransferSummary {
   algorithm: string;
   digest: string;
   seconds: number;
+  /** Bytes already on the other side from an earlier resumable transfer. */
+  resumed?: number;
 }
 
 /** Progress on stderr: redrawn on a terminal, plain lines when forced with --progress. */
@@ -31,6 +33,8 @@ export function printResult(result: TransferSummary, flags: TransferFlags, verb:
       : `${result.algorithm} ${result.digest} verified`;
   process.stderr.write(
     `sshstream: ${verb} ${formatBytes(result.bytes)} ${verb === 'pulled' ? 'from' : 'to'} ${escapeControl(result.target)} ` +
-      `in ${formatDuration(result.seconds)} (${formatRate(rate)}), ${check}\n`,
+      `in ${formatDuration(result.seconds)} (${formatRate(rate)}), ${check}` +
+      (result.resumed ? ` (resumed after ${formatBytes(result.resumed)})` : '') +
+      '\n',
   );
 }

@@ -5,7 +5,7 @@ import { runPush } from './cli-push.js';
 import { addTransferOptions, wholeNumber, type TransferFlags } from './cli-options.js';
 import { runDemo } from './demo.js';
 import { EXIT_CODES, UsageError, exitCodeOf } from './errors.js';
-import { escapeControl } from './escape.js';
+import { escapeControl, escapeRawControl } from './escape.js';
 
 const PULL_HELP = `
 The remote side hashes the bytes it reads in the same pass and reports count and hash at the
@@ -82,7 +82,7 @@ class ExitStatus extends Error {
 }
 
 function errorLine(error: unknown): string {
-  if (error instanceof Error) return error.message.replace(/\n/g, ' ');
+  if (error instanceof Error) return escapeRawControl(error.message.replace(/\n/g, ' '));
   return escapeControl(String(error));
 }
 
@@ -107,6 +107,16 @@ function buildProgram(signal: AbortSignal): Command {
       .argument('[targets...]', '[user@]host:path or user@[ipv6]:path; several: all at once')
       .addOption(new Option('--mode <octal>', 'permission bits of the file, e.g. 640'))
       .option('--mkdir', 'create missing parent directories')
+      .option(
+        '--resume',
+        'keep the remote partial file if the transfer fails, and continue one left by an earlier --resume push (stdin must be a regular file)',
+      )
+      .addOption(
+        new Option(
+          '--retries <n>',
+          'retry N times when the connection fails or drops, continuing where it stopped (implies --resume)',
+        ).argParser(wholeNumber('--retries', 0, 100)),
+      )
       .option('--targets <file>', 'read more targets from FILE, one per line')
       .addOption(
         new Option(
@@ -117,8 +127,13 @@ function buildProgram(signal: AbortSignal): Command {
       .addHelpText('after', PUSH_HELP + '\n' + EXIT_HELP),
   ).action(async (args: string[], flags: FanOutFlags) => {
     const targets = await collectTargets(args, flags.targets);
-    if (targets.length === 0) throw new UsageError('push: no target given (see sshstream push --help)');
-    if (targets.length === 1 && flags.targets === undefined) return runPush(targets[0]!, flags, signal);
+    if (targets.length === 0)
+      throw new UsageError('push: no target given (see sshstream push --help)');
+    if (targets.length === 1 && flags.targets === undefined)
+      return runPush(targets[0]!, flags, signal);
+    if (flags.retries || flags.resume) {
+      throw new UsageError('--resume and --retries work with one target at a time');
+    }
     return runFanOut(targets, flags, signal);
   });
 

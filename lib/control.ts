@@ -35,6 +35,8 @@ const ABORT_TIMEOUT_MS = 5000;
  */
 export class ControlConnection {
   readonly tag: string;
+  /** The control script's `ready` report (its field: the size of a partial file to resume). */
+  ready: Report = { word: 'ready', fields: [] };
   private exit: SshExit | undefined;
 
   private constructor(
@@ -84,6 +86,7 @@ export class ControlConnection {
       await rm(dir, { recursive: true, force: true });
       throw classifyFailure(exit, stderr, params.context);
     }
+    connection.ready = ready;
     return connection;
   }
 
@@ -112,14 +115,12 @@ export class ControlConnection {
     throw classifyFailure(await this.exited, this.stderr, this.params.context);
   }
 
-  /** Asks the remote side to remove the temporary file, then closes. Never throws. */
-  async abort(): Promise<void> {
+  /** Asks the remote side to remove the temporary file (or keep it, to resume later), then closes. Never throws. */
+  async abort(keep = false): Promise<void> {
     if (this.alive) {
       const timer = delay(ABORT_TIMEOUT_MS);
-      await Promise.race([
-        this.request('abort', ['aborted']).catch(() => undefined),
-        timer.promise,
-      ]);
+      const request = keep ? this.request('keep', ['kept']) : this.request('abort', ['aborted']);
+      await Promise.race([request.catch(() => undefined), timer.promise]);
       timer.cancel();
     }
     await this.close();

@@ -61,10 +61,16 @@ export class UsageError extends SshStreamError {
 
 /** ssh could not connect or authenticate, or the connection was lost (ssh exited 255). Exit 2. */
 export class ConnectionError extends SshStreamError {
+  /** False when ssh said authentication, the host key or the host name failed: no retry helps. */
+  readonly retryable: boolean;
   constructor(reason: string, context?: ErrorContext) {
     super('ERR_SSHSTREAM_CONNECTION', EXIT_CODES.connection, reason, context);
+    this.retryable = !PERMANENT_SSH_FAILURE.test(reason);
   }
 }
+
+const PERMANENT_SSH_FAILURE =
+  /Permission denied|Host key verification failed|Could not resolve hostname|Too many authentication failures|no matching .* found|Bad configuration option|REMOTE HOST IDENTIFICATION HAS CHANGED/i;
 
 /** Byte counts or hashes differ between the ends; nothing was committed. Exit 3. */
 export class VerificationError extends SshStreamError {

@@ -18,7 +18,8 @@ import {
 } from './errors.js';
 import { classifyFailure, type SshExit } from './failure.js';
 import { ReportReader } from './reports.js';
-import type { SshOptions, SshProcess } from './ssh.js';
+import { createSkipBytes, hashPrefix } from './skip-bytes.js';
+import { buildSshInvocation, type SshOptions, type SshProcess } from './ssh.js';
 import { parseTarget, type Target } from './target.js';
 
 /** Options of a push: where ssh connects and how the bytes travel. */
@@ -37,6 +38,15 @@ export interface PushOptions extends SshOptions {
   limitRate?: number | undefined;
   /** Aborting kills ssh, removes the remote temporary file and rejects with AbortError. */
   signal?: AbortSignal | undefined;
+  /**
+   * Resumable: a failed transfer keeps its remote partial file (`.NAME.sshstream-partial`), and
+   * a partial file left by an earlier resumable push is continued when its content equals the
+   * beginning of the input (re-read from `resumeSource`); otherwise it starts over. The whole
+   * file is still verified before the commit.
+   */
+  resume?: boolean | undefined;
+  /** The input again, as a local path or file descriptor (read with pread), to check a partial file. */
+  resumeSource?: string | number | undefined;
 }
 
 /** What a verified and committed push reports. */
@@ -57,6 +67,8 @@ export interface PushResult {
   verified: true;
   /** Compression used on the wire, if any. */
   compress?: Compression;
+  /** Bytes that were already on the remote side from an earlier resumable push, not sent again. */
+  resumed: number;
 }
 
 /** The Writable returned by createPushStream; `result` settles once the file is committed or not. */
@@ -72,6 +84,7 @@ export class PushStream extends Writable {
   private checksum: ChecksumStream | undefined;
   private flow: Promise<unknown> | undefined;
   private committed = false;
+  private skip = 0;
   // Set once _final runs: from then on finish() reports failures itself, with the right class.
   private finishing = false;
   private resolveResult!: (result: PushResult) => void;
@@ -85,6 +98,7 @@ export class PushStream extends Writable {
     const parsed = parseTarget(target, 'push');
     const context = { operation: 'push', target: parsed.display };
     modeArgument(options.mode, context);
+    buildSshInvocation(parsed, options, [], ''); // refuses a bad jump host now, not later
     super({ highWaterMark: 1 << 20 });
     this.target = parsed;
     this.context = context;
@@ -120,19 +134,26 @@ export class PushStream extends Writable {
         algorithm,
         modeArgument(options.mode, this.context),
         compress,
+        options.resume ? '1' : '0',
       ],
       context: this.context,
     });
-    const data = this.control.spawnSession(['push-data', target.path, compress], {
-      stdin: 'pipe',
-      stdout: 'ignore',
-      stderr: 'pipe',
-      buffer: false,
-    });
+    const partial = Number(this.control.ready.fields[0] ?? 0);
+    this.skip = options.resume && partial > 0 ? await this.continuePartial(partial, algorithm) : 0;
+    const data = this.control.spawnSession(
+      ['push-data', target.path, compress, options.resume ? '1' : '0'],
+      {
+        stdin: 'pipe',
+        stdout: 'ignore',
+        stderr: 'pipe',
+        buffer: false,
+      },
+    );
     this.data = data;
     this.dataStderr = new ReportReader(this.control.tag, data.stderr);
     this.checksum = createChecksum(algorithm);
     const stages: Duplex[] = [this.checksum];
+    if (this.skip > 0) stages.push(createSkipBytes(this.skip));
     if (options.compress) stages.push(createCompressor(options.compress, options.compressLevel));
     if (options.limitRate) stages.push(createThrottle(options.limitRate));
     // A failing stage (EPIPE when the remote side quit early) is not the cause; the data
@@ -147,6 +168,28 @@ export class PushStream extends Writable {
       if (!this.finishing && !this.destroyed)
         this.destroy(this.failureOf(exit, this.control!.stderr));
     });
+  }
+
+  // The remote partial file is kept only if it equals the same prefix of the input.
+  private async continuePartial(partial: number, algorithm: ChecksumAlgorithm): Promise<number> {
+    const control = this.control!;
+    const source = this.options.resumeSource;
+    if (source !== undefined && algorithm !== 'none') {
+      const [local, remote] = await Promise.all([
+        hashPrefix(source, partial, algorithm),
+        control.request('partial-sum', ['partial-sum']),
+      ]);
+      const [remoteBytes, remoteDigest] = remote.fields;
+      if (
+        local.bytes === partial &&
+        remoteBytes === String(partial) &&
+        remoteDigest === local.digest
+      ) {
+        return partial;
+      }
+    }
+    await control.request('truncate', ['truncated']);
+    return 0;
   }
 
   override _write(
@@ -199,6 +242,7 @@ export class PushStream extends Writable {
       seconds: (performance.now() - this.started) / 1000,
       verified: true,
       ...(this.options.compress ? { compress: this.options.compress } : {}),
+      resumed: this.skip,
     });
   }
 
@@ -209,18 +253,22 @@ export class PushStream extends Writable {
       this.rejectResult(failure);
       callback(error);
     };
-    this.cleanup().then(done, done);
+    this.cleanup(failure).then(done, done);
   }
 
   // Stops the data session first (so nothing more lands), then has the remote side remove the
   // temporary file. With the connection gone, the remote control script removes it on EOF.
-  private async cleanup(): Promise<void> {
+  // A resumable push keeps its partial file, unless its content is known to be wrong.
+  private async cleanup(failure: Error): Promise<void> {
     this.checksum?.destroy();
-    if (this.data && this.data.exitCode === undefined) this.data.kill('SIGTERM');
+    if (this.data && this.data.exitCode === null) this.data.kill('SIGTERM');
     if (this.data) await this.data;
     if (!this.control) return;
     if (this.committed) await this.control.close();
-    else await this.control.abort();
+    else
+      await this.control.abort(
+        this.options.resume === true && !(failure instanceof VerificationError),
+      );
   }
 
   private failureOf(exit: SshExit, stderr: ReportReader): SshStreamError {

@@ -47,15 +47,17 @@ need_tool() {
 }
 digest_of() { eval "$H" < "$1" | sed 's/^.*= *//; s/ .*//'; }
 
-# resolve PATH: sets p (safe to pass to commands: never starts with '-'), dir, base, tmp.
+# resolve PATH [RESUME]: sets p (safe to pass to commands: never starts with '-'), dir, base and
+# tmp. A resumable transfer uses a fixed name, so the next --resume run finds the partial file.
 resolve() {
   p=$1
   case $p in /*) ;; *) p=./$p ;; esac
   case $p in */) fail isdir 'is a directory (give a file name)' ;; esac
   dir=${p%/*}; base=${p##*/}
   [ -n "$dir" ] || dir=/
-  if [ ${#base} -gt 200 ]; then tmp=$dir/.sshstream-$tag.tmp
-  else tmp=$dir/.$base.sshstream-$tag.tmp; fi
+  if [ "${2:-0}" = 1 ]; then suffix=sshstream-partial; else suffix=sshstream-$tag.tmp; fi
+  if [ ${#base} -gt 200 ]; then tmp=$dir/.$(printf %s "$base" | cksum | cut -d ' ' -f 1).$suffix
+  else tmp=$dir/.$base.$suffix; fi
 }
 
 file_mode() {
@@ -64,12 +66,12 @@ file_mode() {
 
 fsync_file() { sync -- "$1" 2>/dev/null || sync; }
 
-# push-control PATH MKDIR ALGO MODE COMPRESS: prepares the temporary file, then takes commands
-# on stdin. Whatever ends this process before "commit" (EOF from a dropped connection, a killed
-# client, a signal) removes the temporary file.
+# push-control PATH MKDIR ALGO MODE COMPRESS RESUME: prepares the temporary file, then takes
+# commands on stdin. Whatever ends this process before "commit" (EOF from a dropped connection,
+# a killed client, a signal) removes the temporary file, unless RESUME keeps it for next time.
 push_control() {
-  val path "$1"; val mkdirs "$2"; val algo "$3"; val mode "$4"; val compress "$5"
-  resolve "$path"
+  val path "$1"; val mkdirs "$2"; val algo "$3"; val mode "$4"; val compress "$5"; val resume "$6"
+  resolve "$path" "$resume"
   need_hash "$algo"
   [ -n "$compress" ] && need_tool "$compress"
   if [ -d "$p" ]; then fail isdir 'is a directory'; fi
@@ -84,14 +86,22 @@ push_control() {
     else mode=$(printf '%o' $(( 0666 & ~0$(umask) ))); fi
   fi
   committed=0
-  trap '[ "$committed" = 1 ] || rm -f -- "$tmp"' EXIT
+  trap '[ "$committed" = 1 ] || [ "$resume" = 1 ] || rm -f -- "$tmp"' EXIT
   trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; trap '' PIPE
   # Private until committed: a 0600 file whose name says what it is.
-  e=$( (umask 077; set -C; : > "$tmp") 2>&1) || { trap - EXIT; fail io "cannot create temporary file: $e"; }
-  say ready
+  if [ "$resume" = 1 ] && [ -f "$tmp" ]; then
+    partial=$(wc -c < "$tmp" | tr -d ' ')
+  else
+    partial=0
+    e=$( (umask 077; set -C; : > "$tmp") 2>&1) || { trap - EXIT; fail io "cannot create temporary file: $e"; }
+  fi
+  say ready "$partial"
   while IFS= read -r line; do
     set -- $line
     case $1 in
+      partial-sum) say partial-sum "$(wc -c < "$tmp" | tr -d ' ')" "$(digest_of "$tmp")" ;;
+      truncate) : > "$tmp" && say truncated ;;
+      keep) committed=1; say kept; exit 0 ;;
       commit)
         n=$(wc -c < "$tmp" | tr -d ' ') || fail io 'temporary file vanished'
         h=$(digest_of "$tmp")
@@ -112,10 +122,11 @@ push_control() {
   exit 2
 }
 
-# push-data PATH COMPRESS: stdin (decompressed) -> the temporary file push-control made.
+# push-data PATH COMPRESS RESUME: stdin (decompressed) appended to the temporary file that
+# push-control made.
 push_data() {
-  val path "$1"; val compress "$2"
-  resolve "$path"
+  val path "$1"; val compress "$2"; val resume "$3"
+  resolve "$path" "$resume"
   [ -f "$tmp" ] || fail io 'temporary file is gone (transfer aborted?)'
   case $compress in
     gzip) e=$(gzip -dc 2>&1 >> "$tmp") || fail io "$e" ;;

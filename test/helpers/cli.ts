@@ -17,17 +17,21 @@ export interface CliRun {
   done: Promise<CliResult>;
 }
 
-/** Starts the real CLI as a child process (stdin a pipe unless `input` is given). */
-export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): CliRun {
+/** Starts the real CLI as a child process; stdin is a pipe, or the given file descriptor. */
+export function startCli(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  stdin?: number,
+): CliRun {
   const child = spawn(process.execPath, [CLI, ...args], {
     env: { ...process.env, ...env },
-    stdio: ['pipe', 'pipe', 'pipe'],
+    stdio: [stdin ?? 'pipe', 'pipe', 'pipe'],
   });
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
   child.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));
   child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
-  child.stdin!.on('error', () => {});
+  child.stdin?.on('error', () => {});
   const done = new Promise<CliResult>((resolve) => {
     child.on('close', (code, signal) =>
       resolve({
