@@ -16,7 +16,10 @@ export interface FanOutFlags extends PushFlags {
 }
 
 /** Targets from the command line plus `--targets FILE` (one per line; blank lines and # comments skipped). */
-export async function collectTargets(args: readonly string[], file: string | undefined): Promise<string[]> {
+export async function collectTargets(
+  args: readonly string[],
+  file: string | undefined,
+): Promise<string[]> {
   if (file === undefined) return [...args];
   const text = await readFile(file, 'utf8').catch((error: Error) => {
     throw new UsageError(`cannot read --targets ${JSON.stringify(file)}: ${error.message}`);
@@ -29,7 +32,11 @@ export async function collectTargets(args: readonly string[], file: string | und
 }
 
 /** `sshstream push T1 T2 ...`: stdin read once, sent to every target, each verified and committed. */
-export async function runFanOut(targets: string[], flags: FanOutFlags, signal: AbortSignal): Promise<void> {
+export async function runFanOut(
+  targets: string[],
+  flags: FanOutFlags,
+  signal: AbortSignal,
+): Promise<void> {
   const stream = new FanOutPushStream(targets, {
     ...sshOptionsOf(flags),
     checksum: flags.checksum,
@@ -70,7 +77,12 @@ function report(outcomes: TargetOutcome[], flags: FanOutFlags): void {
     for (const outcome of outcomes) {
       const line = outcome.ok
         ? { ok: true, ...outcome.result }
-        : { target: outcome.target, ok: false, exitCode: outcome.exitCode, error: outcome.error.message };
+        : {
+            target: outcome.target,
+            ok: false,
+            exitCode: outcome.exitCode,
+            error: outcome.error.message,
+          };
       process.stdout.write(JSON.stringify(line) + '\n');
     }
   }
@@ -84,7 +96,13 @@ function report(outcomes: TargetOutcome[], flags: FanOutFlags): void {
           formatRate(outcome.result.bytes / Math.max(outcome.result.seconds, 1e-6)),
           `verified ${outcome.result.algorithm} ${outcome.result.digest}`.trim(),
         ]
-      : [outcome.target, '-', '-', '-', `error (exit ${outcome.exitCode}): ${reasonOf(outcome.error)}`],
+      : [
+          outcome.target,
+          '-',
+          '-',
+          '-',
+          `error (exit ${outcome.exitCode}): ${reasonOf(outcome.error)}`,
+        ],
   );
   const header = ['target', 'bytes', 'time', 'rate', 'result'];
   const widths = header.map((title, column) =>

@@ -75,7 +75,9 @@ export function addTransferOptions(command: Command): Command {
         rate,
       ),
     )
-    .addOption(new Option('-p, --port <port>', 'ssh port').argParser(wholeNumber('--port', 1, 65535)))
+    .addOption(
+      new Option('-p, --port <port>', 'ssh port').argParser(wholeNumber('--port', 1, 65535)),
+    )
     .option('-i, --identity <file>', 'ssh identity (private key) file')
     .option('-F, --config <file>', 'ssh config file')
     .option('-o, --option <option>', 'ssh option, e.g. -o Compression=no (repeatable)', collect, [])

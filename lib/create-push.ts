@@ -9,10 +9,15 @@ import { PushStream, type PushOptions } from './push.js';
  * FanOutPushStream); its `result` resolves with one outcome per target.
  */
 export function createPushStream(target: string, options?: PushOptions): PushStream;
-export function createPushStream(targets: readonly string[], options?: FanOutOptions): FanOutPushStream;
+export function createPushStream(
+  targets: readonly string[],
+  options?: FanOutOptions,
+): FanOutPushStream;
 export function createPushStream(
   target: string | readonly string[],
   options?: FanOutOptions,
 ): PushStream | FanOutPushStream {
-  return typeof target === 'string' ? new PushStream(target, options) : new FanOutPushStream(target, options);
+  return typeof target === 'string'
+    ? new PushStream(target, options)
+    : new FanOutPushStream(target, options);
 }

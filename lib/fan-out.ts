@@ -108,7 +108,11 @@ export class FanOutPushStream extends Writable {
     }, callback);
   }
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+  override _write(
+    chunk: Buffer,
+    _encoding: BufferEncoding,
+    callback: (error?: Error | null) => void,
+  ): void {
     const writes = this.healthy().map((stream) => writeTo(stream, chunk));
     if (this.spool) writes.push(writeTo(this.spool.stream, chunk));
     Promise.all(writes).then(() => callback(), callback);
@@ -126,7 +130,9 @@ export class FanOutPushStream extends Writable {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.rejectResult(error ?? new AbortError('push aborted before the end of input', { operation: 'push' }));
+    this.rejectResult(
+      error ?? new AbortError('push aborted before the end of input', { operation: 'push' }),
+    );
     this.stopQueued.abort(error?.name === 'AbortError' ? this.options.signal?.reason : undefined);
     for (const stream of this.live) stream.destroy(error ?? undefined);
     const spool = this.spool;

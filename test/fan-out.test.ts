@@ -60,7 +60,16 @@ describe('push to several targets (real sshd, several aliases)', () => {
       .toString()
       .trim()
       .split('\n')
-      .map((line) => JSON.parse(line) as { target: string; ok: boolean; md5?: string; exitCode?: number; error?: string });
+      .map(
+        (line) =>
+          JSON.parse(line) as {
+            target: string;
+            ok: boolean;
+            md5?: string;
+            exitCode?: number;
+            error?: string;
+          },
+      );
     assert.deepEqual(
       lines.map((line) => [line.target, line.ok]),
       [
@@ -89,10 +98,14 @@ describe('push to several targets (real sshd, several aliases)', () => {
     const dir = await fresh();
     const data = randomBytes(4 * 1024 * 1024);
     const ssh = await loggingSsh(dir, 'h2');
-    const result = await runCli(['push', ...cfg(), '--ssh', ssh, ...ALIASES.map((h) => `${h}:${dir}/${h}`)], data);
+    const result = await runCli(
+      ['push', ...cfg(), '--ssh', ssh, ...ALIASES.map((h) => `${h}:${dir}/${h}`)],
+      data,
+    );
     assert.equal(result.code, 0, result.stderr);
     await readFile(join(dir, 'connections.log.slow')); // the stall really happened
-    for (const alias of ALIASES) assert.equal(md5(await readFile(join(dir, alias))), md5(data), alias);
+    for (const alias of ALIASES)
+      assert.equal(md5(await readFile(join(dir, alias))), md5(data), alias);
   });
 
   it('--max-parallel caps concurrent connections; queued targets get the same bytes', async () => {
@@ -100,12 +113,16 @@ describe('push to several targets (real sshd, several aliases)', () => {
     const data = randomBytes(2 * 1024 * 1024);
     const ssh = await loggingSsh(dir);
     const targets = ALIASES.map((h) => `${h}:${dir}/${h}`);
-    const result = await runCli(['push', ...cfg(), '--ssh', ssh, '--max-parallel', '2', ...targets], data);
+    const result = await runCli(
+      ['push', ...cfg(), '--ssh', ssh, '--max-parallel', '2', ...targets],
+      data,
+    );
     assert.equal(result.code, 0, result.stderr);
     const log = await readFile(join(dir, 'connections.log'), 'utf8');
     assert.equal(log.trim().split('\n').length, 8);
     assert.ok(maxConcurrent(log) <= 2, log);
-    for (const alias of ALIASES) assert.equal(md5(await readFile(join(dir, alias))), md5(data), alias);
+    for (const alias of ALIASES)
+      assert.equal(md5(await readFile(join(dir, alias))), md5(data), alias);
   });
 
   it('--targets FILE adds targets, one per line', async () => {
@@ -120,12 +137,17 @@ describe('push to several targets (real sshd, several aliases)', () => {
 
   it('the library resolves one outcome per target and rejects with FanOutError when some fail', async () => {
     const dir = await fresh();
-    const stream = createPushStream([`h1:${dir}/ok`, `h2:${dir}/nope/x`], { config: sandbox.current.configPath });
-    await assert.rejects(pipeline(Readable.from([Buffer.from('hello')]), stream), (error: unknown) => {
-      assert.ok(error instanceof FanOutError);
-      assert.equal(error.exitCode, 6);
-      return true;
+    const stream = createPushStream([`h1:${dir}/ok`, `h2:${dir}/nope/x`], {
+      config: sandbox.current.configPath,
     });
+    await assert.rejects(
+      pipeline(Readable.from([Buffer.from('hello')]), stream),
+      (error: unknown) => {
+        assert.ok(error instanceof FanOutError);
+        assert.equal(error.exitCode, 6);
+        return true;
+      },
+    );
     const outcomes = await stream.result;
     assert.equal(outcomes.length, 2);
     assert.equal(outcomes[0]!.ok, true);
