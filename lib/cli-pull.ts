@@ -1,64 +1,102 @@
-import type { Transform, Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createProgress } from '../transforms/progress.js';
+import { createProgress, type ProgressStream } from '../transforms/progress.js';
 import { compressionOf, sshOptionsOf, type TransferFlags } from './cli-options.js';
 import { printResult, progressMode } from './cli-report.js';
-import { LocalIOError, SshStreamError } from './errors.js';
-import { writeFileAtomic } from './local-file.js';
-import { createPullStream } from './pull.js';
+import { LocalIOError, SshStreamError, UsageError } from './errors.js';
+import { escapeControl } from './escape.js';
+import { createPullStream, type PullOptions, type PullStream } from './pull.js';
+import { pull } from './transfer.js';
 
 /** Exit status when the reader of stdout went away early (128 + SIGPIPE, as `cat` gives). */
 export const EXIT_READER_CLOSED = 141;
+
+/** Flags of `sshstream pull`. */
+export interface PullFlags extends TransferFlags {
+  resume?: boolean;
+  retries?: number;
+}
 
 /** `sshstream pull`: the remote file -> stdout, or atomically into a local file. */
 export async function runPull(
   source: string,
   file: string | undefined,
-  flags: TransferFlags,
+  flags: PullFlags,
   signal: AbortSignal,
 ): Promise<number> {
-  const pull = createPullStream(source, {
+  const options: PullOptions = {
     ...sshOptionsOf(flags),
     checksum: flags.checksum,
     compress: compressionOf(flags),
+    compressLevel: flags.compressLevel,
     limitRate: flags.limitRate,
     signal,
-  });
-  const mode = progressMode(flags);
-  const progress = mode
-    ? createProgress({ output: process.stderr, label: `pull ${source}`, mode })
-    : undefined;
-  if (progress)
-    pull.once('size', (size: number | undefined) => size !== undefined && progress.setTotal(size));
-  const stages: Transform[] = progress ? [progress] : [];
-  const context = { operation: 'pull', target: source };
-  let readerClosed = false;
-  try {
-    if (file === undefined) {
-      const stdout: Writable = process.stdout;
-      stdout.on('error', (error: NodeJS.ErrnoException) => {
-        if (error.code === 'EPIPE') readerClosed = true;
+  };
+  if (file === undefined) {
+    if (flags.resume || flags.retries) {
+      throw new UsageError('--resume and --retries need a local FILE to pull into', {
+        operation: 'pull',
+        target: source,
       });
-      await pipeline([pull, ...stages, stdout]);
-    } else {
-      await writeFileAtomic(pull, file, stages);
     }
+    return pullToStdout(source, options, flags);
+  }
+  const result = await pull(source, file, {
+    ...options,
+    resume: flags.resume,
+    retries: flags.retries,
+    onRetry: (attempt, error, delayMs) => {
+      process.stderr.write(
+        `sshstream: ${escapeControl(error.message)}; retry ${attempt - 1} of ${flags.retries} in ${delayMs / 1000}s\n`,
+      );
+    },
+    through: (stream) => progressFor(stream, source, flags),
+  });
+  printResult(result, flags, 'pulled');
+  return 0;
+}
+
+async function pullToStdout(
+  source: string,
+  options: PullOptions,
+  flags: PullFlags,
+): Promise<number> {
+  const stream = createPullStream(source, options);
+  const stages = progressFor(stream, source, flags);
+  let readerClosed = false;
+  const stdout: Writable = process.stdout;
+  stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') readerClosed = true;
+  });
+  try {
+    await pipeline([stream, ...stages, stdout]);
   } catch (error) {
-    progress?.done();
     if (readerClosed || (error as NodeJS.ErrnoException).code === 'EPIPE')
       return EXIT_READER_CLOSED;
-    const own = await pull.result.then(
+    const own = await stream.result.then(
       () => undefined,
       (failure: unknown) => failure,
     );
     if (own instanceof SshStreamError) throw own;
     if (error instanceof SshStreamError) throw error;
     throw new LocalIOError(`cannot write output: ${(error as Error).message}`, {
-      ...context,
+      operation: 'pull',
+      target: source,
       cause: error,
     });
   }
-  progress?.done();
-  printResult(await pull.result, flags, 'pulled');
+  printResult(await stream.result, flags, 'pulled');
   return 0;
+}
+
+// A progress meter that learns the size from the remote header.
+function progressFor(stream: PullStream, source: string, flags: PullFlags): ProgressStream[] {
+  const mode = progressMode(flags);
+  if (!mode) return [];
+  const progress = createProgress({ output: process.stderr, label: `pull ${source}`, mode });
+  stream.once('size', (size: number | undefined) => {
+    if (size !== undefined) progress.setTotal(size - stream.offset);
+  });
+  stream.once('close', () => progress.done());
+  return [progress];
 }

@@ -1,8 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
-import { runPull } from './cli-pull.js';
+import { runPull, type PullFlags } from './cli-pull.js';
 import { collectTargets, runFanOut, type FanOutFlags } from './cli-fan-out.js';
 import { runPush } from './cli-push.js';
-import { addTransferOptions, wholeNumber, type TransferFlags } from './cli-options.js';
+import { addTransferOptions, wholeNumber } from './cli-options.js';
 import { runDemo } from './demo.js';
 import { EXIT_CODES, UsageError, exitCodeOf } from './errors.js';
 import { escapeControl, escapeRawControl } from './escape.js';
@@ -143,8 +143,18 @@ function buildProgram(signal: AbortSignal): Command {
       .description('stream a remote file to stdout, or atomically into FILE, verified')
       .argument('<source>', '[user@]host:path or user@[ipv6]:path')
       .argument('[file]', 'local file to write (atomically); default: stdout')
+      .option(
+        '--resume',
+        "keep a failed pull's partial file (.FILE.sshstream-partial) and continue it next time (needs FILE)",
+      )
+      .addOption(
+        new Option(
+          '--retries <n>',
+          'retry N times when the connection fails or drops, continuing where it stopped (implies --resume)',
+        ).argParser(wholeNumber('--retries', 0, 100)),
+      )
       .addHelpText('after', PULL_HELP + '\n' + EXIT_HELP),
-  ).action(async (source: string, file: string | undefined, flags: TransferFlags) => {
+  ).action(async (source: string, file: string | undefined, flags: PullFlags) => {
     const code = await runPull(source, file, flags, signal);
     if (code !== 0) throw new ExitStatus(code);
   });

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type Hash } from 'node:crypto';
 import { Transform, type Duplex, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -6,7 +6,11 @@ import {
   type ChecksumAlgorithm,
   type ChecksumStream,
 } from '../transforms/checksum.js';
-import { createDecompressor, type Compression } from '../transforms/compress.js';
+import {
+  createDecompressor,
+  DEFAULT_COMPRESSION_LEVEL,
+  type Compression,
+} from '../transforms/compress.js';
 import { createThrottle } from '../transforms/throttle.js';
 import { AbortError, ConnectionError, VerificationError, type ErrorContext } from './errors.js';
 import { classifyFailure } from './failure.js';
@@ -24,8 +28,17 @@ export interface PullOptions extends SshOptions {
   compress?: Compression | undefined;
   /** Limit the rate on the wire, in bytes per second. */
   limitRate?: number | undefined;
+  /** Compression level (gzip 1-9, zstd 1-19), applied on the remote side. */
+  compressLevel?: number | undefined;
   /** Aborting kills ssh and errors the stream with AbortError. */
   signal?: AbortSignal | undefined;
+  /**
+   * Resume: the caller already holds the first `bytes` bytes, and `hash` (of the chosen
+   * algorithm) has seen them. If the remote file starts with the same bytes, only the rest is
+   * sent (`offset` then equals `bytes`); otherwise all of it is. The digest still covers the
+   * whole file.
+   */
+  resumeFrom?: { bytes: number; hash: Hash } | undefined;
 }
 
 /** What a verified pull reports. */
@@ -40,6 +53,8 @@ export interface PullResult {
   seconds: number;
   verified: true;
   compress?: Compression;
+  /** Bytes a resumed pull already had locally and did not receive again. */
+  resumed: number;
 }
 
 // A login shell that prints more than this before our header is not one we can talk through.
@@ -54,6 +69,8 @@ export class PullStream extends Transform {
   readonly result: Promise<PullResult>;
   /** Size the remote side announced (regular files), once known. */
   size: number | undefined;
+  /** Where the data starts in the remote file: 0, or `resumeFrom.bytes` when resuming. */
+  offset = 0;
   private readonly child: SshProcess;
   private readonly checksum: ChecksumStream;
   private readonly stderr: ReportReader;
@@ -74,11 +91,24 @@ export class PullStream extends Transform {
     this.result.catch(() => {});
     const tag = `SSHSTREAM-${randomBytes(8).toString('hex')}`;
     const algorithm = options.checksum ?? 'md5';
+    const resume = algorithm !== 'none' ? options.resumeFrom : undefined;
     const invocation = buildSshInvocation(
       source,
       options,
       [],
-      buildRemoteCommand([tag, 'pull', source.path, algorithm, options.compress ?? '']),
+      buildRemoteCommand([
+        tag,
+        'pull',
+        source.path,
+        algorithm,
+        options.compress ?? '',
+        String(
+          options.compressLevel ??
+            (options.compress ? DEFAULT_COMPRESSION_LEVEL[options.compress] : ''),
+        ),
+        String(resume?.bytes ?? 0),
+        resume ? resume.hash.copy().digest('hex') : '',
+      ]),
     );
     this.child = spawnSsh(invocation, {
       stdin: 'ignore',
@@ -89,7 +119,15 @@ export class PullStream extends Transform {
     this.stderr = new ReportReader(tag, this.child.stderr);
     void this.child.then(() => this.stderr.end());
     this.checksum = createChecksum(algorithm);
-    const stages: Duplex[] = [new HeaderStripper(tag, (size) => this.announce(size))];
+    const stages: Duplex[] = [
+      new HeaderStripper(tag, (size, offset) => {
+        if (resume && offset === resume.bytes && offset > 0) {
+          this.offset = offset;
+          this.checksum.continueFrom(resume.hash.copy(), offset);
+        }
+        this.announce(size);
+      }),
+    ];
     if (options.limitRate) stages.push(createThrottle(options.limitRate));
     if (options.compress) stages.push(createDecompressor(options.compress));
     stages.push(this.checksum);
@@ -157,6 +195,7 @@ export class PullStream extends Transform {
       seconds: (performance.now() - this.started) / 1000,
       verified: true,
       ...(this.options.compress ? { compress: this.options.compress } : {}),
+      resumed: this.offset,
     };
   }
 
@@ -174,7 +213,7 @@ class HeaderStripper extends Transform {
   private pending: Buffer | undefined = Buffer.alloc(0);
   constructor(
     private readonly tag: string,
-    private readonly onSize: (size: number | undefined) => void,
+    private readonly onHeader: (size: number | undefined, offset: number) => void,
   ) {
     super();
   }
@@ -193,9 +232,16 @@ class HeaderStripper extends Transform {
       this.pending = buffer;
       return callback();
     }
-    const size = Number(buffer.subarray(at + this.tag.length + 1, newline).toString('latin1'));
+    const [sizeText = '', offsetText = '0'] = buffer
+      .subarray(at + this.tag.length + 1, newline)
+      .toString('latin1')
+      .split(' ');
+    const size = Number(sizeText);
     this.pending = undefined;
-    this.onSize(Number.isFinite(size) ? size : undefined);
+    this.onHeader(
+      sizeText !== '-' && Number.isFinite(size) ? size : undefined,
+      Number(offsetText) || 0,
+    );
     callback(null, buffer.subarray(newline + 1));
   }
 

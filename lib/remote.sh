@@ -136,10 +136,12 @@ push_data() {
   exit 0
 }
 
-# pull PATH ALGO COMPRESS: "<tag> <size>" then the file on stdout; the count and digest of the
-# bytes read, in the same pass, on stderr as "<tag> sum <bytes> <digest>".
+# pull PATH ALGO COMPRESS LEVEL WANT PREFIX: "<tag> <size> <offset>" then the file on stdout
+# from OFFSET on; the count and digest of all the bytes read, in the same pass, on stderr as
+# "<tag> sum <bytes> <digest>". OFFSET is WANT when the first WANT bytes hash to PREFIX (the
+# local partial file of a resumed pull), else 0.
 pull() {
-  val path "$1"; val algo "$2"; val compress "$3"
+  val path "$1"; val algo "$2"; val compress "$3"; val level "$4"; val want "$5"; val prefix "$6"
   resolve "$path"
   need_hash "$algo"
   [ -n "$compress" ] && need_tool "$compress"
@@ -148,6 +150,11 @@ pull() {
   [ -r "$p" ] || fail eacces 'permission denied'
   size=-
   [ -f "$p" ] && size=$(wc -c < "$p" | tr -d ' ')
+  offset=0
+  if [ "${want:-0}" -gt 0 ] && [ "$size" != - ] && [ "$size" -ge "$want" ] &&
+    [ "$(head -c "$want" < "$p" | eval "$H" | sed 's/^.*= *//; s/ .*//')" = "$prefix" ]; then
+    offset=$want
+  fi
   t=${TMPDIR:-/tmp}/.sshstream-$tag
   e=$(mkdir -m 700 -- "$t" 2>&1) || fail io "cannot create work directory: $e"
   trap 'rm -rf -- "$t"' EXIT
@@ -155,16 +162,19 @@ pull() {
   mkfifo "$t/h" "$t/n" || fail io 'mkfifo failed'
   eval "$H" < "$t/h" > "$t/hash" &
   wc -c < "$t/n" > "$t/count" &
-  say "$size"
-  case $compress in
-    '') tee -- "$t/h" "$t/n" < "$p" || r=1 ;;
-    *) { tee -- "$t/h" "$t/n" < "$p" || : > "$t/fail"; } | $compress -c -1 || r=1 ;;
-  esac
+  say "$size" "$offset"
+  if [ -z "$compress" ] && [ "$offset" = 0 ]; then
+    tee -- "$t/h" "$t/n" < "$p" || r=1
+  else
+    { tee -- "$t/h" "$t/n" < "$p" || : > "$t/fail"; } | skip_to "$offset" | squeeze || r=1
+  fi
   wait
   [ -z "${r:-}" ] && [ ! -e "$t/fail" ] || fail io 'read error'
   h=$(sed 's/^.*= *//; s/ .*//' < "$t/hash")
   say sum "$(tr -d ' ' < "$t/count")" "$h" >&2
 }
+skip_to() { if [ "$1" -gt 0 ]; then tail -c +$(($1 + 1)); else cat; fi; }
+squeeze() { if [ -n "$compress" ]; then "$compress" -c "-$level"; else cat; fi; }
 
 case $op in
   push-control) push_control "$@" ;;

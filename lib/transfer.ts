@@ -1,33 +1,26 @@
 import { createReadStream } from 'node:fs';
 import { Readable, type Duplex, type Writable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { pipeline } from 'node:stream/promises';
-import { ConnectionError, LocalIOError, SshStreamError, UsageError } from './errors.js';
+import { LocalIOError, SshStreamError, UsageError } from './errors.js';
+import { withRetries, type RetryOptions } from './retry.js';
 import { writeFileAtomic } from './local-file.js';
-import { createPullStream, type PullOptions, type PullResult } from './pull.js';
+import { pullIntoPartial } from './local-partial.js';
+import { createPullStream, type PullOptions, type PullResult, type PullStream } from './pull.js';
 import { createPushStream, type PushOptions, type PushResult, type PushStream } from './push.js';
 
 /** Where a push reads from: a stream (read once), or a local path or descriptor (re-readable). */
 export type PushInput = Readable | string | { fd: number };
 
 /** Options of push(): those of createPushStream plus retries. */
-export interface PushWithRetriesOptions extends PushOptions {
-  /**
-   * Retry this many times when the connection fails or drops, continuing from what already
-   * landed (implies `resume`). Needs a re-readable input (a path or a descriptor of a regular
-   * file). Failures that retrying cannot fix (authentication, permission, disk full, mismatch)
-   * are not retried.
-   */
-  retries?: number | undefined;
-  /** Called before each retry with the attempt number (2, 3, ...), the error and the delay in ms. */
-  onRetry?: ((attempt: number, error: Error, delayMs: number) => void) | undefined;
+export interface PushWithRetriesOptions extends PushOptions, RetryOptions {
   /** Transforms between the input and the push (a progress meter, say), made anew for each attempt. */
   through?: ((stream: PushStream) => Duplex[]) | undefined;
 }
 
 /**
  * Pushes `input` to `target` and resolves with the verified result. Rejects with a typed error;
- * the remote destination is then untouched.
+ * the remote destination is then untouched. `retries` (which implies `resume`) needs an input
+ * that can be read again: a path or a descriptor of a regular file.
  */
 export async function push(
   input: PushInput,
@@ -43,27 +36,13 @@ export async function push(
     });
   }
   const resumable = retries > 0 || pushOptions.resume === true;
-  const resumeSource = rereadable && resumable ? sourceOf(input) : undefined;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const attemptOptions = {
-        ...pushOptions,
-        ...(resumable ? { resume: true, resumeSource } : {}),
-      };
-      return await pushOnce(input, target, attemptOptions, through);
-    } catch (error) {
-      if (attempt > retries || !isRetryable(error) || pushOptions.signal?.aborted) throw error;
-      const delayMs = Math.min(30_000, 500 * 2 ** (attempt - 1));
-      onRetry?.(attempt + 1, error as Error, delayMs);
-      await sleep(
-        delayMs,
-        undefined,
-        pushOptions.signal ? { signal: pushOptions.signal } : {},
-      ).catch(() => {
-        throw error;
-      });
-    }
-  }
+  const attemptOptions = {
+    ...pushOptions,
+    ...(resumable && rereadable ? { resume: true, resumeSource: sourceOf(input) } : {}),
+  };
+  return withRetries({ retries, onRetry, signal: pushOptions.signal }, () =>
+    pushOnce(input, target, attemptOptions, through),
+  );
 }
 
 async function pushOnce(
@@ -94,10 +73,16 @@ function openInput(input: PushInput): Readable {
   return createReadStream('', { fd: input.fd, start: 0, autoClose: false });
 }
 
-// Only a failed or lost connection is worth another try, and not when ssh itself said that
-// authentication or the host key failed.
-function isRetryable(error: unknown): boolean {
-  return error instanceof ConnectionError && error.retryable;
+/** Options of pull(): those of createPullStream plus resume and retries for a local path. */
+export interface PullWithRetriesOptions extends PullOptions, RetryOptions {
+  /**
+   * With a local path: keep a failed pull's partial file (`.NAME.sshstream-partial`) and
+   * continue one left by an earlier resumable pull when the remote file starts with it.
+   * `retries` implies it.
+   */
+  resume?: boolean | undefined;
+  /** Transforms between the pull and the output (a progress meter, say), made anew for each attempt. */
+  through?: ((stream: PullStream) => Duplex[]) | undefined;
 }
 
 /**
@@ -107,16 +92,39 @@ function isRetryable(error: unknown): boolean {
 export async function pull(
   source: string,
   output: Writable | string,
-  options: PullOptions = {},
+  options: PullWithRetriesOptions = {},
 ): Promise<PullResult> {
-  const stream = createPullStream(source, options);
-  try {
-    if (typeof output === 'string') await writeFileAtomic(stream, output);
-    else await pipeline(stream, output);
-  } catch (error) {
-    throw await preferOwnError(stream.result, error, 'cannot write output', 'pull', source);
+  const { retries = 0, onRetry, through, resume, ...pullOptions } = options;
+  if (typeof output !== 'string' && (retries > 0 || resume)) {
+    throw new UsageError('resume and retries need a local file as the output', {
+      operation: 'pull',
+      target: source,
+    });
   }
-  return stream.result;
+  return withRetries({ retries, onRetry, signal: pullOptions.signal }, async () => {
+    if (typeof output === 'string' && (retries > 0 || resume)) {
+      const algorithm = pullOptions.checksum ?? 'md5';
+      let stream: PullStream | undefined;
+      const start = (resumeFrom: PullOptions['resumeFrom']) =>
+        (stream = createPullStream(source, { ...pullOptions, resumeFrom }));
+      try {
+        await pullIntoPartial(output, algorithm, start, through);
+      } catch (error) {
+        const own = stream?.result ?? Promise.resolve();
+        throw await preferOwnError(own, error, 'cannot write output', 'pull', source);
+      }
+      return stream!.result;
+    }
+    const stream = createPullStream(source, pullOptions);
+    const stages = through?.(stream) ?? [];
+    try {
+      if (typeof output === 'string') await writeFileAtomic(stream, output, stages);
+      else await pipeline([stream, ...stages, output] as unknown as NodeJS.WritableStream[]);
+    } catch (error) {
+      throw await preferOwnError(stream.result, error, 'cannot write output', 'pull', source);
+    }
+    return stream.result;
+  });
 }
 
 // When a pipeline fails, our stream's typed error names the cause; anything else happened on

@@ -138,6 +138,76 @@ describe('resume and retries (real sshd)', () => {
     assert.doesNotMatch(denied.stderr, /retry/);
   });
 
+  it('a killed --resume pull keeps its local partial file; the next one receives only the rest', async () => {
+    const dir = await fresh();
+    const data = randomBytes(6 * 1024 * 1024);
+    await writeFile(join(dir, 'remote'), data);
+    const local = join(dir, 'local');
+    const source = `${sandbox.current.host}:${dir}/remote`;
+    const first = startCli(['pull', ...cfg(), '--resume', '--limit-rate', '2M', source, local]);
+    await waitFor(async () => (await partialSize(dir, 'local')) > 1024 * 1024);
+    first.child.kill('SIGINT');
+    assert.equal((await first.done).code, 130);
+    const kept = await partialSize(dir, 'local');
+    assert.ok(kept > 0 && kept < data.length, `partial of ${kept} bytes`);
+    const second = await startCli(['pull', ...cfg(), '--resume', '--json', source, local]).done;
+    assert.equal(second.code, 0, second.stderr);
+    const json = JSON.parse(second.stdout.toString()) as { resumed: number; md5: string };
+    assert.equal(json.resumed, kept);
+    assert.equal(json.md5, md5(data));
+    assert.equal(md5(await readFile(local)), md5(data));
+    assert.equal(await partialSize(dir, 'local'), 0);
+  });
+
+  it('a local partial file that differs from the remote file is not continued', async () => {
+    const dir = await fresh();
+    const data = randomBytes(2 * 1024 * 1024);
+    await writeFile(join(dir, 'remote'), data);
+    const partial = Buffer.from(data.subarray(0, 500_000));
+    partial[10] = partial[10]! ^ 1;
+    await writeFile(join(dir, '.local.sshstream-partial'), partial);
+    const result = await startCli([
+      'pull',
+      ...cfg(),
+      '--resume',
+      '--json',
+      `${sandbox.current.host}:${dir}/remote`,
+      join(dir, 'local'),
+    ]).done;
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(JSON.parse(result.stdout.toString()).resumed, 0);
+    assert.equal(md5(await readFile(join(dir, 'local'))), md5(data));
+  });
+
+  it('pull --retries continues after the ssh connection is killed', async () => {
+    const dir = await fresh();
+    const data = randomBytes(6 * 1024 * 1024);
+    await writeFile(join(dir, 'remote'), data);
+    const local = join(dir, 'local');
+    const run = startCli([
+      'pull',
+      ...cfg(),
+      '--retries',
+      '2',
+      '--limit-rate',
+      '3M',
+      '--json',
+      `${sandbox.current.host}:${dir}/remote`,
+      local,
+    ]);
+    await waitFor(async () => (await partialSize(dir, 'local')) > 1024 * 1024);
+    const ssh = execFileSync('pgrep', ['-P', String(run.child.pid), '-x', 'ssh'], {
+      encoding: 'utf8',
+    });
+    for (const pid of ssh.trim().split('\n')) process.kill(Number(pid), 'SIGKILL');
+    const result = await run.done;
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /retry 1 of 2/);
+    const json = JSON.parse(result.stdout.toString()) as { resumed: number; md5: string };
+    assert.ok(json.resumed > 0);
+    assert.equal(md5(await readFile(local)), md5(data));
+  });
+
   it('--resume refuses a pipe on stdin, which cannot be read again', async () => {
     const run = startCli(['push', ...cfg(), '--resume', `${sandbox.current.host}:/tmp/x`]);
     run.child.stdin!.end('data');

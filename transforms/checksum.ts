@@ -60,6 +60,16 @@ export class ChecksumStream extends Transform {
     return this.#digest;
   }
 
+  /**
+   * Continues from `hash`, which has already seen the first `bytes` bytes: the prefix a resumed
+   * transfer keeps instead of sending it again. Only before any data has flowed.
+   */
+  continueFrom(hash: Hash, bytes: number): void {
+    if (this.bytes !== 0) throw new Error('checksum continueFrom() called after data');
+    if (this.#hash) this.#hash = hash;
+    this.bytes = bytes;
+  }
+
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.#hash?.update(chunk);
     this.bytes += chunk.length;
