@@ -141,7 +141,14 @@ export class PushStream extends Writable {
     const partial = Number(this.control.ready.fields[0] ?? 0);
     this.skip = options.resume && partial > 0 ? await this.continuePartial(partial, algorithm) : 0;
     const data = this.control.spawnSession(
-      ['push-data', target.path, compress, options.resume ? '1' : '0'],
+      // Hashed in the same pass on the remote side, unless the file continues a partial one.
+      [
+        'push-data',
+        target.path,
+        compress,
+        options.resume ? '1' : '0',
+        this.skip > 0 ? '' : algorithm,
+      ],
       {
         stdin: 'pipe',
         stdout: 'ignore',

@@ -60,8 +60,9 @@ resolve() {
   else tmp=$dir/.$base.$suffix; fi
 }
 
+# file_mode PATH: permission bits of the file PATH is or points to (a link's own are 777).
 file_mode() {
-  stat -c %a "$1" 2>/dev/null || stat -f %Lp "$1" 2>/dev/null
+  stat -L -c %a "$1" 2>/dev/null || stat -L -f %Lp "$1" 2>/dev/null
 }
 
 fsync_file() { sync -- "$1" 2>/dev/null || sync; }
@@ -81,12 +82,13 @@ push_control() {
   elif [ -e "$dir" ]; then fail notdir 'parent is not a directory'
   else fail enoent 'no such directory (use --mkdir to create it)'
   fi
+  [ -w "$dir" ] || fail eacces "permission denied: cannot create files in $dir"
   if [ -z "$mode" ]; then
     if [ -e "$p" ]; then mode=$(file_mode "$p")
     else mode=$(printf '%o' $(( 0666 & ~0$(umask) ))); fi
   fi
   committed=0
-  trap '[ "$committed" = 1 ] || [ "$resume" = 1 ] || rm -f -- "$tmp"' EXIT
+  trap 'rm -f -- "$tmp.sum" "$tmp.sum.status"; [ "$committed" = 1 ] || [ "$resume" = 1 ] || rm -f -- "$tmp"' EXIT
   trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; trap '' PIPE
   # Private until committed: a 0600 file whose name says what it is.
   if [ "$resume" = 1 ] && [ -f "$tmp" ]; then
@@ -104,7 +106,9 @@ push_control() {
       keep) committed=1; say kept; exit 0 ;;
       commit)
         n=$(wc -c < "$tmp" | tr -d ' ') || fail io 'temporary file vanished'
-        h=$(digest_of "$tmp")
+        # The data session hashed the bytes as it wrote them; a resumed file is read again.
+        if [ -f "$tmp.sum" ]; then h=$(sed 's/^.*= *//; s/ .*//' < "$tmp.sum")
+        else h=$(digest_of "$tmp"); fi
         if [ "$n" != "$2" ] || [ "$h" != "${3:-}" ]; then
           rm -f -- "$tmp"; say mismatch "$n" "$h"; exit 3
         fi
@@ -122,18 +126,51 @@ push_control() {
   exit 2
 }
 
-# push-data PATH COMPRESS RESUME: stdin (decompressed) appended to the temporary file that
-# push-control made.
+# receive COMMAND...: appends stdin through COMMAND to $tmp; a failure always names a cause
+# (a killed tool prints nothing).
+receive() {
+  e=$("$@" 2>&1 >> "$tmp") && return 0
+  r=$?
+  [ "$r" -gt 128 ] && fail io "${e:+$e; }$1 was killed by signal $((r - 128))"
+  fail io "${e:-$1 failed with status $r}"
+}
+
+# push-data PATH COMPRESS RESUME ALGO: stdin (decompressed) appended to the temporary file that
+# push-control made. With ALGO the bytes are hashed in the same pass as they are written
+# (into $tmp.sum), so the commit need not read the file again; the commit still counts the
+# bytes on disk.
 push_data() {
-  val path "$1"; val compress "$2"; val resume "$3"
+  val path "$1"; val compress "$2"; val resume "$3"; val algo "$4"
   resolve "$path" "$resume"
   [ -f "$tmp" ] || fail io 'temporary file is gone (transfer aborted?)'
+  rm -f -- "$tmp.sum"
   case $compress in
-    gzip) e=$(gzip -dc 2>&1 >> "$tmp") || fail io "$e" ;;
-    zstd) e=$(zstd -qdc 2>&1 >> "$tmp") || fail io "$e" ;;
-    *) e=$(cat 2>&1 >> "$tmp") || fail io "$e" ;;
+    gzip) set -- gzip -dc ;;
+    zstd) set -- zstd -qdc ;;
+    *) set -- cat ;;
   esac
+  if [ -n "$algo" ] && [ "$algo" != none ]; then
+    need_hash "$algo"
+    receive_hashed "$@"
+  else
+    receive "$@"
+  fi
   exit 0
+}
+
+# receive_hashed COMMAND...: like receive, with tee feeding the hash tool. Without pipefail
+# each stage records its own failure.
+receive_hashed() {
+  s=$tmp.sum.status
+  : > "$s"
+  e=$( { { "$@" || echo "$1 $?" >> "$s"; } | { tee -a "$tmp" || echo "tee $?" >> "$s"; } |
+    eval "$H" > "$tmp.sum"; } 2>&1)
+  read -r what r < "$s" || :
+  rm -f -- "$s"
+  [ -z "${what:-}" ] && return 0
+  rm -f -- "$tmp.sum"
+  [ "$r" -gt 128 ] && fail io "${e:+$e; }$what was killed by signal $((r - 128))"
+  fail io "${e:-$what failed with status $r}"
 }
 
 # pull PATH ALGO COMPRESS LEVEL WANT PREFIX: "<tag> <size> <offset>" then the file on stdout
