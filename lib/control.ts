@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { debug } from './debug.js';
 import type { ErrorContext } from './errors.js';
 import { classifyFailure, type SshExit } from './failure.js';
 import { buildRemoteCommand } from './remote-script.js';
@@ -69,6 +70,7 @@ export class ControlConnection {
       ],
       buildRemoteCommand([tag, ...params.remoteArgs]),
     );
+    debug('control: spawning ssh master');
     const master = spawnSsh(invocation, {
       stdin: 'pipe',
       stdout: 'pipe',
@@ -81,6 +83,7 @@ export class ControlConnection {
     const exited = settle(master, stdout, stderr);
     const connection = new ControlConnection(params, dir, master, stdout, stderr, tag, exited);
     const ready = await stdout.next(['ready']);
+    debug('control: remote side ready');
     if (!ready) {
       const exit = await exited;
       await rm(dir, { recursive: true, force: true });
@@ -108,9 +111,11 @@ export class ControlConnection {
 
   /** Sends one command line to the control script and waits for one of `words` in reply. */
   async request(line: string, words: readonly string[]): Promise<Report> {
+    debug(`control: request ${line}`);
     const from = this.stdout.reports.length;
     this.master.stdin?.write(line + '\n');
     const reply = await this.stdout.next(words, from);
+    debug(`control: reply ${reply?.word}`);
     if (reply) return reply;
     throw classifyFailure(await this.exited, this.stderr, this.params.context);
   }
@@ -133,6 +138,7 @@ export class ControlConnection {
     const exit = await Promise.race([this.exited, timer.promise]);
     timer.cancel();
     if (!exit) this.master.kill('SIGKILL');
+    debug('control: closed');
     await rm(this.dir, { recursive: true, force: true });
     return this.exited;
   }

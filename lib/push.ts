@@ -17,6 +17,7 @@ import {
   type ErrorContext,
 } from './errors.js';
 import { classifyFailure, type SshExit } from './failure.js';
+import { debug } from './debug.js';
 import { ReportReader } from './reports.js';
 import { createSkipBytes, hashPrefix } from './skip-bytes.js';
 import { buildSshInvocation, type SshOptions, type SshProcess } from './ssh.js';
@@ -214,10 +215,12 @@ export class PushStream extends Writable {
 
   private async finish(): Promise<void> {
     this.finishing = true;
+    debug('push: input ended');
     const checksum = this.checksum!;
     checksum.end();
     const flowError = await this.flow;
     const exit = await this.data!;
+    debug('push: data session exited');
     if (exit.exitCode !== 0) throw this.failureOf(exit, this.dataStderr!);
     if (flowError)
       throw new LocalIOError(String((flowError as Error).message ?? flowError), this.context);
