@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fastCipherOptions } from './cipher.js';
 import { debug } from './debug.js';
 import type { ErrorContext } from './errors.js';
 import { classifyFailure, type SshExit } from './failure.js';
@@ -61,6 +62,8 @@ export class ControlConnection {
       params.destination,
       params.ssh,
       [
+        ...(await fastCipherOptions(params.destination, params.ssh)),
+
         '-o',
         'ControlMaster=yes',
         '-o',

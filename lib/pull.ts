@@ -13,6 +13,7 @@ import {
 } from '../transforms/compress.js';
 import { createThrottle } from '../transforms/throttle.js';
 import { AbortError, ConnectionError, VerificationError, type ErrorContext } from './errors.js';
+import { fastCipherOptions } from './cipher.js';
 import { classifyFailure } from './failure.js';
 import { abortErrorFor } from './push.js';
 import { buildRemoteCommand } from './remote-script.js';
@@ -71,9 +72,10 @@ export class PullStream extends Transform {
   size: number | undefined;
   /** Where the data starts in the remote file: 0, or `resumeFrom.bytes` when resuming. */
   offset = 0;
-  private readonly child: SshProcess;
+  private child: SshProcess | undefined;
   private readonly checksum: ChecksumStream;
-  private readonly stderr: ReportReader;
+  private stderr!: ReportReader;
+  private readonly tag = `SSHSTREAM-${randomBytes(8).toString('hex')}`;
   private readonly started = performance.now();
   private resolveResult!: (result: PullResult) => void;
   private rejectResult!: (error: Error) => void;
@@ -89,13 +91,33 @@ export class PullStream extends Transform {
       this.rejectResult = reject;
     });
     this.result.catch(() => {});
-    const tag = `SSHSTREAM-${randomBytes(8).toString('hex')}`;
-    const algorithm = options.checksum ?? 'md5';
+    this.checksum = createChecksum(options.checksum ?? 'md5');
+    this.on('close', () => this.stopSsh());
+    const { signal } = options;
+    if (signal) {
+      const onAbort = () => this.destroy(abortErrorFor(signal, context));
+      if (signal.aborted) queueMicrotask(onAbort);
+      else signal.addEventListener('abort', onAbort, { once: true });
+      this.once('close', () => signal.removeEventListener('abort', onAbort));
+    }
+  }
+
+  override _construct(callback: (error?: Error | null) => void): void {
+    fastCipherOptions(this.source, this.options).then((extra) => {
+      this.start(extra);
+      callback();
+    }, callback);
+  }
+
+  // Spawns ssh running the remote pull script and wires its stdout through the stages into us.
+  private start(extraOptions: string[]): void {
+    const { options, source, tag } = this;
+    const algorithm = this.checksum.algorithm;
     const resume = algorithm !== 'none' ? options.resumeFrom : undefined;
     const invocation = buildSshInvocation(
       source,
       options,
-      [],
+      extraOptions,
       buildRemoteCommand([
         tag,
         'pull',
@@ -118,7 +140,6 @@ export class PullStream extends Transform {
     });
     this.stderr = new ReportReader(tag, this.child.stderr);
     void this.child.then(() => this.stderr.end());
-    this.checksum = createChecksum(algorithm);
     const stages: Duplex[] = [
       new HeaderStripper(tag, (size, offset) => {
         if (resume && offset === resume.bytes && offset > 0) {
@@ -135,17 +156,10 @@ export class PullStream extends Transform {
     pipeline([this.child.stdout!, ...stages, this] as unknown as NodeJS.WritableStream[]).catch(
       () => {},
     );
-    this.on('close', () => {
-      if (this.child.exitCode === null || this.child.exitCode === undefined)
-        this.child.kill('SIGTERM');
-    });
-    const { signal } = options;
-    if (signal) {
-      const onAbort = () => this.destroy(abortErrorFor(signal, context));
-      if (signal.aborted) queueMicrotask(onAbort);
-      else signal.addEventListener('abort', onAbort, { once: true });
-      this.once('close', () => signal.removeEventListener('abort', onAbort));
-    }
+  }
+
+  private stopSsh(): void {
+    if (this.child && this.child.exitCode === null) this.child.kill('SIGTERM');
   }
 
   private announce(size: number | undefined): void {
@@ -169,7 +183,7 @@ export class PullStream extends Transform {
   }
 
   private async verify(): Promise<PullResult> {
-    const exit = await this.child;
+    const exit = await this.child!;
     this.stderr.end();
     if (exit.exitCode !== 0) throw classifyFailure(exit, this.stderr, this.context);
     const { digest, bytes, algorithm } = await this.checksum.result;
@@ -201,8 +215,7 @@ export class PullStream extends Transform {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.rejectResult(error ?? new AbortError('pull closed before the end', this.context));
-    if (this.child.exitCode === null || this.child.exitCode === undefined)
-      this.child.kill('SIGTERM');
+    this.stopSsh();
     callback(error);
   }
 }
