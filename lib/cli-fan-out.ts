@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { createProgress } from '../transforms/progress.js';
-import { compressionOf, sshOptionsOf } from './cli-options.js';
+import { transferOptionsOf } from './cli-options.js';
 import type { PushFlags } from './cli-push.js';
 import { progressMode } from './cli-report.js';
 import { LocalIOError, SshStreamError, UsageError } from './errors.js';
@@ -38,13 +38,9 @@ export async function runFanOut(
   signal: AbortSignal,
 ): Promise<void> {
   const stream = new FanOutPushStream(targets, {
-    ...sshOptionsOf(flags),
-    checksum: flags.checksum,
-    compress: compressionOf(flags),
-    compressLevel: flags.compressLevel,
+    ...transferOptionsOf(flags),
     mode: flags.mode,
     mkdir: flags.mkdir,
-    limitRate: flags.limitRate,
     maxParallel: flags.maxParallel,
     signal,
   });

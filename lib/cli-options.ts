@@ -85,6 +85,17 @@ export function addTransferOptions(command: Command): Command {
     .option('--ssh <command>', 'ssh command to run instead of ssh (also $SSHSTREAM_SSH)');
 }
 
+/** The library options every transfer takes, from the flags: ssh, checksum, compression, rate. */
+export function transferOptionsOf(flags: TransferFlags) {
+  return {
+    ...sshOptionsOf(flags),
+    checksum: flags.checksum,
+    compress: compressionOf(flags),
+    compressLevel: flags.compressLevel,
+    limitRate: flags.limitRate,
+  };
+}
+
 /** The ssh part of the flags, for the library. */
 export function sshOptionsOf(flags: TransferFlags): SshOptions {
   return {

@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createProgress, type ProgressStream } from '../transforms/progress.js';
-import { compressionOf, sshOptionsOf, type TransferFlags } from './cli-options.js';
+import { transferOptionsOf, type TransferFlags } from './cli-options.js';
 import { printResult, progressMode } from './cli-report.js';
 import { LocalIOError, SshStreamError, UsageError } from './errors.js';
 import { escapeControl } from './escape.js';
@@ -25,11 +25,7 @@ export async function runPull(
   signal: AbortSignal,
 ): Promise<number> {
   const options: PullOptions = {
-    ...sshOptionsOf(flags),
-    checksum: flags.checksum,
-    compress: compressionOf(flags),
-    compressLevel: flags.compressLevel,
-    limitRate: flags.limitRate,
+    ...transferOptionsOf(flags),
     signal,
   };
   if (file === undefined) {

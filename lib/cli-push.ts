@@ -1,6 +1,6 @@
 import { fstatSync } from 'node:fs';
 import { createProgress } from '../transforms/progress.js';
-import { compressionOf, sshOptionsOf, type TransferFlags } from './cli-options.js';
+import { transferOptionsOf, type TransferFlags } from './cli-options.js';
 import { printResult, progressMode } from './cli-report.js';
 import { UsageError } from './errors.js';
 import { escapeControl } from './escape.js';
@@ -37,13 +37,9 @@ export async function runPush(
   }
   const mode = progressMode(flags);
   const result = await push(resumable ? { fd: 0 } : process.stdin, target, {
-    ...sshOptionsOf(flags),
-    checksum: flags.checksum,
-    compress: compressionOf(flags),
-    compressLevel: flags.compressLevel,
+    ...transferOptionsOf(flags),
     mode: flags.mode,
     mkdir: flags.mkdir,
-    limitRate: flags.limitRate,
     resume: flags.resume,
     retries: flags.retries,
     signal,

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { AbortError, EXIT_CODES, SshStreamError, UsageError, exitCodeOf } from './errors.js';
 import { parseTarget } from './target.js';
-import { PushStream, abortErrorFor, type PushOptions, type PushResult } from './push.js';
+import { destroyOnAbort } from './abort.js';
+import { PushStream, type PushOptions, type PushResult } from './push.js';
 import { push } from './transfer.js';
 
 /** Options of a push to several targets. */
@@ -91,12 +92,7 @@ export class FanOutPushStream extends Writable {
       this.rejectResult = reject;
     });
     this.result.catch(() => {});
-    if (signal) {
-      const onAbort = () => this.destroy(abortErrorFor(signal, { operation: 'push' }));
-      if (signal.aborted) queueMicrotask(onAbort);
-      else signal.addEventListener('abort', onAbort, { once: true });
-      this.once('close', () => signal.removeEventListener('abort', onAbort));
-    }
+    destroyOnAbort(this, signal, { operation: 'push' });
   }
 
   override _construct(callback: (error?: Error | null) => void): void {

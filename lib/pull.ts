@@ -15,7 +15,8 @@ import { createThrottle } from '../transforms/throttle.js';
 import { AbortError, ConnectionError, VerificationError, type ErrorContext } from './errors.js';
 import { fastCipherOptions } from './cipher.js';
 import { classifyFailure } from './failure.js';
-import { abortErrorFor } from './push.js';
+import { destroyOnAbort } from './abort.js';
+import { verifiedResult, type TransferResult } from './result.js';
 import { buildRemoteCommand } from './remote-script.js';
 import { ReportReader } from './reports.js';
 import { buildSshInvocation, spawnSsh, type SshOptions, type SshProcess } from './ssh.js';
@@ -43,20 +44,7 @@ export interface PullOptions extends SshOptions {
 }
 
 /** What a verified pull reports. */
-export interface PullResult {
-  /** The source as given. */
-  target: string;
-  bytes: number;
-  algorithm: ChecksumAlgorithm;
-  /** Hex digest of what arrived, equal to the remote digest of what it read. */
-  digest: string;
-  md5?: string;
-  seconds: number;
-  verified: true;
-  compress?: Compression;
-  /** Bytes a resumed pull already had locally and did not receive again. */
-  resumed: number;
-}
+export type PullResult = TransferResult;
 
 // A login shell that prints more than this before our header is not one we can talk through.
 const MAX_NOISE = 1 << 20;
@@ -93,13 +81,7 @@ export class PullStream extends Transform {
     this.result.catch(() => {});
     this.checksum = createChecksum(options.checksum ?? 'md5');
     this.on('close', () => this.stopSsh());
-    const { signal } = options;
-    if (signal) {
-      const onAbort = () => this.destroy(abortErrorFor(signal, context));
-      if (signal.aborted) queueMicrotask(onAbort);
-      else signal.addEventListener('abort', onAbort, { once: true });
-      this.once('close', () => signal.removeEventListener('abort', onAbort));
-    }
+    destroyOnAbort(this, options.signal, context);
   }
 
   override _construct(callback: (error?: Error | null) => void): void {
@@ -200,17 +182,15 @@ export class PullStream extends Transform {
         this.context,
       );
     }
-    return {
+    return verifiedResult({
       target: this.source.display,
       bytes,
       algorithm,
       digest,
-      ...(algorithm === 'md5' ? { md5: digest } : {}),
-      seconds: (performance.now() - this.started) / 1000,
-      verified: true,
-      ...(this.options.compress ? { compress: this.options.compress } : {}),
+      started: this.started,
+      compress: this.options.compress,
       resumed: this.offset,
-    };
+    });
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {

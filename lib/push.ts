@@ -17,7 +17,9 @@ import {
   type ErrorContext,
 } from './errors.js';
 import { classifyFailure, type SshExit } from './failure.js';
+import { destroyOnAbort } from './abort.js';
 import { debug } from './debug.js';
+import { verifiedResult, type TransferResult } from './result.js';
 import { ReportReader } from './reports.js';
 import { createSkipBytes, hashPrefix } from './skip-bytes.js';
 import { buildSshInvocation, type SshOptions, type SshProcess } from './ssh.js';
@@ -51,26 +53,7 @@ export interface PushOptions extends SshOptions {
 }
 
 /** What a verified and committed push reports. */
-export interface PushResult {
-  /** The target as given. */
-  target: string;
-  /** Bytes of the file (uncompressed). */
-  bytes: number;
-  /** The checksum algorithm used. */
-  algorithm: ChecksumAlgorithm;
-  /** Hex digest computed locally, equal to the remote one. */
-  digest: string;
-  /** The md5 digest, when the algorithm is md5. */
-  md5?: string;
-  /** Wall time from connecting to the commit, in seconds. */
-  seconds: number;
-  /** Always true: a result exists only after verification. */
-  verified: true;
-  /** Compression used on the wire, if any. */
-  compress?: Compression;
-  /** Bytes that were already on the remote side from an earlier resumable push, not sent again. */
-  resumed: number;
-}
+export type PushResult = TransferResult;
 
 /** The Writable returned by createPushStream; `result` settles once the file is committed or not. */
 export class PushStream extends Writable {
@@ -108,13 +91,7 @@ export class PushStream extends Writable {
       this.rejectResult = reject;
     });
     this.result.catch(() => {});
-    const { signal } = options;
-    if (signal) {
-      const onAbort = () => this.destroy(abortErrorFor(signal, this.context));
-      if (signal.aborted) queueMicrotask(onAbort);
-      else signal.addEventListener('abort', onAbort, { once: true });
-      this.result.finally(() => signal.removeEventListener('abort', onAbort)).catch(() => {});
-    }
+    destroyOnAbort(this, options.signal, context);
   }
 
   override _construct(callback: (error?: Error | null) => void): void {
@@ -242,18 +219,17 @@ export class PushStream extends Writable {
     }
     this.committed = true;
     await this.control!.close();
-    const algorithm = checksum.algorithm;
-    this.resolveResult({
-      target: this.target.display,
-      bytes,
-      algorithm,
-      digest,
-      ...(algorithm === 'md5' ? { md5: digest } : {}),
-      seconds: (performance.now() - this.started) / 1000,
-      verified: true,
-      ...(this.options.compress ? { compress: this.options.compress } : {}),
-      resumed: this.skip,
-    });
+    this.resolveResult(
+      verifiedResult({
+        target: this.target.display,
+        bytes,
+        algorithm: checksum.algorithm,
+        digest,
+        started: this.started,
+        compress: this.options.compress,
+        resumed: this.skip,
+      }),
+    );
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
@@ -306,14 +282,4 @@ function modeArgument(mode: number | string | undefined, context: ErrorContext):
     );
   }
   return value.toString(8);
-}
-
-/** The AbortError for a signal; `signal.reason === 'SIGTERM'` maps to exit 143. */
-export function abortErrorFor(signal: AbortSignal, context: ErrorContext): AbortError {
-  const reason = signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
-  return new AbortError(
-    signal.reason === 'SIGTERM' ? 'terminated' : 'interrupted',
-    context,
-    reason,
-  );
 }
