@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +41,7 @@ export class ControlConnection {
   /** The control script's `ready` report (its field: the size of a partial file to resume). */
   ready: Report = { word: 'ready', fields: [] };
   private exit: SshExit | undefined;
+  private readonly sessions: SshProcess[] = [];
 
   private constructor(
     private readonly params: ControlParams,
@@ -55,7 +57,10 @@ export class ControlConnection {
   }
 
   /** Connects, authenticates and waits until the control script says it is ready. */
-  static async open(params: ControlParams): Promise<ControlConnection> {
+  static async open(
+    params: ControlParams,
+    onConnected?: (connection: ControlConnection) => void,
+  ): Promise<ControlConnection> {
     const tag = `SSHSTREAM-${randomBytes(8).toString('hex')}`;
     const dir = await mkdtemp(join(tmpdir(), 'sshstream-'));
     const invocation = buildSshInvocation(
@@ -63,7 +68,6 @@ export class ControlConnection {
       params.ssh,
       [
         ...(await fastCipherOptions(params.destination, params.ssh)),
-
         '-o',
         'ControlMaster=yes',
         '-o',
@@ -85,13 +89,18 @@ export class ControlConnection {
     const stderr = new ReportReader(tag, master.stderr);
     const exited = settle(master, stdout, stderr);
     const connection = new ControlConnection(params, dir, master, stdout, stderr, tag, exited);
+    const watching =
+      onConnected && watchSocket(join(dir, 'control'), exited, () => onConnected(connection));
     const ready = await stdout.next(['ready']);
-    debug('control: remote side ready');
+    watching?.stop();
     if (!ready) {
+      // Sessions already riding the connection keep the master alive: end them first.
+      for (const session of connection.sessions) session.kill('SIGTERM');
       const exit = await exited;
       await rm(dir, { recursive: true, force: true });
       throw classifyFailure(exit, stderr, params.context);
     }
+    debug('control: remote side ready');
     connection.ready = ready;
     return connection;
   }
@@ -109,7 +118,9 @@ export class ControlConnection {
       ['-o', 'ControlMaster=no', '-o', `ControlPath=${join(this.dir, 'control')}`],
       buildRemoteCommand([this.tag, ...remoteArgs]),
     );
-    return spawnSsh(invocation, options);
+    const session = spawnSsh(invocation, options);
+    this.sessions.push(session);
+    return session;
   }
 
   /** Sends one command line to the control script and waits for one of `words` in reply. */
@@ -120,6 +131,7 @@ export class ControlConnection {
     const reply = await this.stdout.next(words, from);
     debug(`control: reply ${reply?.word}`);
     if (reply) return reply;
+    for (const session of this.sessions) session.kill('SIGTERM');
     throw classifyFailure(await this.exited, this.stderr, this.params.context);
   }
 
@@ -150,6 +162,28 @@ export class ControlConnection {
   kill(): void {
     this.master.kill('SIGTERM');
   }
+}
+
+// The control socket appears once ssh has authenticated: from then on further sessions can
+// ride the connection, even before the control script has said it is ready.
+function watchSocket(
+  path: string,
+  exited: Promise<unknown>,
+  found: () => void,
+): { stop: () => void } {
+  let done = false;
+  const stop = () => {
+    done = true;
+    clearInterval(timer);
+  };
+  const timer = setInterval(() => {
+    if (done || !existsSync(path)) return;
+    stop();
+    debug('control: connected');
+    found();
+  }, 5);
+  void exited.then(stop);
+  return { stop };
 }
 
 // Resolves when the process has exited and its output streams are fully read.

@@ -65,7 +65,7 @@ export class PushStream extends Writable {
   private control: ControlConnection | undefined;
   private data: SshProcess | undefined;
   private dataStderr: ReportReader | undefined;
-  private checksum: ChecksumStream | undefined;
+  private readonly checksum: ChecksumStream;
   private flow: Promise<unknown> | undefined;
   private committed = false;
   private skip = 0;
@@ -86,6 +86,7 @@ export class PushStream extends Writable {
     super({ highWaterMark: 1 << 20 });
     this.target = parsed;
     this.context = context;
+    this.checksum = createChecksum(options.checksum ?? 'md5');
     this.result = new Promise<PushResult>((resolve, reject) => {
       this.resolveResult = resolve;
       this.rejectResult = reject;
@@ -102,41 +103,38 @@ export class PushStream extends Writable {
     const { options, target } = this;
     const algorithm = options.checksum ?? 'md5';
     const compress = options.compress ?? '';
-    this.control = await ControlConnection.open({
-      destination: target,
-      ssh: options,
-      remoteArgs: [
-        'push-control',
-        target.path,
-        options.mkdir ? '1' : '0',
-        algorithm,
-        modeArgument(options.mode, this.context),
-        compress,
-        options.resume ? '1' : '0',
-      ],
-      context: this.context,
-    });
+    // The data session starts as soon as ssh has authenticated, so its start-up overlaps the
+    // control script's checks; it waits for our "go" line before it touches any file.
+    const startData = (control: ControlConnection) => {
+      this.data ??= control.spawnSession(
+        ['push-data', target.path, compress, options.resume ? '1' : '0'],
+        { stdin: 'pipe', stdout: 'ignore', stderr: 'pipe', buffer: false },
+      );
+      this.dataStderr ??= new ReportReader(control.tag, this.data.stderr);
+    };
+    this.control = await ControlConnection.open(
+      {
+        destination: target,
+        ssh: options,
+        remoteArgs: [
+          'push-control',
+          target.path,
+          options.mkdir ? '1' : '0',
+          algorithm,
+          modeArgument(options.mode, this.context),
+          compress,
+          options.resume ? '1' : '0',
+        ],
+        context: this.context,
+      },
+      startData,
+    );
     const partial = Number(this.control.ready.fields[0] ?? 0);
     this.skip = options.resume && partial > 0 ? await this.continuePartial(partial, algorithm) : 0;
-    const data = this.control.spawnSession(
-      // Hashed in the same pass on the remote side, unless the file continues a partial one.
-      [
-        'push-data',
-        target.path,
-        compress,
-        options.resume ? '1' : '0',
-        this.skip > 0 ? '' : algorithm,
-      ],
-      {
-        stdin: 'pipe',
-        stdout: 'ignore',
-        stderr: 'pipe',
-        buffer: false,
-      },
-    );
-    this.data = data;
-    this.dataStderr = new ReportReader(this.control.tag, data.stderr);
-    this.checksum = createChecksum(algorithm);
+    startData(this.control);
+    const data = this.data!;
+    // Hashed in the same pass on the remote side, unless the file continues a partial one.
+    data.stdin!.write(`go ${this.skip > 0 ? '-' : algorithm}\n`);
     const stages: Duplex[] = [this.checksum];
     if (this.skip > 0) stages.push(createSkipBytes(this.skip));
     if (options.compress) stages.push(createCompressor(options.compress, options.compressLevel));
@@ -182,8 +180,8 @@ export class PushStream extends Writable {
     _encoding: BufferEncoding,
     callback: (error?: Error) => void,
   ): void {
-    if (this.checksum!.write(chunk)) callback();
-    else this.checksum!.once('drain', () => callback());
+    if (this.checksum.write(chunk)) callback();
+    else this.checksum.once('drain', () => callback());
   }
 
   override _final(callback: (error?: Error | null) => void): void {
@@ -193,7 +191,7 @@ export class PushStream extends Writable {
   private async finish(): Promise<void> {
     this.finishing = true;
     debug('push: input ended');
-    const checksum = this.checksum!;
+    const checksum = this.checksum;
     checksum.end();
     const flowError = await this.flow;
     const exit = await this.data!;
@@ -246,7 +244,7 @@ export class PushStream extends Writable {
   // temporary file. With the connection gone, the remote control script removes it on EOF.
   // A resumable push keeps its partial file, unless its content is known to be wrong.
   private async cleanup(failure: Error): Promise<void> {
-    this.checksum?.destroy();
+    this.checksum.destroy();
     if (this.data && this.data.exitCode === null) this.data.kill('SIGTERM');
     if (this.data) await this.data;
     if (!this.control) return;
