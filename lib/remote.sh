@@ -88,7 +88,8 @@ push_control() {
     else mode=$(printf '%o' $(( 0666 & ~0$(umask) ))); fi
   fi
   committed=0
-  trap 'rm -f -- "$tmp.sum" "$tmp.sum.status"; [ "$committed" = 1 ] || [ "$resume" = 1 ] || rm -f -- "$tmp"' EXIT
+  # One rm, with further signals ignored: a second SIGTERM must not cut the cleanup short.
+  trap 'trap "" HUP INT TERM; if [ "$committed" = 1 ] || [ "$resume" = 1 ]; then rm -f -- "$tmp.sum" "$tmp.sum.status"; else rm -f -- "$tmp" "$tmp.sum" "$tmp.sum.status"; fi' EXIT
   trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; trap '' PIPE
   # Private until committed: a 0600 file whose name says what it is.
   if [ "$resume" = 1 ] && [ -f "$tmp" ]; then
@@ -129,18 +130,22 @@ push_control() {
 # receive COMMAND...: appends stdin through COMMAND to $tmp; a failure always names a cause
 # (a killed tool prints nothing).
 receive() {
-  e=$("$@" 2>&1 >> "$tmp") && return 0
+  e=$(umask 777; "$@" 2>&1 >> "$tmp") && return 0
   r=$?
   [ "$r" -gt 128 ] && fail io "${e:+$e; }$1 was killed by signal $((r - 128))"
   fail io "${e:-$1 failed with status $r}"
 }
 
-# push-data PATH COMPRESS RESUME ALGO: stdin (decompressed) appended to the temporary file that
-# push-control made. With ALGO the bytes are hashed in the same pass as they are written
-# (into $tmp.sum), so the commit need not read the file again; the commit still counts the
-# bytes on disk.
+# push-data PATH COMPRESS RESUME: waits for the line "go ALGO" on stdin (sent once the control
+# script is ready), then appends the rest of stdin (decompressed) to the temporary file that
+# push-control made. With ALGO (not "-") the bytes are hashed in the same pass as they are
+# written (into $tmp.sum), so the commit need not read the file again; the commit still counts
+# the bytes on disk. EOF before "go" means the transfer was called off: nothing to do.
 push_data() {
-  val path "$1"; val compress "$2"; val resume "$3"; val algo "$4"
+  val path "$1"; val compress "$2"; val resume "$3"
+  IFS=' ' read -r go algo || exit 0
+  [ "$go" = go ] || exit 0
+  [ "$algo" = - ] && algo=
   resolve "$path" "$resume"
   [ -f "$tmp" ] || fail io 'temporary file is gone (transfer aborted?)'
   rm -f -- "$tmp.sum"
@@ -149,26 +154,31 @@ push_data() {
     zstd) set -- zstd -qdc ;;
     *) set -- cat ;;
   esac
+  # The control script may remove the file (an abort) after the check above; an append then
+  # creates it again, with mode 000 (umask 777 when writing): never leave that one behind.
+  trap '[ "$(file_mode "$tmp")" != 0 ] || rm -f -- "$tmp" "$tmp.sum"' EXIT
   if [ -n "$algo" ] && [ "$algo" != none ]; then
     need_hash "$algo"
     receive_hashed "$@"
   else
     receive "$@"
   fi
+  [ "$(file_mode "$tmp")" != 0 ] || fail io 'temporary file is gone (transfer aborted?)'
   exit 0
 }
 
 # receive_hashed COMMAND...: like receive, with tee feeding the hash tool. Without pipefail
-# each stage records its own failure.
+# each stage reports its own failure, as a tagged line kept in memory with the error text:
+# on a full disk no file can hold it.
 receive_hashed() {
-  s=$tmp.sum.status
-  : > "$s"
-  e=$( { { "$@" || echo "$1 $?" >> "$s"; } | { tee -a "$tmp" || echo "tee $?" >> "$s"; } |
-    eval "$H" > "$tmp.sum"; } 2>&1)
-  read -r what r < "$s" || :
-  rm -f -- "$s"
-  [ -z "${what:-}" ] && return 0
+  o=$( { { "$@" || echo "$tag failed $1 $?" >&3; } |
+    { umask 777; tee -a "$tmp" || echo "$tag failed tee $?" >&3; } |
+    { eval "$H" > "$tmp.sum" || echo "$tag failed ${H%% *} $?" >&3; }; } 3>&1 2>&1)
+  f=$(printf '%s\n' "$o" | sed -n "s/^$tag failed //p" | sort -k 2n | head -n 1)
+  [ -z "$f" ] && return 0
+  e=$(printf '%s\n' "$o" | sed "/^$tag failed /d")
   rm -f -- "$tmp.sum"
+  what=${f% *}; r=${f##* }
   [ "$r" -gt 128 ] && fail io "${e:+$e; }$what was killed by signal $((r - 128))"
   fail io "${e:-$what failed with status $r}"
 }
