@@ -1,0 +1,150 @@
+import { parseArgs } from 'node:util';
+
+/** The parts of the benchmark that `--only` can pick. */
+export const SUITES = ['push', 'pull', 'latency', 'rss', 'compress', 'phases'] as const;
+export type Suite = (typeof SUITES)[number];
+
+/** Everything `npm run bench -- ...` can set. */
+export interface BenchOptions {
+  /** Sizes in bytes for the push and pull throughput tables. */
+  sizes: number[];
+  rounds: number;
+  suites: Suite[];
+  /** Size for the peak-RSS runs. */
+  rssSize: number;
+  /** Size for the compression runs (text and random). */
+  compressSize: number;
+  /** Transfers per method in the small-transfer latency test. */
+  latencyRuns: number;
+  /** A tc rate such as `200mbit`: run everything in a network namespace with a shaped `lo`. */
+  link: string | undefined;
+  /** Set when this process already runs inside the namespace of that name. */
+  inNetns: string | undefined;
+  /** Per-command timeout override, seconds. */
+  timeout: number | undefined;
+  /** Skip the global `sync` between runs (faster, noisier). */
+  noSync: boolean;
+  /** Pins the ssh cipher of every method (`-o Ciphers=...`); default: each tool's own choice. */
+  cipher: string | undefined;
+}
+
+export const USAGE = `usage: node dist/bench/run.js [options]   (or: npm run bench -- [options])
+
+  --sizes LIST        push/pull sizes, e.g. 256M,1G (default 256M,1G; K/M/G are KiB/MiB/GiB)
+  --rounds N          interleaved rounds per method (default 3)
+  --quick             smoke test: --sizes 32M --rounds 1 (and small RSS/compress sizes)
+  --only LIST         some of: ${SUITES.join(', ')} (comma-separated; default all)
+  --rss-size SIZE     size of the peak-RSS push and pull (default 1G)
+  --compress-size S   size of the compression runs (default: the smallest --sizes)
+  --latency-runs N    1 KiB transfers per method in the latency test (default 20)
+  --link RATE         root only: run sshd and all clients in a private network namespace
+                      whose lo is shaped with tc tbf to RATE, e.g. 200mbit
+  --timeout SECONDS   timeout of each measured command (default: 60 + 1 s per 4 MiB)
+  --no-sync           do not run sync(1) between runs
+  --cipher NAME       give every method -o Ciphers=NAME (e.g. aes128-gcm@openssh.com), so
+                      sshstream's own cipher choice does not differ from the baselines'
+  -h, --help          this text
+
+Results: a markdown report on stdout, JSON and markdown under bench/results/.`;
+
+/** Thrown for bad arguments; run.ts prints it with the usage and exits 1. */
+export class BenchUsageError extends Error {}
+
+const UNITS: Record<string, number> = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
+
+/** Parses `256M`, `1G`, `1.5G`, `4096` (binary units, optional `i`/`iB`/`B`) into bytes. */
+export function parseSize(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim());
+  if (!match) throw new BenchUsageError(`bad size ${JSON.stringify(text)}: use e.g. 256M or 1G`);
+  const bytes = Math.round(Number(match[1]) * UNITS[match[2]!.toUpperCase()]!);
+  if (bytes <= 0) throw new BenchUsageError(`size ${JSON.stringify(text)} must be positive`);
+  return bytes;
+}
+
+/** `268435456` -> `256M`, `1073741824` -> `1G`: the short form used in labels and file names. */
+export function sizeLabel(bytes: number): string {
+  for (const unit of ['T', 'G', 'M', 'K'] as const) {
+    const value = bytes / UNITS[unit]!;
+    if (value >= 1 && Number.isInteger(value * 10)) return `${value}${unit}`;
+  }
+  return `${bytes}B`;
+}
+
+const positiveInteger = (name: string, text: string): number => {
+  if (!/^\d+$/.test(text) || Number(text) < 1) {
+    throw new BenchUsageError(`${name} must be a whole number >= 1, not ${JSON.stringify(text)}`);
+  }
+  return Number(text);
+};
+
+const parseSuites = (text: string): Suite[] => {
+  const names = text.split(',').map((name) => name.trim());
+  for (const name of names) {
+    if (!SUITES.includes(name as Suite)) {
+      throw new BenchUsageError(`--only ${JSON.stringify(name)}: expected ${SUITES.join('|')}`);
+    }
+  }
+  return SUITES.filter((suite) => names.includes(suite));
+};
+
+/** Parses the benchmark's argv (without `node run.js`); returns undefined for --help. */
+export function parseBenchArgs(argv: readonly string[]): BenchOptions | undefined {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        sizes: { type: 'string' },
+        rounds: { type: 'string' },
+        quick: { type: 'boolean' },
+        only: { type: 'string' },
+        'rss-size': { type: 'string' },
+        'compress-size': { type: 'string' },
+        'latency-runs': { type: 'string' },
+        link: { type: 'string' },
+        'in-netns': { type: 'string' },
+        timeout: { type: 'string' },
+        'no-sync': { type: 'boolean' },
+        cipher: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new BenchUsageError((error as Error).message);
+  }
+  const { values } = parsed;
+  if (values.help) return undefined;
+  const quick = values.quick === true;
+  const sizes = (values.sizes ?? (quick ? '32M' : '256M,1G')).split(',').map(parseSize);
+  const link = values.link;
+  if (link !== undefined && !/^\d+(\.\d+)?([kmg]?bit|[kmg]?bps)$/i.test(link)) {
+    throw new BenchUsageError(`--link ${JSON.stringify(link)}: use a tc rate such as 200mbit`);
+  }
+  const cipher = values.cipher;
+  if (cipher !== undefined && !/^[\w@.+-]+$/.test(cipher)) {
+    throw new BenchUsageError(`--cipher ${JSON.stringify(cipher)}: give one cipher name`);
+  }
+  const netns = values['in-netns'];
+  if (netns !== undefined && !/^sshstream-bench-\d+$/.test(netns)) {
+    throw new BenchUsageError('--in-netns is internal: set by --link');
+  }
+  return {
+    sizes,
+    rounds: values.rounds ? positiveInteger('--rounds', values.rounds) : quick ? 1 : 3,
+    suites: values.only ? parseSuites(values.only) : [...SUITES],
+    rssSize: parseSize(values['rss-size'] ?? (quick ? '64M' : '1G')),
+    compressSize: values['compress-size'] ? parseSize(values['compress-size']) : Math.min(...sizes),
+    latencyRuns: values['latency-runs']
+      ? positiveInteger('--latency-runs', values['latency-runs'])
+      : quick
+        ? 5
+        : 20,
+    link,
+    inNetns: netns,
+    timeout: values.timeout ? positiveInteger('--timeout', values.timeout) : undefined,
+    noSync: values['no-sync'] === true,
+    cipher,
+  };
+}

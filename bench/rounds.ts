@@ -1,0 +1,99 @@
+import { readFile, rm, stat } from 'node:fs/promises';
+import { timeoutFor, type BenchContext, type Case } from './context.js';
+import { failureOf, runScript, takePeakRss, type Finished, type Sample } from './measure.js';
+import { formatRate, formatSeconds } from './report.js';
+
+/** Thrown between runs once SIGINT or SIGTERM arrived. */
+export class Interrupted extends Error {
+  constructor(readonly signal: NodeJS.Signals) {
+    super(`interrupted by ${signal}`);
+  }
+}
+
+let interruptedBy: NodeJS.Signals | undefined;
+
+/** Marks the run as interrupted: the next round boundary throws {@link Interrupted}. */
+export function interrupt(signal: NodeJS.Signals): void {
+  interruptedBy ??= signal;
+}
+
+const checkInterrupted = (): void => {
+  if (interruptedBy) throw new Interrupted(interruptedBy);
+};
+
+// Bytes sent on lo so far; only meaningful in our own namespace, where lo carries only our runs.
+async function loTxBytes(): Promise<number | undefined> {
+  const text = await readFile('/proc/net/dev', 'utf8').catch(() => '');
+  const line = text.split('\n').find((row) => row.trim().startsWith('lo:'));
+  const fields = line?.split(':')[1]?.trim().split(/\s+/);
+  return fields?.[8] === undefined ? undefined : Number(fields[8]);
+}
+
+// Flushes dirty pages from earlier runs so that writeback does not land in the next timing.
+async function settleDisk(context: BenchContext): Promise<void> {
+  if (!context.options.noSync) await runScript('sync', 120_000);
+}
+
+// The reason a run whose command succeeded still does not count: wrong size, hashes disagree.
+async function checkResult(test: Case, finished: Finished): Promise<string | undefined> {
+  if (test.output !== undefined) {
+    const size = (await stat(test.output).catch(() => undefined))?.size;
+    if (size === undefined) return `no output file ${test.output}`;
+    if (size !== test.bytes) return `output has ${size} bytes, expected ${test.bytes}`;
+  }
+  if (test.hashes !== undefined) {
+    const digests = `${finished.stdout}\n${finished.stderr}`.match(/\b[0-9a-f]{32}\b/g) ?? [];
+    if (digests.length !== test.hashes || new Set(digests).size !== 1) {
+      return `md5 lines disagree or missing: ${digests.join(' ') || 'none'}`;
+    }
+  }
+  return undefined;
+}
+
+/** Runs one case once: clean up, time it, check its output, clean up again. */
+export async function runCase(context: BenchContext, test: Case): Promise<Sample> {
+  if (test.output) await rm(test.output, { force: true });
+  await settleDisk(context);
+  const timeoutMs = test.timeoutMs ?? timeoutFor(context, test.bytes);
+  const before = context.netns ? await loTxBytes() : undefined;
+  const finished = await runScript(test.script, timeoutMs);
+  const after = context.netns ? await loTxBytes() : undefined;
+  const error = failureOf(finished, timeoutMs) ?? (await checkResult(test, finished));
+  const rssKiB = test.rssFile ? await takePeakRss(test.rssFile) : undefined;
+  if (test.output) await rm(test.output, { force: true });
+  return {
+    ok: error === undefined,
+    seconds: finished.seconds,
+    ...(error === undefined ? {} : { error }),
+    ...(rssKiB === undefined ? {} : { rssKiB }),
+    ...(before !== undefined && after !== undefined ? { wireBytes: after - before } : {}),
+  };
+}
+
+/**
+ * Runs `cases` in interleaved rounds (A B C, A B C, ...), so drift in machine load spreads over
+ * all methods alike. Returns the samples of each case, in the order of `cases`.
+ */
+export async function runRounds(
+  context: BenchContext,
+  title: string,
+  cases: readonly Case[],
+  rounds: number,
+): Promise<Sample[][]> {
+  const samples: Sample[][] = cases.map(() => []);
+  for (let round = 1; round <= rounds; round++) {
+    for (const [index, test] of cases.entries()) {
+      checkInterrupted();
+      const sample = await runCase(context, test);
+      samples[index]!.push(sample);
+      const rate =
+        test.bytes >= 1 << 20 ? ` (${formatRate(test.bytes, sample.seconds)} MiB/s)` : '';
+      const outcome = sample.ok
+        ? `${formatSeconds(sample.seconds)} s${rate}`
+        : `FAILED ${sample.error}`;
+      context.log(`[${title} ${round}/${rounds}] ${test.label}: ${outcome}`);
+    }
+  }
+  checkInterrupted();
+  return samples;
+}

@@ -1,0 +1,73 @@
+import { join } from 'node:path';
+import { sizeLabel } from './args.js';
+import type { BenchContext, Case } from './context.js';
+import { makeRandomFile } from './data.js';
+import { rssMethod } from './measure.js';
+import { sshstream, sshstreamCase } from './methods.js';
+import { formatMiB, formatRate, formatRuns, formatSeconds, type SuiteResult } from './report.js';
+import { runRounds } from './rounds.js';
+import { summarize } from './stats.js';
+
+/** Peak RSS must stay under this for any size: sshstream streams, it never buffers a file. */
+const TARGET_KIB = 100 * 1024;
+
+/** Peak RSS of the sshstream node process for a large push and pull (plain and -z). */
+export async function runRss(context: BenchContext): Promise<SuiteResult> {
+  const size = context.options.rssSize;
+  const file = await makeRandomFile(context.work, size);
+  const baseline = join(context.work, 'rss-baseline');
+  const cases: Case[] = [
+    {
+      label: 'baseline: sshstream --version (node + modules, no transfer)',
+      script: `${sshstream(context, baseline)} --version > /dev/null`,
+      bytes: 0,
+      rssFile: baseline,
+    },
+    sshstreamCase(context, 'push', '', 'sshstream push', file, size),
+    sshstreamCase(context, 'pull', '', 'sshstream pull', file, size),
+    sshstreamCase(context, 'push', '-z', 'sshstream push -z', file, size),
+    sshstreamCase(context, 'pull', '-z', 'sshstream pull -z', file, size),
+  ];
+  const samples = await runRounds(context, `rss ${sizeLabel(size)}`, cases, 1);
+  const summaries = samples.map(summarize);
+  return {
+    suite: 'rss',
+    tables: [
+      {
+        title: `Peak RSS of sshstream (${sizeLabel(size)} random data, target < 100 MiB)`,
+        columns: ['command', 'size', 'peak RSS MiB', 'target', 'seconds', 'MiB/s', 'ok'],
+        textColumns: 1,
+        rows: cases.map((test, index) => {
+          const summary = summaries[index]!;
+          const verdict =
+            summary.rssKiB === undefined || test.bytes === 0
+              ? '-'
+              : summary.rssKiB < TARGET_KIB
+                ? 'PASS'
+                : 'FAIL';
+          return [
+            test.label,
+            test.bytes ? sizeLabel(size) : '-',
+            formatMiB(summary.rssKiB),
+            verdict,
+            formatSeconds(summary.median),
+            test.bytes ? formatRate(size, summary.median) : '-',
+            formatRuns(summary),
+          ];
+        }),
+        notes: [
+          rssMethod() === 'gnu-time'
+            ? 'Measured with `/usr/bin/time -f %M` around node (maximum over node and the ssh it waits for).'
+            : 'Measured by a node preload: `process.resourceUsage().maxRSS` at exit.',
+        ],
+      },
+    ],
+    data: cases.map((test, index) => ({
+      label: test.label,
+      size,
+      script: test.script,
+      summary: summaries[index],
+      samples: samples[index],
+    })),
+  };
+}
