@@ -29,6 +29,13 @@ export interface Case {
   bytes: number;
   /** A file that must hold `bytes` bytes after the run; removed before and after each run. */
   output?: string;
+  /** More such files (a push to several targets): each must hold `bytes` bytes. */
+  outputs?: string[];
+  /**
+   * A file where the script writes how many bytes it fed to the measured command (e.g.
+   * `tee >(wc -c > file) < input | ...`); it must be `bytes`, and goes into the sample.
+   */
+  inputCount?: string;
   /** The run must print this many md5 digests (stdout + stderr), all equal. */
   hashes?: number;
   /** Where the run records its peak RSS (see measure.nodeWithPeakRss). */

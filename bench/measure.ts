@@ -13,6 +13,8 @@ export interface Sample {
   rssKiB?: number;
   /** Bytes sent over `lo` during the run, when measured (inside our own namespace). */
   wireBytes?: number;
+  /** Bytes of input the command was fed, when the case counts them (`Case.inputCount`). */
+  inputBytes?: number;
 }
 
 /** What a finished command left: its status and the tails of its output. */

@@ -34,12 +34,31 @@ async function settleDisk(context: BenchContext): Promise<void> {
   if (!context.options.noSync) await runScript('sync', 120_000);
 }
 
-// The reason a run whose command succeeded still does not count: wrong size, hashes disagree.
-async function checkResult(test: Case, finished: Finished): Promise<string | undefined> {
-  if (test.output !== undefined) {
-    const size = (await stat(test.output).catch(() => undefined))?.size;
-    if (size === undefined) return `no output file ${test.output}`;
-    if (size !== test.bytes) return `output has ${size} bytes, expected ${test.bytes}`;
+// The files a case must leave: `output` and `outputs`.
+const outputsOf = (test: Case): string[] => [
+  ...(test.output === undefined ? [] : [test.output]),
+  ...(test.outputs ?? []),
+];
+
+// What the script wrote into `inputCount` (read and removed); undefined when nothing was.
+async function takeInputCount(test: Case): Promise<number | undefined> {
+  if (test.inputCount === undefined) return undefined;
+  const text = await readFile(test.inputCount, 'utf8').catch(() => '');
+  await rm(test.inputCount, { force: true });
+  return text.trim() === '' ? undefined : Number(text.trim());
+}
+
+// The reason a run whose command succeeded still does not count: wrong size, hashes disagree,
+// input not read exactly once.
+async function checkResult(
+  test: Case,
+  finished: Finished,
+  inputBytes: number | undefined,
+): Promise<string | undefined> {
+  for (const output of outputsOf(test)) {
+    const size = (await stat(output).catch(() => undefined))?.size;
+    if (size === undefined) return `no output file ${output}`;
+    if (size !== test.bytes) return `output ${output} has ${size} bytes, expected ${test.bytes}`;
   }
   if (test.hashes !== undefined) {
     const digests = `${finished.stdout}\n${finished.stderr}`.match(/\b[0-9a-f]{32}\b/g) ?? [];
@@ -47,26 +66,33 @@ async function checkResult(test: Case, finished: Finished): Promise<string | und
       return `md5 lines disagree or missing: ${digests.join(' ') || 'none'}`;
     }
   }
+  if (test.inputCount !== undefined && inputBytes !== test.bytes) {
+    return `input fed ${inputBytes ?? 'an unknown number of'} bytes, expected ${test.bytes}`;
+  }
   return undefined;
 }
 
 /** Runs one case once: clean up, time it, check its output, clean up again. */
 export async function runCase(context: BenchContext, test: Case): Promise<Sample> {
-  if (test.output) await rm(test.output, { force: true });
+  const outputs = outputsOf(test);
+  for (const output of outputs) await rm(output, { force: true });
+  if (test.inputCount) await rm(test.inputCount, { force: true });
   await settleDisk(context);
   const timeoutMs = test.timeoutMs ?? timeoutFor(context, test.bytes);
   const before = context.netns ? await loTxBytes() : undefined;
   const finished = await runScript(test.script, timeoutMs);
   const after = context.netns ? await loTxBytes() : undefined;
-  const error = failureOf(finished, timeoutMs) ?? (await checkResult(test, finished));
+  const inputBytes = await takeInputCount(test);
+  const error = failureOf(finished, timeoutMs) ?? (await checkResult(test, finished, inputBytes));
   const rssKiB = test.rssFile ? await takePeakRss(test.rssFile) : undefined;
-  if (test.output) await rm(test.output, { force: true });
+  for (const output of outputs) await rm(output, { force: true });
   return {
     ok: error === undefined,
     seconds: finished.seconds,
     ...(error === undefined ? {} : { error }),
     ...(rssKiB === undefined ? {} : { rssKiB }),
     ...(before !== undefined && after !== undefined ? { wireBytes: after - before } : {}),
+    ...(inputBytes === undefined ? {} : { inputBytes }),
   };
 }
 

@@ -19,6 +19,7 @@ import {
 import { runCompress } from './compress.js';
 import type { BenchContext } from './context.js';
 import { describeEnvironment, environmentLines } from './environment.js';
+import { FAN_OUT_ALIASES, runFanOut } from './fan-out.js';
 import { runLatency } from './latency.js';
 import { killRunning } from './measure.js';
 import { currentNamespace, LinkUnavailableError, runInNamespace } from './netns.js';
@@ -42,6 +43,7 @@ const SUITE_RUNNERS: Record<Suite, (context: BenchContext) => Promise<SuiteResul
   rss: runRss,
   compress: runCompress,
   phases: runPhases,
+  fanout: runFanOut,
 };
 
 const started = Date.now();
@@ -114,7 +116,7 @@ async function bench(options: BenchOptions, argv: readonly string[]): Promise<nu
     const revision = await describeRevision();
     const cli = await snapshotCli(join(work, 'cli'));
     log(`starting the sandbox sshd; data in ${work}`);
-    sandbox = await startSandbox();
+    sandbox = await startSandbox({ aliases: FAN_OUT_ALIASES });
     const context: BenchContext = {
       options,
       host: sandbox.host,
