@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { Duplex, Transform, type TransformCallback } from 'node:stream';
 import { ConnectionError, RemoteIOError, UsageError, type ErrorContext } from './errors.js';
 import { escapeControl } from './escape.js';
+import { HeaderStripper } from './header.js';
 import { buildRemoteCommand } from './remote-script.js';
 import { buildSshInvocation, spawnSsh, type SshDestination, type SshOptions } from './ssh.js';
 import { isSafeHost } from './target.js';
@@ -45,11 +47,13 @@ export function parseDestination(destination: string | SshDestination): SshDesti
 }
 
 // An argv runs through the shell-proof bootstrap, so no byte of it is parsed by the login
-// shell; a string is the user's own remote shell command, sent as it is.
-function remoteCommandOf(command: string | readonly string[]): string {
-  if (typeof command === 'string') return command;
+// shell, and its output starts after a tagged line; a string is the user's own remote shell
+// command, sent as it is.
+function remoteCommandOf(command: string | readonly string[]): { line: string; tag?: string } {
+  if (typeof command === 'string') return { line: command };
   if (command.length === 0) throw new UsageError('empty remote command');
-  return buildRemoteCommand(['', 'exec', ...command]);
+  const tag = `SSHSTREAM-${randomBytes(8).toString('hex')}`;
+  return { line: buildRemoteCommand([tag, 'exec', ...command]), tag };
 }
 
 /**
@@ -66,7 +70,8 @@ export function createExecStream(
 ): Duplex {
   const dest = parseDestination(destination);
   const context = { operation: 'exec', target: dest.host };
-  const invocation = buildSshInvocation(dest, options, [], remoteCommandOf(command));
+  const remote = remoteCommandOf(command);
+  const invocation = buildSshInvocation(dest, options, [], remote.line);
   const child = spawnSsh(invocation, {
     stdin: 'pipe',
     stdout: 'pipe',
@@ -84,7 +89,8 @@ export function createExecStream(
       child.then((result) => callback(failureOf(result, context)), callback);
     },
   });
-  child.stdout!.pipe(gate);
+  const stdout = remote.tag ? child.stdout!.pipe(new HeaderStripper(remote.tag)) : child.stdout!;
+  stdout.pipe(gate);
   child.stdout!.on('error', (error) => gate.destroy(error));
   const duplex = Duplex.from({ writable: child.stdin!, readable: gate });
   duplex.on('close', () => {
@@ -101,7 +107,8 @@ export async function execRemote(
 ): Promise<{ stdout: Buffer; stderr: Buffer }> {
   const dest = parseDestination(destination);
   const context = { operation: 'exec', target: dest.host };
-  const invocation = buildSshInvocation(dest, options, [], remoteCommandOf(command));
+  const remote = remoteCommandOf(command);
+  const invocation = buildSshInvocation(dest, options, [], remote.line);
   const result = await spawnSsh(invocation, {
     input: options.input ?? '',
     ...(options.signal ? { cancelSignal: options.signal } : {}),
@@ -109,7 +116,7 @@ export async function execRemote(
   const failure = failureOf(result, context);
   if (failure) throw failure;
   return {
-    stdout: Buffer.from(result.stdout as Uint8Array),
+    stdout: afterHeader(Buffer.from(result.stdout as Uint8Array), remote.tag),
     stderr: Buffer.from(result.stderr as Uint8Array),
   };
 }
@@ -125,4 +132,11 @@ function failureOf(
     return new ConnectionError(said || 'ssh exited with status 255', context);
   }
   return new RemoteCommandError(result.exitCode, result.signal, stderr, context);
+}
+
+// The output of an argv command starts after the line "<tag> start".
+function afterHeader(stdout: Buffer, tag: string | undefined): Buffer {
+  if (tag === undefined) return stdout;
+  const at = stdout.indexOf(`${tag} start\n`);
+  return at === -1 ? stdout : stdout.subarray(at + tag.length + ' start\n'.length);
 }

@@ -18,6 +18,7 @@ import { classifyFailure } from './failure.js';
 import { destroyOnAbort } from './abort.js';
 import { verifiedResult, type TransferResult } from './result.js';
 import { buildRemoteCommand } from './remote-script.js';
+import { HeaderStripper } from './header.js';
 import { ReportReader } from './reports.js';
 import { buildSshInvocation, spawnSsh, type SshOptions, type SshProcess } from './ssh.js';
 import { parseTarget, type Target } from './target.js';
@@ -45,9 +46,6 @@ export interface PullOptions extends SshOptions {
 
 /** What a verified pull reports. */
 export type PullResult = TransferResult;
-
-// A login shell that prints more than this before our header is not one we can talk through.
-const MAX_NOISE = 1 << 20;
 
 /**
  * The Readable returned by createPullStream. It ends only after the remote count and digest
@@ -200,49 +198,6 @@ export class PullStream extends Transform {
   }
 }
 
-// Startup files of the login shell may print to stdout before our script runs; the data
-// starts after the line "<tag> <size>", which noise cannot forge.
-class HeaderStripper extends Transform {
-  private pending: Buffer | undefined = Buffer.alloc(0);
-  constructor(
-    private readonly tag: string,
-    private readonly onHeader: (size: number | undefined, offset: number) => void,
-  ) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    if (this.pending === undefined) return callback(null, chunk);
-    const buffer = Buffer.concat([this.pending, chunk]);
-    const at = buffer.indexOf(this.tag + ' ');
-    const newline = at === -1 ? -1 : buffer.indexOf(0x0a, at);
-    if (newline === -1) {
-      if (buffer.length > MAX_NOISE) {
-        return callback(
-          new Error('no data header from the remote side (does the login shell print too much?)'),
-        );
-      }
-      this.pending = buffer;
-      return callback();
-    }
-    const [sizeText = '', offsetText = '0'] = buffer
-      .subarray(at + this.tag.length + 1, newline)
-      .toString('latin1')
-      .split(' ');
-    const size = Number(sizeText);
-    this.pending = undefined;
-    this.onHeader(
-      sizeText !== '-' && Number.isFinite(size) ? size : undefined,
-      Number(offsetText) || 0,
-    );
-    callback(null, buffer.subarray(newline + 1));
-  }
-
-  override _flush(callback: TransformCallback): void {
-    callback();
-  }
-}
-
 /**
  * A Readable of the remote file `source` (`[user@]host:path`) through the system ssh. It ends
  * only after the remote count and digest of the bytes it read equal those that arrived;
@@ -250,5 +205,6 @@ class HeaderStripper extends Transform {
  */
 export function createPullStream(source: string, options: PullOptions = {}): PullStream {
   const target = parseTarget(source, 'pull');
+  buildSshInvocation(target, options, [], ''); // refuses a bad jump host now, not later
   return new PullStream(target, options, { operation: 'pull', target: target.display });
 }

@@ -154,16 +154,20 @@ push_data() {
     zstd) set -- zstd -qdc ;;
     *) set -- cat ;;
   esac
-  # The control script may remove the file (an abort) after the check above; an append then
-  # creates it again, with mode 000 (umask 777 when writing): never leave that one behind.
+  # The control script may remove the file (an abort, a lost connection) after the check
+  # above; an append then creates it again, with mode 000 (umask 777 when writing): never
+  # leave that one behind, even when the connection is gone (no SIGPIPE death on reporting).
   trap '[ "$(file_mode "$tmp")" != 0 ] || rm -f -- "$tmp" "$tmp.sum"' EXIT
+  trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; trap '' PIPE
   if [ -n "$algo" ] && [ "$algo" != none ]; then
     need_hash "$algo"
     receive_hashed "$@"
   else
     receive "$@"
   fi
-  [ "$(file_mode "$tmp")" != 0 ] || fail io 'temporary file is gone (transfer aborted?)'
+  if [ "$(file_mode "$tmp")" = 0 ]; then
+    rm -f -- "$tmp" "$tmp.sum"; fail io 'temporary file is gone (transfer aborted?)'
+  fi
   exit 0
 }
 
@@ -230,6 +234,8 @@ case $op in
   exec)
     n=$#
     while [ "$n" -gt 0 ]; do val a "$1"; shift; set -- "$@" "$a"; n=$((n - 1)); done
+    # The command's output starts after this line: a noisy login shell's output comes before.
+    say start
     exec "$@" ;;
   *) fail usage "unknown operation $op" ;;
 esac

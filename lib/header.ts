@@ -1,0 +1,50 @@
+import { Transform, type TransformCallback } from 'node:stream';
+
+// A login shell that prints more than this before our header is not one we can talk through.
+const MAX_NOISE = 1 << 20;
+
+/**
+ * Drops everything up to and including the header line "<tag> <fields...>" and passes the rest
+ * through; `onHeader` gets the first two fields as size and offset. Startup files of the login
+ * shell may print to stdout before our script runs; the per-transfer tag cannot be forged.
+ */
+export class HeaderStripper extends Transform {
+  private pending: Buffer | undefined = Buffer.alloc(0);
+  constructor(
+    private readonly tag: string,
+    private readonly onHeader: (size: number | undefined, offset: number) => void = () => {},
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.pending === undefined) return callback(null, chunk);
+    const buffer = Buffer.concat([this.pending, chunk]);
+    const at = buffer.indexOf(this.tag + ' ');
+    const newline = at === -1 ? -1 : buffer.indexOf(0x0a, at);
+    if (newline === -1) {
+      if (buffer.length > MAX_NOISE) {
+        return callback(
+          new Error('no data header from the remote side (does the login shell print too much?)'),
+        );
+      }
+      this.pending = buffer;
+      return callback();
+    }
+    const [sizeText = '', offsetText = '0'] = buffer
+      .subarray(at + this.tag.length + 1, newline)
+      .toString('latin1')
+      .split(' ');
+    const size = Number(sizeText);
+    this.pending = undefined;
+    this.onHeader(
+      sizeText !== '-' && Number.isFinite(size) ? size : undefined,
+      Number(offsetText) || 0,
+    );
+    callback(null, buffer.subarray(newline + 1));
+  }
+
+  override _flush(callback: TransformCallback): void {
+    callback();
+  }
+}
