@@ -95,7 +95,7 @@ export class ControlConnection {
     watching?.stop();
     if (!ready) {
       // Sessions already riding the connection keep the master alive: end them first.
-      for (const session of connection.sessions) session.kill('SIGTERM');
+      connection.endSessions();
       const exit = await exited;
       await rm(dir, { recursive: true, force: true });
       throw classifyFailure(exit, stderr, params.context);
@@ -103,6 +103,19 @@ export class ControlConnection {
     debug('control: remote side ready');
     connection.ready = ready;
     return connection;
+  }
+
+  /**
+   * Resolves when the control session's output ends: the control script exited (or the
+   * connection went), even while other sessions keep the ssh master running.
+   */
+  get sessionEnded(): Promise<void> {
+    return this.stdout.ended;
+  }
+
+  /** Ends every session riding this connection, so the master can exit. */
+  endSessions(): void {
+    for (const session of this.sessions) session.kill('SIGTERM');
   }
 
   /** True until the master ssh process has exited. */
@@ -131,7 +144,7 @@ export class ControlConnection {
     const reply = await this.stdout.next(words, from);
     debug(`control: reply ${reply?.word}`);
     if (reply) return reply;
-    for (const session of this.sessions) session.kill('SIGTERM');
+    this.endSessions();
     throw classifyFailure(await this.exited, this.stderr, this.params.context);
   }
 

@@ -18,3 +18,14 @@ export function escapeControl(text: string | Uint8Array): string {
   }
   return out;
 }
+
+/**
+ * Escapes raw control characters (C0, DEL, C1) only, for text that may already hold escapes
+ * (an error message quoting the user's input): backslashes are left alone.
+ */
+export function escapeRawControl(text: string): string {
+  return text.replace(
+    /[\x00-\x1f\x7f-\x9f]/g,
+    (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
+}

@@ -19,7 +19,7 @@ export async function writeFileAtomic(
   const name = basename(path);
   const temporary = join(
     dirname(path),
-    `.${name.length > 200 ? '' : name}.sshstream-${randomBytes(8).toString('hex')}.tmp`,
+    `.${Buffer.byteLength(name) > 200 ? '' : name}.sshstream-${randomBytes(8).toString('hex')}.tmp`,
   );
   const mode = await stat(path).then(
     (existing) => existing.mode & 0o7777,

@@ -12,7 +12,13 @@ import {
   type Compression,
 } from '../transforms/compress.js';
 import { createThrottle } from '../transforms/throttle.js';
-import { AbortError, ConnectionError, VerificationError, type ErrorContext } from './errors.js';
+import {
+  AbortError,
+  ConnectionError,
+  SshStreamError,
+  VerificationError,
+  type ErrorContext,
+} from './errors.js';
 import { fastCipherOptions } from './cipher.js';
 import { classifyFailure } from './failure.js';
 import { destroyOnAbort } from './abort.js';
@@ -43,6 +49,9 @@ export interface PullOptions extends SshOptions {
    */
   resumeFrom?: { bytes: number; hash: Hash } | undefined;
 }
+
+// How long a local stage's error waits for the remote side's own report of the cause.
+const REMOTE_REPORT_GRACE_MS = 2000;
 
 /** What a verified pull reports. */
 export type PullResult = TransferResult;
@@ -192,9 +201,28 @@ export class PullStream extends Transform {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.rejectResult(error ?? new AbortError('pull closed before the end', this.context));
-    this.stopSsh();
-    callback(error);
+    let settled = false;
+    const settle = (failure: Error | null) => {
+      if (settled) return;
+      settled = true;
+      this.rejectResult(failure ?? new AbortError('pull closed before the end', this.context));
+      this.stopSsh();
+      callback(failure);
+    };
+    if (!error || error instanceof SshStreamError || !this.child) return settle(error);
+    // A local stage failing (gunzip on an empty stream, say) is often only the echo of a
+    // remote failure: if ssh ends with a remote report soon, that report is the cause.
+    const child = this.child;
+    const grace = setTimeout(() => settle(error), REMOTE_REPORT_GRACE_MS);
+    void child.then((exit) => {
+      clearTimeout(grace);
+      this.stderr.end();
+      settle(
+        exit.exitCode !== 0 && this.stderr.error
+          ? classifyFailure(exit, this.stderr, this.context)
+          : error,
+      );
+    });
   }
 }
 

@@ -147,9 +147,14 @@ export class PushStream extends Writable {
       if (exit.exitCode !== 0 && !this.finishing && !this.destroyed)
         this.destroy(this.failureOf(exit, this.dataStderr!));
     });
-    void this.control.exited.then((exit) => {
-      if (!this.finishing && !this.destroyed)
-        this.destroy(this.failureOf(exit, this.control!.stderr));
+    // The control script gone before the commit means nothing can be committed; the data
+    // session would keep the ssh master (and this push) going, so it is ended too.
+    const control = this.control;
+    void control.sessionEnded.then(async () => {
+      if (this.finishing || this.destroyed) return;
+      control.endSessions();
+      const exit = await control.exited;
+      if (!this.finishing && !this.destroyed) this.destroy(this.failureOf(exit, control.stderr));
     });
   }
 

@@ -16,7 +16,10 @@ const MAX_TEXT = 16 * 1024;
  */
 export class ReportReader {
   readonly reports: Report[] = [];
-  private ended = false;
+  /** Resolves when the stream has ended (or end() was called). */
+  readonly ended: Promise<void>;
+  private markEnded!: () => void;
+  private isEnded = false;
   private other = '';
   private partial = '';
   private readonly waiters: Array<() => void> = [];
@@ -25,6 +28,7 @@ export class ReportReader {
     private readonly tag: string,
     stream: Readable | null | undefined,
   ) {
+    this.ended = new Promise((resolve) => (this.markEnded = resolve));
     stream?.on('data', (chunk: Buffer) => this.consume(chunk.toString('latin1')));
     stream?.on('end', () => {
       if (this.partial !== '') this.line(this.partial);
@@ -38,7 +42,7 @@ export class ReportReader {
     for (;;) {
       const found = this.reports.slice(from).find((report) => words.includes(report.word));
       if (found) return found;
-      if (this.ended) return undefined;
+      if (this.isEnded) return undefined;
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
   }
@@ -82,7 +86,8 @@ export class ReportReader {
 
   /** Marks the stream as finished (also called when the process exits). */
   end(): void {
-    this.ended = true;
+    this.isEnded = true;
+    this.markEnded();
     this.wake();
   }
 }

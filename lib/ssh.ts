@@ -1,7 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { execa, type Options as ExecaOptions } from 'execa';
 import { UsageError } from './errors.js';
-import { isSafeHost } from './target.js';
+import { isSafeHost, isSafeUser } from './target.js';
 
 /** How to run ssh: the options a user passes to `ssh` itself. */
 export interface SshOptions {
@@ -50,6 +50,9 @@ export function buildSshInvocation(
 ): SshInvocation {
   if (!isSafeHost(destination.host)) {
     throw new UsageError(`refused host ${JSON.stringify(destination.host)}`);
+  }
+  if (destination.user !== undefined && !isSafeUser(destination.user)) {
+    throw new UsageError(`refused user name ${JSON.stringify(destination.user)}`);
   }
   const args: string[] = ['-T', '-x', '-a', '-o', 'RequestTTY=no', '-o', 'ClearAllForwardings=yes'];
   args.push(...extraOptions);

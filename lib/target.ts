@@ -1,4 +1,5 @@
 import { UsageError } from './errors.js';
+import { escapeControl } from './escape.js';
 
 /** A parsed `[user@]host:path` or `[user@][v6addr]:path`. */
 export interface Target {
@@ -17,26 +18,36 @@ export interface Target {
 const HOST = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 const IPV6 = /^[0-9A-Fa-f:.]+(%[A-Za-z0-9_.-]+)?$/;
 const USER = /^[A-Za-z0-9_][A-Za-z0-9._-]*\$?$/;
+const LONE_SURROGATE = /\p{Surrogate}/u;
 
 /** Parses and validates a transfer target; throws UsageError (exit 1) before any ssh runs. */
 export function parseTarget(spec: string, operation?: string): Target {
   const context = { operation, target: spec };
   if (spec.includes('\0')) throw new UsageError('target contains a NUL byte', context);
+  // A lone surrogate would reach the remote side as U+FFFD: a different name, silently.
+  if (LONE_SURROGATE.test(spec)) {
+    throw new UsageError('target is not valid Unicode (a lone surrogate)', context);
+  }
   const { user, host, path } = splitTarget(spec, context);
-  if (user !== undefined && !USER.test(user)) {
+  if (user !== undefined && !isSafeUser(user)) {
     throw new UsageError(
-      `refused user name ${JSON.stringify(user)}: not a plain login name`,
+      `refused user name "${escapeControl(user)}": not a plain login name`,
       context,
     );
   }
   if (!isSafeHost(host)) {
     throw new UsageError(
-      `refused host ${JSON.stringify(host)}: not a host name, alias or IP address`,
+      `refused host "${escapeControl(host)}": not a host name, alias or IP address`,
       context,
     );
   }
   if (path === '') throw new UsageError('no remote path after ":"', context);
   return { user, host, path, display: spec };
+}
+
+/** True for login names ssh cannot mistake for options or expand into a shell command (%r). */
+export function isSafeUser(user: string): boolean {
+  return USER.test(user);
 }
 
 /** True for host names, aliases and IP addresses ssh cannot mistake for options. */

@@ -1,0 +1,45 @@
+/**
+ * Hostile file names, each a single path component, labelled. Those that would run a command
+ * under some shell's parsing run `touch CANARY`: afterwards no CANARY file may exist.
+ */
+export function hostileNames(canary: string): ReadonlyArray<readonly [string, string]> {
+  return [
+    ['space', 'a b'],
+    ['tab', 'a\tb'],
+    ['newline', 'a\nb'],
+    ['trailing newlines', 'ab\n\n'],
+    ['leading newline', '\nab'],
+    ['single quote', "it's"],
+    ['double quote', 'say "hi"'],
+    ['backslash', 'a\\b'],
+    ['trailing backslash', 'ab\\'],
+    ['backslash n', 'a\\nb'],
+    ['octal and printf escapes', '\\101\\0\\\\\\x41\\c\\e'],
+    ['backslash quote (fish)', "a\\'b"],
+    ['command substitution', `$(touch ${canary})`],
+    ['backticks', `\`touch ${canary}\``],
+    ['semicolon', `x;touch ${canary}`],
+    ['ampersand', `x&touch ${canary}&`],
+    ['pipe', `x|touch ${canary}`],
+    ['redirections', '<in>out 2>&1'],
+    ['newline command', `x\ntouch ${canary}`],
+    ['bang', '!!'],
+    ['history forms (tcsh)', '!-1 !$ ^a^b'],
+    ['newline bang (tcsh)', 'a\n!b'],
+    ['glob star', '*'],
+    ['globs', '?[ab]*'],
+    ['braces', '{a,b}'],
+    ['hash', '#comment'],
+    ['leading dash', '-rf'],
+    ['double dash', '--'],
+    ['leading tilde', '~'],
+    ['$HOME', '$HOME${HOME}$fish_pid'],
+    ['percent', '%s%n%%'],
+    ['UTF-8', 'héllo wörld ☃ 日本 🦀'],
+    ['control characters', 'a\x01\x1b[31m\rb\x7f'],
+    ['hidden', '.hidden'],
+    ['looks like our temporary', '.f.sshstream-x.tmp'],
+    ['255 bytes', 'y'.repeat(255)],
+    ['255 bytes of UTF-8', '日'.repeat(85)],
+  ];
+}
