@@ -125,10 +125,20 @@ export class ControlConnection {
 
   /** Starts another session over this connection running the remote script with `remoteArgs`. */
   spawnSession(remoteArgs: readonly string[], options: Parameters<typeof spawnSsh>[1]): SshProcess {
+    // Only ever over the master: without it, ProxyCommand=false makes ssh fail at once rather
+    // than open a second connection (and ask for a password or a key touch again). -J would
+    // conflict with it and is not needed on a multiplexed session.
     const invocation = buildSshInvocation(
       this.params.destination,
-      this.params.ssh,
-      ['-o', 'ControlMaster=no', '-o', `ControlPath=${join(this.dir, 'control')}`],
+      { ...this.params.ssh, jump: undefined },
+      [
+        '-o',
+        'ControlMaster=no',
+        '-o',
+        `ControlPath=${join(this.dir, 'control')}`,
+        '-o',
+        'ProxyCommand=false',
+      ],
       buildRemoteCommand([this.tag, ...remoteArgs]),
     );
     const session = spawnSsh(invocation, options);

@@ -52,6 +52,10 @@ export function parseDestination(destination: string | SshDestination): SshDesti
 function remoteCommandOf(command: string | readonly string[]): { line: string; tag?: string } {
   if (typeof command === 'string') return { line: command };
   if (command.length === 0) throw new UsageError('empty remote command');
+  // `exec -c ...` would be an option of exec where sh is bash or ksh (and dash has no `exec --`).
+  if (command[0]!.startsWith('-')) {
+    throw new UsageError(`refused command ${JSON.stringify(command[0])}: begins with "-"`);
+  }
   const tag = `SSHSTREAM-${randomBytes(8).toString('hex')}`;
   return { line: buildRemoteCommand([tag, 'exec', ...command]), tag };
 }

@@ -201,6 +201,10 @@ describe('library API (real sshd)', () => {
     assert.equal(literal.stdout.toString(), '$(id) `id` ; | & \' " \\ \n');
   });
 
+  it('an argv whose command begins with "-" is refused before ssh runs', () => {
+    assert.throws(() => createExecStream(sandbox.current.host, ['-c', 'id'], ssh()), UsageError);
+  });
+
   it('a failing remote command errors the Duplex with status and stderr', async () => {
     const stream = createExecStream(sandbox.current.host, 'echo oops >&2; exit 44', ssh());
     await assert.rejects(
