@@ -1,3 +1,4 @@
+import { createHash, type Hash } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -55,6 +56,8 @@ export class FanOutPushStream extends Writable {
   /** One outcome per target, once all are done (rejects only when aborted). */
   readonly result: Promise<TargetOutcome[]>;
   private readonly live: PushStream[];
+  private readonly hash: Hash | undefined;
+  private readonly digestSource: () => Promise<string>;
   private readonly queued: string[];
   private readonly outcomes: Array<Promise<TargetOutcome>>;
   private spool: { dir: string; file: string; stream: WriteStream } | undefined;
@@ -74,11 +77,19 @@ export class FanOutPushStream extends Writable {
     if (!Number.isInteger(maxParallel) || maxParallel < 1) {
       throw new UsageError(`max parallel must be a whole number >= 1, not ${maxParallel}`);
     }
-    const { signal, ...perTarget } = options;
+    const { signal, ...rest } = options;
+    // The input is hashed once here for every target; each target only counts its bytes.
+    const algorithm = options.checksum ?? 'md5';
+    const hash = algorithm === 'none' ? undefined : createHash(algorithm);
+    let digest: Promise<string> | undefined;
+    const digestSource = () => (digest ??= Promise.resolve(hash ? hash.digest('hex') : ''));
+    const perTarget = { ...rest, digestSource };
     // Every target is parsed up front: one bad target refuses the whole command.
     for (const target of targets.slice(maxParallel)) parseTarget(target, 'push');
     const live = targets.slice(0, maxParallel).map((target) => new PushStream(target, perTarget));
     super({ highWaterMark: 1 << 20 });
+    this.hash = hash;
+    this.digestSource = digestSource;
     this.live = live;
     this.queued = targets.slice(maxParallel);
     this.slots = maxParallel - live.length;
@@ -109,6 +120,7 @@ export class FanOutPushStream extends Writable {
     _encoding: BufferEncoding,
     callback: (error?: Error | null) => void,
   ): void {
+    this.hash?.update(chunk);
     const writes = this.healthy().map((stream) => writeTo(stream, chunk));
     if (this.spool) writes.push(writeTo(this.spool.stream, chunk));
     Promise.all(writes).then(() => callback(), callback);
@@ -154,7 +166,11 @@ export class FanOutPushStream extends Writable {
       spool.stream.once('error', reject);
     });
     const { maxParallel: _max, ...options } = this.options;
-    const perTarget = { ...options, signal: this.stopQueued.signal };
+    const perTarget = {
+      ...options,
+      signal: this.stopQueued.signal,
+      digestSource: this.digestSource,
+    };
     const outcomes = await Promise.all(
       this.queued.map(async (target) => {
         await this.acquire();

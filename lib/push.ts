@@ -48,6 +48,11 @@ export interface PushOptions extends SshOptions {
    * file is still verified before the commit.
    */
   resume?: boolean | undefined;
+  /**
+   * The digest of the input, computed elsewhere over the same bytes (a fan-out hashes its input
+   * once for all targets); this stream then only counts. Called after the input has ended.
+   */
+  digestSource?: (() => Promise<string>) | undefined;
   /** The input again, as a local path or file descriptor (read with pread), to check a partial file. */
   resumeSource?: string | number | undefined;
 }
@@ -66,6 +71,7 @@ export class PushStream extends Writable {
   private data: SshProcess | undefined;
   private dataStderr: ReportReader | undefined;
   private readonly checksum: ChecksumStream;
+  private readonly algorithm: ChecksumAlgorithm;
   private flow: Promise<unknown> | undefined;
   private committed = false;
   private skip = 0;
@@ -86,7 +92,8 @@ export class PushStream extends Writable {
     super({ highWaterMark: 1 << 20 });
     this.target = parsed;
     this.context = context;
-    this.checksum = createChecksum(options.checksum ?? 'md5');
+    this.algorithm = options.checksum ?? 'md5';
+    this.checksum = createChecksum(options.digestSource ? 'none' : this.algorithm);
     this.result = new Promise<PushResult>((resolve, reject) => {
       this.resolveResult = resolve;
       this.rejectResult = reject;
@@ -204,7 +211,10 @@ export class PushStream extends Writable {
     if (exit.exitCode !== 0) throw this.failureOf(exit, this.dataStderr!);
     if (flowError)
       throw new LocalIOError(String((flowError as Error).message ?? flowError), this.context);
-    const { digest, bytes } = await checksum.result;
+    const { bytes } = await checksum.result;
+    const digest = this.options.digestSource
+      ? await this.options.digestSource()
+      : checksum.digest();
     this.emit('verify');
     const reply = await this.control!.request(`commit ${bytes} ${digest}`, [
       'committed',
@@ -213,7 +223,7 @@ export class PushStream extends Writable {
     const [remoteBytes = '', remoteDigest = ''] = reply.fields;
     if (reply.word !== 'committed' || remoteBytes !== String(bytes) || remoteDigest !== digest) {
       throw new VerificationError(
-        `verification failed: sent ${bytes} bytes ${checksum.algorithm} ${digest || '-'}, ` +
+        `verification failed: sent ${bytes} bytes ${this.algorithm} ${digest || '-'}, ` +
           `remote has ${remoteBytes} bytes ${remoteDigest || '-'}; nothing committed`,
         { bytes, digest },
         { bytes: Number(remoteBytes), digest: remoteDigest },
@@ -226,7 +236,7 @@ export class PushStream extends Writable {
       verifiedResult({
         target: this.target.display,
         bytes,
-        algorithm: checksum.algorithm,
+        algorithm: this.algorithm,
         digest,
         started: this.started,
         compress: this.options.compress,

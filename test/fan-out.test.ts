@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -86,6 +86,39 @@ describe('push to several targets (real sshd, several aliases)', () => {
     assert.match(result.stderr, /target +bytes +time +rate +result/);
     assert.match(result.stderr, /h2:.*error \(exit 4\): no such directory/);
     assert.deepEqual(await leftovers(dir), []);
+  });
+
+  it('each target is verified against the input hash: bytes corrupted on the way to one fail it alone', async () => {
+    const dir = await fresh();
+    const wrapper = join(dir, 'corrupting-ssh');
+    await writeFile(
+      wrapper,
+      '#!/bin/sh\ncase "$*" in *ControlMaster=no*" h2 "*) tr a b | ssh "$@" ;; *) exec ssh "$@" ;; esac\n',
+      { mode: 0o755 },
+    );
+    const data = Buffer.from('banana '.repeat(10_000));
+    const targets = [`h1:${dir}/one`, `h2:${dir}/two`, `h3:${dir}/three`];
+    const result = await runCli(['push', ...cfg(), '--ssh', wrapper, '--json', ...targets], data);
+    assert.equal(result.code, 6, result.stderr);
+    const lines = result.stdout
+      .toString()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { ok: boolean; exitCode?: number });
+    assert.deepEqual(
+      lines.map((line) => [line.ok, line.exitCode]),
+      [
+        [true, undefined],
+        [false, 3],
+        [true, undefined],
+      ],
+    );
+    assert.deepEqual(await readFile(join(dir, 'one')), data);
+    assert.deepEqual(await readFile(join(dir, 'three')), data);
+    assert.deepEqual(
+      (await readdir(dir)).filter((name) => name.startsWith('two') || name.includes('sshstream')),
+      [],
+    );
   });
 
   it('all targets failing alike exit with their common code', async () => {
