@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { randomBytes, randomInt } from 'node:crypto';
-import { PassThrough, Readable, Transform, type Duplex } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { randomBytes } from 'node:crypto';
+import { PassThrough, Transform } from 'node:stream';
 import { describe, test } from 'node:test';
 import { createGunzip, createGzip } from 'node:zlib';
 import {
@@ -10,28 +9,9 @@ import {
   createCompressor,
   createDecompressor,
 } from '../transforms/index.js';
+import { throughStream } from './helpers/streams.js';
 
-function* randomChunks(data: Buffer): Generator<Buffer> {
-  for (let offset = 0; offset < data.length;) {
-    const size = randomInt(1, 70_000);
-    yield data.subarray(offset, offset + size);
-    offset += size;
-  }
-}
-
-const run = async (data: Buffer, stream: Duplex): Promise<Buffer> => {
-  const chunks: Buffer[] = [];
-  await pipeline(
-    Readable.from(randomChunks(data)),
-    stream,
-    async (source: AsyncIterable<Buffer>) => {
-      for await (const chunk of source) {
-        chunks.push(chunk);
-      }
-    },
-  );
-  return Buffer.concat(chunks);
-};
+const run = throughStream;
 
 // Fails once it has seen `limit` bytes, like a stage that hits a disk-full or a bad header.
 const failAfter = (limit: number, message: string): Transform => {

@@ -1,19 +1,12 @@
 import assert from 'node:assert/strict';
-import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, test } from 'node:test';
 import { ChecksumStream, createChecksum } from '../transforms/checksum.js';
+import { randomChunks } from './helpers/streams.js';
 
 // Random chunk boundaries are where hashing and counting bugs hide.
-function* randomChunks(data: Buffer): Generator<Buffer> {
-  for (let offset = 0; offset < data.length;) {
-    const size = randomInt(1, 70_000);
-    yield data.subarray(offset, offset + size);
-    offset += size;
-  }
-}
-
 const collect = async (source: AsyncIterable<Buffer>): Promise<Buffer> => {
   const chunks: Buffer[] = [];
   for await (const chunk of source) {

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, type Duplex } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { describe, test } from 'node:test';
 import { execa } from 'execa';
 import { hasLocalCommand } from '../lib/which.js';
@@ -14,28 +12,9 @@ import {
   createCompressor,
   createDecompressor,
 } from '../transforms/compress.js';
+import { throughStream } from './helpers/streams.js';
 
-function* randomChunks(data: Buffer): Generator<Buffer> {
-  for (let offset = 0; offset < data.length;) {
-    const size = randomInt(1, 70_000);
-    yield data.subarray(offset, offset + size);
-    offset += size;
-  }
-}
-
-const run = async (data: Buffer, stream: Duplex): Promise<Buffer> => {
-  const chunks: Buffer[] = [];
-  await pipeline(
-    Readable.from(randomChunks(data)),
-    stream,
-    async (source: AsyncIterable<Buffer>) => {
-      for await (const chunk of source) {
-        chunks.push(chunk);
-      }
-    },
-  );
-  return Buffer.concat(chunks);
-};
+const run = throughStream;
 
 const compressible = (size: number): Buffer => {
   const line = Buffer.from(
