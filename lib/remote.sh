@@ -171,13 +171,19 @@ push_data() {
   exit 0
 }
 
+# tee_hashed: appends stdin to $tmp and hashes it into $tmp.sum; failures go to fd 3.
+tee_hashed() {
+  { umask 777; tee -a "$tmp" || echo "$tag failed tee $?" >&3; } |
+    { eval "$H" > "$tmp.sum" || echo "$tag failed ${H%% *} $?" >&3; }
+}
+
 # receive_hashed COMMAND...: like receive, with tee feeding the hash tool. Without pipefail
 # each stage reports its own failure, as a tagged line kept in memory with the error text:
 # on a full disk no file can hold it.
 receive_hashed() {
-  o=$( { { "$@" || echo "$tag failed $1 $?" >&3; } |
-    { umask 777; tee -a "$tmp" || echo "$tag failed tee $?" >&3; } |
-    { eval "$H" > "$tmp.sum" || echo "$tag failed ${H%% *} $?" >&3; }; } 3>&1 2>&1)
+  # Uncompressed, tee reads stdin itself: a cat in front would only copy every byte once more.
+  if [ "$1" = cat ]; then o=$( { tee_hashed; } 3>&1 2>&1)
+  else o=$( { { "$@" || echo "$tag failed $1 $?" >&3; } | tee_hashed; } 3>&1 2>&1); fi
   f=$(printf '%s\n' "$o" | sed -n "s/^$tag failed //p" | sort -k 2n | head -n 1)
   [ -z "$f" ] && return 0
   e=$(printf '%s\n' "$o" | sed "/^$tag failed /d")

@@ -97,11 +97,9 @@ async function within(cli: CliRun, ms: number): Promise<CliResult> {
   return result;
 }
 
-// The 'cat' that writes the data of a push to `path` on the remote side.
-const remoteCat = (s: Sandbox, path: string) =>
-  remoteSession(s, 'push-data', path).children.find(
-    (info) => info.argv.length === 1 && info.argv[0] === 'cat',
-  );
+// The 'tee' that writes the data of a push to `path` on the remote side (and feeds the hash).
+const remoteTee = (s: Sandbox, path: string) =>
+  remoteSession(s, 'push-data', path).children.find((info) => info.argv[0] === 'tee');
 
 // Like runCli, but a hang fails the test (killed after 30 s) instead of stalling the suite.
 async function runCli(args: string[], input: Buffer | string = ''): Promise<CliResult> {
@@ -345,7 +343,7 @@ describe(
       const kept = await precious(dir);
       const target = `${sandbox.current.host}:${dir}/precious`;
       const push = await pushInFlight(target, dir);
-      await waitFor(() => remoteCat(sandbox.current, `${dir}/precious`) !== undefined);
+      await waitFor(() => remoteTee(sandbox.current, `${dir}/precious`) !== undefined);
       const { script } = remoteSession(sandbox.current, 'push-control', `${dir}/precious`);
       assert.ok(script, 'the control script runs');
       process.kill(script.pid, 'SIGTERM');
@@ -355,15 +353,15 @@ describe(
       await kept();
     });
 
-    it("the remote data writer ('cat') is killed", async () => {
+    it("the remote data writer ('tee') is killed", async () => {
       const dir = await fresh();
       const kept = await precious(dir);
       const target = `${sandbox.current.host}:${dir}/precious`;
       const push = await pushInFlight(target, dir);
-      await waitFor(() => remoteCat(sandbox.current, `${dir}/precious`) !== undefined);
-      process.kill(remoteCat(sandbox.current, `${dir}/precious`)!.pid, 'SIGKILL');
+      await waitFor(() => remoteTee(sandbox.current, `${dir}/precious`) !== undefined);
+      process.kill(remoteTee(sandbox.current, `${dir}/precious`)!.pid, 'SIGKILL');
       const result = await within(push, 30_000);
-      assertFailure(result, 4, 'push', target, /cat was killed by signal 9$/);
+      assertFailure(result, 4, 'push', target, /tee was killed by signal 9$/);
       await kept();
     });
 
@@ -375,8 +373,8 @@ describe(
         const kept = await precious(dir);
         const target = `${doomed.host}:${dir}/precious`;
         const push = await pushInFlight(target, dir, cfg(doomed));
-        // Mid-transfer: the data session is up and its remote 'cat' is writing.
-        await waitFor(() => remoteCat(doomed, `${dir}/precious`) !== undefined);
+        // Mid-transfer: the data session is up and its remote 'tee' is writing.
+        await waitFor(() => remoteTee(doomed, `${dir}/precious`) !== undefined);
         await doomed.stop();
         assertFailure(await within(push, 30_000), 2, 'push', target, /closed by remote host|lost/);
         await kept();
