@@ -146,11 +146,16 @@ export class ControlConnection {
     return session;
   }
 
+  /** Sends one command line to the control script; no reply expected. */
+  send(line: string): void {
+    this.master.stdin?.write(line + '\n');
+  }
+
   /** Sends one command line to the control script and waits for one of `words` in reply. */
   async request(line: string, words: readonly string[]): Promise<Report> {
     debug(`control: request ${line}`);
     const from = this.stdout.reports.length;
-    this.master.stdin?.write(line + '\n');
+    this.send(line);
     const reply = await this.stdout.next(words, from);
     debug(`control: reply ${reply?.word}`);
     if (reply) return reply;

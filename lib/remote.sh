@@ -104,6 +104,11 @@ push_control() {
     case $1 in
       partial-sum) say partial-sum "$(wc -c < "$tmp" | tr -d ' ')" "$(digest_of "$tmp")" ;;
       truncate) : > "$tmp" && say truncated ;;
+      # put TOTAL DATA: a small input, octal-encoded, sent instead of a data session; the file
+      # must then hold TOTAL bytes (printf may not report a full disk).
+      put)
+        e=$(d "$3" 2>&1 >> "$tmp"); n=$(wc -c < "$tmp" | tr -d ' ')
+        [ "$n" = "$2" ] || fail io "cannot write the temporary file${e:+: $e} ($n of $2 bytes written)" ;;
       keep) committed=1; say kept; exit 0 ;;
       commit)
         n=$(wc -c < "$tmp" | tr -d ' ') || fail io 'temporary file vanished'

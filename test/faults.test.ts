@@ -14,6 +14,7 @@ import { chmod, lstat, mkdir, readdir, readFile, symlink, writeFile } from 'node
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it, type TestContext } from 'node:test';
+import { INLINE_LIMIT } from '../lib/push.js';
 import { startSandbox, type Sandbox } from '../lib/sandbox.js';
 import { startCli, type CliResult, type CliRun } from './helpers/cli.js';
 import { leftovers, waitFor as waitForAny } from './helpers/files.js';
@@ -130,6 +131,25 @@ describe('remote I/O faults exit 4', () => {
       const target = `${sandbox.current.host}:${dir}/precious`;
       const result = await runCli(['push', ...cfg(), target], randomBytes(4 << 20));
       assertFailure(result, 4, 'push', target, /No space left on device/);
+      await kept();
+    } finally {
+      await run('umount', [dir]);
+    }
+  });
+
+  it('disk full on a small (inline) push: exit 4 naming the short write, the old file kept', async (t) => {
+    if (!needsRoot(t)) return;
+    const dir = await fresh();
+    const mounted = await run('mount', ['-t', 'tmpfs', '-o', 'size=8k', 'tmpfs', dir]).then(
+      () => true,
+      (error: Error) => t.skip(`cannot mount a tmpfs here: ${error.message}`),
+    );
+    if (mounted !== true) return;
+    try {
+      const kept = await precious(dir);
+      const target = `${sandbox.current.host}:${dir}/precious`;
+      const result = await runCli(['push', ...cfg(), target], randomBytes(INLINE_LIMIT));
+      assertFailure(result, 4, 'push', target, /cannot write the temporary file.*of 16384 bytes/);
       await kept();
     } finally {
       await run('umount', [dir]);

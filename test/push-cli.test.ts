@@ -116,9 +116,10 @@ describe('sshstream push (real sshd)', () => {
       '#!/bin/sh\ncase "$*" in *ControlMaster=no*) tr a b | ssh "$@" ;; *) exec ssh "$@" ;; esac\n',
       { mode: 0o755 },
     );
+    // Larger than INLINE_LIMIT, so the bytes travel on the data session.
     const result = await runCli(
       ['push', ...cfg(), '--ssh', wrapper, `${sandbox.current.host}:${target}`],
-      'banana',
+      'banana'.repeat(10_000),
     );
     assert.equal(result.code, 3, result.stderr);
     assert.match(result.stderr, /verification failed: .*nothing committed/);
