@@ -1,13 +1,13 @@
 import { Command, Option } from 'commander';
 import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm } from '../transforms/checksum.js';
-import { COMPRESSIONS, type Compression } from '../transforms/compress.js';
+import { COMPRESSION_CHOICES, type CompressionChoice } from '../transforms/compress.js';
 import { UsageError } from './errors.js';
 import { parseRate } from './format.js';
 import type { SshOptions } from './ssh.js';
 
 /** Options shared by push and pull, as commander parses them. */
 export interface TransferFlags {
-  compress?: Compression;
+  compress?: CompressionChoice;
   z?: boolean;
   compressLevel?: number;
   checksum: ChecksumAlgorithm;
@@ -53,8 +53,8 @@ export function addTransferOptions(command: Command): Command {
     .addOption(
       new Option(
         '--compress <kind>',
-        'compress on the wire: gzip, or zstd (needs zstd on both ends)',
-      ).choices(COMPRESSIONS),
+        'compress on the wire: gzip; zstd (needs zstd on both ends); auto (zstd, else gzip, only when the first 64 KiB of the data shrink below 90%)',
+      ).choices(COMPRESSION_CHOICES),
     )
     .addOption(
       new Option('--compress-level <n>', 'compression level (gzip 1-9, zstd 1-19)').argParser(
@@ -109,6 +109,6 @@ export function sshOptionsOf(flags: TransferFlags): SshOptions {
 }
 
 /** `-z` means gzip; an explicit --compress wins. */
-export function compressionOf(flags: TransferFlags): Compression | undefined {
+export function compressionOf(flags: TransferFlags): CompressionChoice | undefined {
   return flags.compress ?? (flags.z ? 'gzip' : undefined);
 }

@@ -5,14 +5,18 @@ const MAX_NOISE = 1 << 20;
 
 /**
  * Drops everything up to and including the header line "<tag> <fields...>" and passes the rest
- * through; `onHeader` gets the first two fields as size and offset. Startup files of the login
+ * through; `onHeader` gets the fields: size, offset and the compression on the wire. Startup files of the login
  * shell may print to stdout before our script runs; the per-transfer tag cannot be forged.
  */
 export class HeaderStripper extends Transform {
   private pending: Buffer | undefined = Buffer.alloc(0);
   constructor(
     private readonly tag: string,
-    private readonly onHeader: (size: number | undefined, offset: number) => void = () => {},
+    private readonly onHeader: (
+      size: number | undefined,
+      offset: number,
+      compress: string | undefined,
+    ) => void = () => {},
   ) {
     super();
   }
@@ -31,7 +35,7 @@ export class HeaderStripper extends Transform {
       this.pending = buffer;
       return callback();
     }
-    const [sizeText = '', offsetText = '0'] = buffer
+    const [sizeText = '', offsetText = '0', compress] = buffer
       .subarray(at + this.tag.length + 1, newline)
       .toString('latin1')
       .split(' ');
@@ -40,6 +44,7 @@ export class HeaderStripper extends Transform {
     this.onHeader(
       sizeText !== '-' && Number.isFinite(size) ? size : undefined,
       Number(offsetText) || 0,
+      compress,
     );
     callback(null, buffer.subarray(newline + 1));
   }

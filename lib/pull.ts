@@ -9,7 +9,10 @@ import {
 import {
   createDecompressor,
   DEFAULT_COMPRESSION_LEVEL,
+  isCompression,
+  localCompressions,
   type Compression,
+  type CompressionChoice,
 } from '../transforms/compress.js';
 import { createThrottle } from '../transforms/throttle.js';
 import {
@@ -25,6 +28,7 @@ import { destroyOnAbort } from './abort.js';
 import { verifiedResult, type TransferResult } from './result.js';
 import { buildRemoteCommand } from './remote-script.js';
 import { HeaderStripper } from './header.js';
+import { LateDecompressor } from './late-decompressor.js';
 import { ReportReader } from './reports.js';
 import { buildSshInvocation, spawnSsh, type SshOptions, type SshProcess } from './ssh.js';
 import { parseTarget, type Target } from './target.js';
@@ -33,8 +37,11 @@ import { parseTarget, type Target } from './target.js';
 export interface PullOptions extends SshOptions {
   /** Hash over the uncompressed bytes on both ends. Default 'md5'. */
   checksum?: ChecksumAlgorithm;
-  /** Compress on the wire. */
-  compress?: Compression | undefined;
+  /**
+   * Compress on the wire. `'auto'`: the remote side samples the file's first 64 KiB and
+   * compresses (zstd if both ends have it, else gzip) only when they shrink below 90%.
+   */
+  compress?: CompressionChoice | undefined;
   /** Limit the rate on the wire, in bytes per second. */
   limitRate?: number | undefined;
   /** Compression level (gzip 1-9, zstd 1-19), applied on the remote side. */
@@ -67,6 +74,8 @@ export class PullStream extends Transform {
   size: number | undefined;
   /** Where the data starts in the remote file: 0, or `resumeFrom.bytes` when resuming. */
   offset = 0;
+  /** The compression on the wire; with `'auto'`, what the remote side chose (once the data starts). */
+  compress: Compression | undefined;
   private child: SshProcess | undefined;
   private readonly checksum: ChecksumStream;
   private stderr!: ReportReader;
@@ -87,6 +96,7 @@ export class PullStream extends Transform {
     });
     this.result.catch(() => {});
     this.checksum = createChecksum(options.checksum ?? 'md5');
+    this.compress = options.compress === 'auto' ? undefined : options.compress;
     this.on('close', () => this.stopSsh());
     destroyOnAbort(this, options.signal, context);
   }
@@ -103,6 +113,11 @@ export class PullStream extends Transform {
     const { options, source, tag } = this;
     const algorithm = this.checksum.algorithm;
     const resume = algorithm !== 'none' ? options.resumeFrom : undefined;
+    const auto = options.compress === 'auto';
+    const fixed = this.compress;
+    // auto: the remote side picks among the formats this side can decompress, at its level.
+    const compress = auto ? `auto:${localCompressions().join(',')}` : (fixed ?? '');
+    const level = fixed && (options.compressLevel ?? DEFAULT_COMPRESSION_LEVEL[fixed]);
     const invocation = buildSshInvocation(
       source,
       options,
@@ -112,11 +127,8 @@ export class PullStream extends Transform {
         'pull',
         source.path,
         algorithm,
-        options.compress ?? '',
-        String(
-          options.compressLevel ??
-            (options.compress ? DEFAULT_COMPRESSION_LEVEL[options.compress] : ''),
-        ),
+        compress,
+        String(level ?? ''),
         String(resume?.bytes ?? 0),
         resume ? resume.hash.copy().digest('hex') : '',
       ]),
@@ -129,8 +141,13 @@ export class PullStream extends Transform {
     });
     this.stderr = new ReportReader(tag, this.child.stderr);
     void this.child.then(() => this.stderr.end());
+    const late = auto ? new LateDecompressor() : undefined;
     const stages: Duplex[] = [
-      new HeaderStripper(tag, (size, offset) => {
+      new HeaderStripper(tag, (size, offset, chosen) => {
+        if (late && isCompression(chosen)) {
+          late.decompressWith(chosen);
+          this.compress = chosen;
+        }
         if (resume && offset === resume.bytes && offset > 0) {
           this.offset = offset;
           this.checksum.continueFrom(resume.hash.copy(), offset);
@@ -139,7 +156,8 @@ export class PullStream extends Transform {
       }),
     ];
     if (options.limitRate) stages.push(createThrottle(options.limitRate));
-    if (options.compress) stages.push(createDecompressor(options.compress));
+    if (late) stages.push(late);
+    else if (fixed) stages.push(createDecompressor(fixed));
     stages.push(this.checksum);
     // Errors inside are reported through this stream; the exit status decides the cause.
     pipeline([this.child.stdout!, ...stages, this] as unknown as NodeJS.WritableStream[]).catch(
@@ -195,7 +213,7 @@ export class PullStream extends Transform {
       algorithm,
       digest,
       started: this.started,
-      compress: this.options.compress,
+      compress: this.compress,
       resumed: this.offset,
     });
   }

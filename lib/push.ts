@@ -5,7 +5,14 @@ import {
   type ChecksumAlgorithm,
   type ChecksumStream,
 } from '../transforms/checksum.js';
-import { createCompressor, type Compression } from '../transforms/compress.js';
+import {
+  AUTO_SAMPLE_BYTES,
+  chooseCompression,
+  createCompressor,
+  localCompressions,
+  type Compression,
+  type CompressionChoice,
+} from '../transforms/compress.js';
 import { createThrottle } from '../transforms/throttle.js';
 import { ControlConnection } from './control.js';
 import {
@@ -30,8 +37,11 @@ import { parseTarget, type Target } from './target.js';
 export interface PushOptions extends SshOptions {
   /** Hash over the uncompressed bytes on both ends. Default 'md5'. */
   checksum?: ChecksumAlgorithm;
-  /** Compress on the wire (hashes stay over the uncompressed bytes). */
-  compress?: Compression | undefined;
+  /**
+   * Compress on the wire (hashes stay over the uncompressed bytes). `'auto'`: only when the
+   * first 64 KiB of the input shrink below 90%, with zstd if both ends have it, else gzip.
+   */
+  compress?: CompressionChoice | undefined;
   /** Compression level (gzip 1-9, zstd 1-19). */
   compressLevel?: number | undefined;
   /** Permission bits of the file, e.g. 0o640 or '640'. Default: keep an existing file's, else 0666 & ~umask. */
@@ -83,6 +93,12 @@ export class PushStream extends Writable {
   private flow: Promise<unknown> | undefined;
   private committed = false;
   private skip = 0;
+  // The compression on the wire; with 'auto', decided once `sample` is full or the input ended.
+  private compress: Compression | undefined;
+  private sample: Buffer[] | undefined;
+  private sampled = 0;
+  private available: Compression[] = [];
+  private watchingControl = false;
   // The input's chunks when it is small enough to go inline (see INLINE_LIMIT).
   private inline: Buffer[] | undefined;
   // Set once _final runs: from then on finish() reports failures itself, with the right class.
@@ -103,6 +119,7 @@ export class PushStream extends Writable {
     this.target = parsed;
     this.context = context;
     this.algorithm = options.checksum ?? 'md5';
+    this.compress = options.compress === 'auto' ? undefined : options.compress;
     this.checksum = createChecksum(options.digestSource ? 'none' : this.algorithm);
     this.result = new Promise<PushResult>((resolve, reject) => {
       this.resolveResult = resolve;
@@ -119,16 +136,12 @@ export class PushStream extends Writable {
   private async open(): Promise<void> {
     const { options, target } = this;
     const algorithm = options.checksum ?? 'md5';
-    const compress = options.compress ?? '';
+    const auto = options.compress === 'auto';
     // The data session starts as soon as ssh has authenticated, so its start-up overlaps the
-    // control script's checks; it waits for our "go" line before it touches any file.
-    const startData = (control: ControlConnection) => {
-      if (this.fitsInline()) return;
-      this.data ??= control.spawnSession(
-        ['push-data', target.path, compress, options.resume ? '1' : '0'],
-        { stdin: 'pipe', stdout: 'ignore', stderr: 'pipe', buffer: false },
-      );
-      this.dataStderr ??= new ReportReader(control.tag, this.data.stderr);
+    // control script's checks; it waits for our "go" line before it touches any file. With
+    // auto compression it needs the choice, made once a sample of the input is here.
+    const startEarly = (control: ControlConnection) => {
+      if (!auto && !this.fitsInline()) this.startDataSession(control);
     };
     this.control = await ControlConnection.open(
       {
@@ -140,12 +153,12 @@ export class PushStream extends Writable {
           options.mkdir ? '1' : '0',
           algorithm,
           modeArgument(options.mode, this.context),
-          compress,
+          options.compress ?? '',
           options.resume ? '1' : '0',
         ],
         context: this.context,
       },
-      startData,
+      startEarly,
     );
     const partial = Number(this.control.ready.fields[0] ?? 0);
     this.skip = options.resume && partial > 0 ? await this.continuePartial(partial, algorithm) : 0;
@@ -155,13 +168,37 @@ export class PushStream extends Writable {
       this.checksum.resume(); // only its count and digest are wanted
       return;
     }
-    startData(this.control);
+    if (auto) {
+      const remote = (this.control.ready.fields[1] ?? '').split(',');
+      this.available = localCompressions().filter((kind) => remote.includes(kind));
+      this.sample = [];
+      this.watchControl();
+      return;
+    }
+    this.beginData();
+  }
+
+  private startDataSession(control: ControlConnection): void {
+    const { target, options } = this;
+    this.data ??= control.spawnSession(
+      ['push-data', target.path, this.compress ?? '', options.resume ? '1' : '0'],
+      { stdin: 'pipe', stdout: 'ignore', stderr: 'pipe', buffer: false },
+    );
+    this.dataStderr ??= new ReportReader(control.tag, this.data.stderr);
+  }
+
+  // Starts the data session if it is not running yet, and the pipeline that feeds it.
+  private beginData(): void {
+    const { options } = this;
+    this.startDataSession(this.control!);
     const data = this.data!;
     // Hashed in the same pass on the remote side, unless the file continues a partial one.
-    data.stdin!.write(`go ${this.skip > 0 ? '-' : algorithm}\n`);
+    data.stdin!.write(`go ${this.skip > 0 ? '-' : this.algorithm}\n`);
     const stages: Duplex[] = [this.checksum];
     if (this.skip > 0) stages.push(createSkipBytes(this.skip));
-    if (options.compress) stages.push(createCompressor(options.compress, options.compressLevel));
+    // auto picks its format's default level: one level cannot suit both gzip and zstd.
+    const level = options.compress === 'auto' ? undefined : options.compressLevel;
+    if (this.compress) stages.push(createCompressor(this.compress, level));
     if (options.limitRate) stages.push(createThrottle(options.limitRate));
     // A failing stage (EPIPE when the remote side quit early) is not the cause; the data
     // session's exit is, and _final or the watchers below report that.
@@ -171,9 +208,15 @@ export class PushStream extends Writable {
       if (exit.exitCode !== 0 && !this.finishing && !this.destroyed)
         this.destroy(this.failureOf(exit, this.dataStderr!));
     });
-    // The control script gone before the commit means nothing can be committed; the data
-    // session would keep the ssh master (and this push) going, so it is ended too.
-    const control = this.control;
+    this.watchControl();
+  }
+
+  // The control script gone before the commit means nothing can be committed; the data
+  // session would keep the ssh master (and this push) going, so it is ended too.
+  private watchControl(): void {
+    const control = this.control!;
+    if (this.watchingControl) return;
+    this.watchingControl = true;
     void control.sessionEnded.then(async () => {
       if (this.finishing || this.destroyed) return;
       control.endSessions();
@@ -216,8 +259,32 @@ export class PushStream extends Writable {
     _encoding: BufferEncoding,
     callback: (error?: Error) => void,
   ): void {
+    if (this.sample) {
+      this.sample.push(chunk);
+      this.sampled += chunk.length;
+      if (this.sampled >= AUTO_SAMPLE_BYTES) this.endSampling(callback);
+      else callback();
+      return;
+    }
     this.inline?.push(chunk);
     if (this.checksum.write(chunk)) callback();
+    else this.checksum.once('drain', () => callback());
+  }
+
+  // Auto compression: decides from the sample, starts the data session, sends the sample.
+  private endSampling(callback: (error?: Error) => void): void {
+    const chunks = this.sample!;
+    this.sample = undefined;
+    try {
+      this.compress = chooseCompression(Buffer.concat(chunks), this.available);
+      debug(`push: auto compression chose ${this.compress ?? 'none'}`);
+      this.beginData();
+    } catch (error) {
+      return callback(error as Error);
+    }
+    let flowing = true;
+    for (const chunk of chunks) flowing = this.checksum.write(chunk);
+    if (flowing) callback();
     else this.checksum.once('drain', () => callback());
   }
 
@@ -228,6 +295,11 @@ export class PushStream extends Writable {
   private async finish(): Promise<void> {
     this.finishing = true;
     debug('push: input ended');
+    if (this.sample) {
+      await new Promise<void>((resolve, reject) =>
+        this.endSampling((error) => (error ? reject(error) : resolve())),
+      );
+    }
     const checksum = this.checksum;
     checksum.end();
     if (this.inline) this.sendInline(this.inline);
@@ -260,7 +332,7 @@ export class PushStream extends Writable {
         algorithm: this.algorithm,
         digest,
         started: this.started,
-        compress: this.options.compress,
+        compress: this.inline ? undefined : this.compress,
         resumed: this.skip,
       }),
     );

@@ -45,6 +45,12 @@ need_hash() {
 need_tool() {
   command -v "$1" >/dev/null 2>&1 || fail tool "$1 not found on the remote host: install $1"
 }
+# have_tools TOOL...: the ones on PATH, comma-separated, or "-".
+have_tools() {
+  t=
+  for c do command -v "$c" >/dev/null 2>&1 && t=${t:+$t,}$c; done
+  printf %s "${t:--}"
+}
 digest_of() { eval "$H" < "$1" | sed 's/^.*= *//; s/ .*//'; }
 
 # resolve PATH [RESUME]: sets p (safe to pass to commands: never starts with '-'), dir, base and
@@ -74,7 +80,9 @@ push_control() {
   val path "$1"; val mkdirs "$2"; val algo "$3"; val mode "$4"; val compress "$5"; val resume "$6"
   resolve "$path" "$resume"
   need_hash "$algo"
-  [ -n "$compress" ] && need_tool "$compress"
+  # auto: the local side picks once it has seen the data, from the tools reported here.
+  tools=-
+  case $compress in auto) tools=$(have_tools zstd gzip) ;; ?*) need_tool "$compress" ;; esac
   if [ -d "$p" ]; then fail isdir 'is a directory'; fi
   if [ -d "$dir" ]; then :
   elif [ "$mkdirs" = 1 ]; then
@@ -98,7 +106,7 @@ push_control() {
     partial=0
     e=$( (umask 077; set -C; : > "$tmp") 2>&1) || { trap - EXIT; fail io "cannot create temporary file: $e"; }
   fi
-  say ready "$partial"
+  say ready "$partial" "$tools"
   while IFS= read -r line; do
     set -- $line
     case $1 in
@@ -206,7 +214,7 @@ pull() {
   val path "$1"; val algo "$2"; val compress "$3"; val level "$4"; val want "$5"; val prefix "$6"
   resolve "$path"
   need_hash "$algo"
-  [ -n "$compress" ] && need_tool "$compress"
+  case $compress in auto:*) ;; ?*) need_tool "$compress" ;; esac
   [ -e "$p" ] || fail enoent 'no such file'
   [ -d "$p" ] && fail isdir 'is a directory'
   [ -r "$p" ] || fail eacces 'permission denied'
@@ -224,7 +232,8 @@ pull() {
   mkfifo "$t/h" "$t/n" || fail io 'mkfifo failed'
   eval "$H" < "$t/h" > "$t/hash" &
   wc -c < "$t/n" > "$t/count" &
-  say "$size" "$offset"
+  case $compress in auto:*) auto_compress "${compress#auto:}" ;; esac
+  say "$size" "$offset" "${compress:--}"
   if [ -z "$compress" ] && [ "$offset" = 0 ]; then
     tee -- "$t/h" "$t/n" < "$p" || r=1
   else
@@ -234,6 +243,20 @@ pull() {
   [ -z "${r:-}" ] && [ ! -e "$t/fail" ] || fail io 'read error'
   h=$(sed 's/^.*= *//; s/ .*//' < "$t/hash")
   say sum "$(tr -d ' ' < "$t/count")" "$h" >&2
+}
+# auto_compress TOOLS: sets compress and level to the first of zstd, gzip that both ends have
+# (TOOLS: the local side's, comma-separated), or to none when the file is not a regular file or
+# its first 64 KiB do not shrink below 90% (random or compressed data would only cost time).
+auto_compress() {
+  compress=
+  for c in zstd gzip; do
+    case ",$1," in *",$c,"*) command -v "$c" >/dev/null 2>&1 && { compress=$c; break; } ;; esac
+  done
+  [ -n "$compress" ] && [ -f "$p" ] || { compress=; return 0; }
+  n=$(head -c 65536 < "$p" | wc -c | tr -d ' ')
+  z=$(head -c 65536 < "$p" | "$compress" -1 -c | wc -c | tr -d ' ')
+  [ "$n" -gt 0 ] && [ $((z * 10)) -lt $((n * 9)) ] || compress=
+  case $compress in gzip) level=1 ;; zstd) level=3 ;; esac
 }
 skip_to() { if [ "$1" -gt 0 ]; then tail -c +$(($1 + 1)); else cat; fi; }
 squeeze() { if [ -n "$compress" ]; then "$compress" -c "-$level"; else cat; fi; }

@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { createGunzip, createGzip } from 'node:zlib';
+import { createGunzip, createGzip, deflateRawSync } from 'node:zlib';
 import { execa } from 'execa';
 import { findExecutable } from '../lib/which.js';
 
@@ -35,6 +35,36 @@ export class MissingCommandError extends Error {
     this.command = command;
   }
 }
+
+/** What the compress option accepts: a format, or `'auto'` (see {@link chooseCompression}). */
+export type CompressionChoice = Compression | 'auto';
+
+/** All accepted {@link CompressionChoice} values. */
+export const COMPRESSION_CHOICES: readonly CompressionChoice[] = [...COMPRESSIONS, 'auto'];
+
+/** How much of the input `'auto'` looks at before it decides. */
+export const AUTO_SAMPLE_BYTES = 64 * 1024;
+
+/**
+ * `'auto'`: compress only when the first {@link AUTO_SAMPLE_BYTES} of the input shrink below 90%
+ * under deflate level 1 (random, encrypted or already compressed data does not, and compressing
+ * it only costs time); then zstd when both ends have it (faster than gzip at a better ratio),
+ * else gzip. `available` lists the formats both ends can handle.
+ */
+export function chooseCompression(
+  sample: Uint8Array,
+  available: readonly Compression[],
+): Compression | undefined {
+  const part = sample.subarray(0, AUTO_SAMPLE_BYTES);
+  if (part.length === 0 || deflateRawSync(part, { level: 1 }).length >= part.length * 0.9) {
+    return undefined;
+  }
+  return (['zstd', 'gzip'] as const).find((kind) => available.includes(kind));
+}
+
+/** Formats this machine can handle: gzip always (node:zlib), zstd when its CLI is on PATH. */
+export const localCompressions = (): Compression[] =>
+  findExecutable('zstd') === undefined ? ['gzip'] : ['zstd', 'gzip'];
 
 /** Whether `value` is a {@link Compression}. */
 export const isCompression = (value: unknown): value is Compression =>
