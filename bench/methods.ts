@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { q, sshFlags, type BenchContext, type Case } from './context.js';
 import { nodeWithPeakRss } from './measure.js';
@@ -17,20 +18,58 @@ const rssFileFor = (context: BenchContext): string =>
 export const remoteOut = (context: BenchContext, name: string): string =>
   join(context.scratch, name);
 
-/** The push methods: shell baselines, scp, rsync, sshstream and sshstream -z. */
+/** The labels of the baselines the push and pull tables compare every method with. */
+export const BASELINES = {
+  push: {
+    raw: "raw: ssh h 'cat > out' < f",
+    verified: "shell verified: tee >(md5sum) < f | ssh h 'tee out | md5sum'",
+  },
+  pull: {
+    raw: 'raw: ssh h cat f > out',
+    verified: "shell verified: ssh h 'cat f | tee >(md5sum)' | tee >(md5sum) > out",
+  },
+} as const;
+
+let rsyncMd5: boolean | undefined;
+
+/**
+ * Whether the local rsync takes `--checksum-choice=md5` (checked once). rsync 3.2+ negotiates
+ * xxh128 as its whole-file checksum; with md5 it does the same hashing work as sshstream.
+ * (The sandbox's remote rsync is the same binary.) `--version` exits 0 for any choice, so
+ * when rsync prints its "Checksum list", md5 must be in it as well.
+ */
+export function rsyncHasMd5Choice(): boolean {
+  if (rsyncMd5 === undefined) {
+    const result = spawnSync('rsync', ['--checksum-choice=md5', '--version'], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    const list = /^Checksum list:\s*\n(.*)$/m.exec(result.stdout ?? '')?.[1];
+    rsyncMd5 = result.status === 0 && (list === undefined || /\bmd5\b/.test(list));
+  }
+  return rsyncMd5;
+}
+
+/** The label of the rsync row that hashes with md5 like sshstream (when rsync supports it). */
+export const RSYNC_MD5_LABEL = 'rsync -W -I --checksum-choice=md5 (md5 both ends, like sshstream)';
+
+/**
+ * The push methods: shell baselines, scp, rsync (its own checksum, and md5 when it can),
+ * sshstream and sshstream -z.
+ */
 export function pushCases(context: BenchContext, input: string, bytes: number): Case[] {
   const sshOpts = sshFlags(context);
   const out = (name: string) => remoteOut(context, `push-${name}`);
   const target = (name: string) => `${context.host}:${out(name)}`;
   const cases: Case[] = [
     {
-      label: "raw: ssh h 'cat > out' < f",
+      label: BASELINES.push.raw,
       script: `${ssh(context)} ${q(`cat > ${out('raw')}`)} < ${q(input)}`,
       bytes,
       output: out('raw'),
     },
     {
-      label: "shell verified: tee >(md5sum) < f | ssh h 'tee out | md5sum'",
+      label: BASELINES.push.verified,
       script: `tee >(md5sum >&2) < ${q(input)} | ${ssh(context)} ${q(`tee ${out('shell')} | md5sum`)}`,
       bytes,
       output: out('shell'),
@@ -49,6 +88,14 @@ export function pushCases(context: BenchContext, input: string, bytes: number): 
       output: out('rsync'),
     },
   ];
+  if (rsyncHasMd5Choice()) {
+    cases.push({
+      label: RSYNC_MD5_LABEL,
+      script: `rsync -W -I --checksum-choice=md5 -e ${q(`ssh ${sshOpts}`)} ${q(input)} ${q(target('rsync-md5'))}`,
+      bytes,
+      output: out('rsync-md5'),
+    });
+  }
   for (const [label, flags] of [
     ['sshstream push', ''],
     ['sshstream push -z', ' -z'],
@@ -72,13 +119,13 @@ export function pullCases(context: BenchContext, source: string, bytes: number):
   const out = (name: string) => join(context.work, `pulled-${name}`);
   const cases: Case[] = [
     {
-      label: 'raw: ssh h cat f > out',
+      label: BASELINES.pull.raw,
       script: `${ssh(context)} ${q(`cat ${source}`)} > ${q(out('raw'))}`,
       bytes,
       output: out('raw'),
     },
     {
-      label: "shell verified: ssh h 'cat f | tee >(md5sum)' | tee >(md5sum) > out",
+      label: BASELINES.pull.verified,
       script:
         `${ssh(context)} ${q(`cat ${source} | tee >(md5sum >&2)`)} ` +
         `| tee >(md5sum >&2) > ${q(out('shell'))}`,
@@ -145,7 +192,7 @@ export function rawPushCase(
 ): Case {
   const output = remoteOut(context, name);
   return {
-    label: "raw: ssh h 'cat > out' < f",
+    label: BASELINES.push.raw,
     script: `${ssh(context)} ${q(`cat > ${output}`)} < ${q(input)}`,
     bytes,
     output,
@@ -161,7 +208,7 @@ export function rawPullCase(
 ): Case {
   const output = join(context.work, name);
   return {
-    label: 'raw: ssh h cat f > out',
+    label: BASELINES.pull.raw,
     script: `${ssh(context)} ${q(`cat ${source}`)} > ${q(output)}`,
     bytes,
     output,

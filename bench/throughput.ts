@@ -2,7 +2,7 @@ import { sizeLabel } from './args.js';
 import type { BenchContext, Case } from './context.js';
 import { makeRandomFile } from './data.js';
 import type { Sample } from './measure.js';
-import { pullCases, pushCases } from './methods.js';
+import { BASELINES, pullCases, pushCases, RSYNC_MD5_LABEL, rsyncHasMd5Choice } from './methods.js';
 import {
   formatMiB,
   formatRange,
@@ -28,11 +28,18 @@ const COLUMNS = [
   'min–max s',
 ];
 
-// Rows of one size; the first case is raw ssh and the second the verified shell pipeline.
-function rowsOf(size: number, cases: readonly Case[], samples: Sample[][]): string[][] {
+// Rows of one size; the ratios are against raw ssh and the verified shell pipeline, found by label.
+function rowsOf(
+  direction: 'push' | 'pull',
+  size: number,
+  cases: readonly Case[],
+  samples: Sample[][],
+): string[][] {
   const summaries = samples.map(summarize);
-  const raw = summaries[0]?.median;
-  const verified = summaries[1]?.median;
+  const medianOf = (label: string): number | undefined =>
+    summaries[cases.findIndex((test) => test.label === label)]?.median;
+  const raw = medianOf(BASELINES[direction].raw);
+  const verified = medianOf(BASELINES[direction].verified);
   return cases.map((test, index) => {
     const summary = summaries[index]!;
     return [
@@ -66,7 +73,7 @@ export async function runThroughput(
       cases,
       context.options.rounds,
     );
-    rows.push(...rowsOf(size, cases, samples));
+    rows.push(...rowsOf(direction, size, cases, samples));
     data.push({
       size,
       methods: cases.map((test, index) => ({
@@ -84,6 +91,15 @@ export async function runThroughput(
     notes: [
       '"÷ verified shell" and "÷ raw ssh" are time ratios (median ÷ that baseline\'s median): ' +
         '1.20x means 20% slower. Peak RSS is that of the sshstream node process.',
+      ...(direction === 'push'
+        ? [
+            'rsync 3.2+ negotiates xxh128 as its whole-file checksum, far cheaper than md5, so ' +
+              '"rsync -W -I" hashes less than the others; ' +
+              (rsyncHasMd5Choice()
+                ? `"${RSYNC_MD5_LABEL}" is the like-for-like peer of sshstream and the verified shell.`
+                : 'this rsync has no --checksum-choice (it predates xxh128), so there is no md5 row.'),
+          ]
+        : []),
     ],
   };
   return { suite: direction, tables: [table], data };
