@@ -8,6 +8,7 @@ import { LocalIOError, SshStreamError, UsageError } from './errors.js';
 import { escapeControl } from './escape.js';
 import { FanOutError, FanOutPushStream, type TargetOutcome } from './fan-out.js';
 import { formatBytes, formatDuration, formatRate } from './format.js';
+import { MemoryPacer } from './memory-pacer.js';
 
 /** Flags of a push to several targets. */
 export interface FanOutFlags extends PushFlags {
@@ -54,7 +55,10 @@ export async function runFanOut(
     process.stderr.write(`${mode === 'tty' ? '\r\x1b[K' : ''}${outcomeLine(outcome)}\n`);
   });
   try {
-    await pipeline(progress ? [process.stdin, progress, stream] : [process.stdin, stream]);
+    const pacer = new MemoryPacer();
+    await pipeline(
+      progress ? [process.stdin, progress, pacer, stream] : [process.stdin, pacer, stream],
+    );
   } catch (error) {
     progress?.done();
     if (error instanceof FanOutError) {

@@ -1,10 +1,11 @@
-import type { Writable } from 'node:stream';
+import type { Duplex, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createProgress, type ProgressStream } from '../transforms/progress.js';
+import { createProgress } from '../transforms/progress.js';
 import { transferOptionsOf, type TransferFlags } from './cli-options.js';
 import { printResult, progressMode } from './cli-report.js';
 import { LocalIOError, SshStreamError, UsageError } from './errors.js';
 import { escapeControl } from './escape.js';
+import { MemoryPacer } from './memory-pacer.js';
 import { createPullStream, type PullOptions, type PullStream } from './pull.js';
 import { pull } from './transfer.js';
 
@@ -86,13 +87,14 @@ async function pullToStdout(
 }
 
 // A progress meter that learns the size from the remote header.
-function progressFor(stream: PullStream, source: string, flags: PullFlags): ProgressStream[] {
+// (And the memory pacer: the CLI's stages of every pull.)
+function progressFor(stream: PullStream, source: string, flags: PullFlags): Duplex[] {
   const mode = progressMode(flags);
-  if (!mode) return [];
+  if (!mode) return [new MemoryPacer()];
   const progress = createProgress({ output: process.stderr, label: `pull ${source}`, mode });
   stream.once('size', (size: number | undefined) => {
     if (size !== undefined) progress.setTotal(size - stream.offset);
   });
   stream.once('close', () => progress.done());
-  return [progress];
+  return [progress, new MemoryPacer()];
 }

@@ -4,6 +4,7 @@ import { transferOptionsOf, type TransferFlags } from './cli-options.js';
 import { printResult, progressMode } from './cli-report.js';
 import { UsageError } from './errors.js';
 import { escapeControl } from './escape.js';
+import { MemoryPacer } from './memory-pacer.js';
 import { push } from './transfer.js';
 
 /** Flags of `sshstream push`. */
@@ -49,7 +50,7 @@ export async function runPush(
       );
     },
     through: (stream) => {
-      if (!mode) return [];
+      if (!mode) return [new MemoryPacer()];
       const progress = createProgress({
         output: process.stderr,
         label: `push ${target}`,
@@ -60,7 +61,7 @@ export async function runPush(
         progress.setPhase(`verifying ${flags.checksum} on the remote side…`),
       );
       stream.once('close', () => progress.done());
-      return [progress];
+      return [progress, new MemoryPacer()];
     },
   });
   printResult(result, flags, 'pushed');
