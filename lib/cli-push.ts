@@ -1,11 +1,14 @@
 import { fstatSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { createProgress } from '../transforms/progress.js';
 import { transferOptionsOf, type TransferFlags } from './cli-options.js';
 import { printResult, progressMode } from './cli-report.js';
 import { UsageError } from './errors.js';
 import { escapeControl } from './escape.js';
 import { MemoryPacer } from './memory-pacer.js';
-import { push } from './transfer.js';
+import { descriptorOffset } from './direct-input.js';
+import type { PushResult } from './push.js';
+import { push, pushDirect } from './transfer.js';
 
 /** Flags of `sshstream push`. */
 export interface PushFlags extends TransferFlags {
@@ -22,7 +25,8 @@ export async function runPush(
   signal: AbortSignal,
 ): Promise<void> {
   const context = { operation: 'push', target };
-  if (process.stdin.isTTY) {
+  // isatty, not process.stdin.isTTY: a direct push must not have node open a stream on stdin.
+  if (isatty(0)) {
     throw new UsageError(
       'stdin is a terminal: pipe the data in, e.g. cat FILE | sshstream push HOST:PATH',
       context,
@@ -37,6 +41,11 @@ export async function runPush(
     );
   }
   const mode = progressMode(flags);
+  const start = !resumable && size !== undefined ? directStart(size, flags) : undefined;
+  if (size !== undefined && start !== undefined) {
+    const result = await pushFileDirect(target, flags, signal, { size, start, mode });
+    return printResult(result, flags, 'pushed');
+  }
   const result = await push(resumable ? { fd: 0 } : process.stdin, target, {
     ...transferOptionsOf(flags),
     mode: flags.mode,
@@ -65,6 +74,57 @@ export async function runPush(
     },
   });
   printResult(result, flags, 'pushed');
+}
+
+/** Below this size, starting the data session early (pumping through node) wins. */
+const DIRECT_MIN_BYTES = 64 << 20;
+
+// Where ssh can read stdin itself, its current offset: a big regular file, sent as it is
+// (compression and rate limits need the bytes to pass through node), on a system that tells
+// descriptor offsets.
+function directStart(size: number, flags: PushFlags): number | undefined {
+  if (size < DIRECT_MIN_BYTES || flags.compress || flags.z || flags.limitRate) return undefined;
+  return descriptorOffset(0);
+}
+
+// ssh reads the file on stdin itself; progress follows the descriptor's offset as ssh reads.
+async function pushFileDirect(
+  target: string,
+  flags: PushFlags,
+  signal: AbortSignal,
+  how: { size: number; start: number; mode: ReturnType<typeof progressMode> },
+): Promise<PushResult> {
+  const progress = how.mode
+    ? createProgress({
+        output: process.stderr,
+        label: `push ${target}`,
+        mode: how.mode,
+        total: how.size - how.start,
+      })
+    : undefined;
+  const timer =
+    progress &&
+    setInterval(() => progress.advanceTo((descriptorOffset(0) ?? how.start) - how.start), 200);
+  try {
+    return await pushDirect(
+      { fd: 0, start: how.start },
+      target,
+      {
+        ...transferOptionsOf(flags),
+        mode: flags.mode,
+        mkdir: flags.mkdir,
+        signal,
+      },
+      (stream) =>
+        stream.once('verify', () => {
+          progress?.advanceTo(how.size - how.start);
+          progress?.setPhase(`verifying ${flags.checksum} on the remote side…`);
+        }),
+    );
+  } finally {
+    clearInterval(timer);
+    progress?.done();
+  }
 }
 
 // A regular file on stdin has a size (for percent and ETA) and can be read again (for resume).

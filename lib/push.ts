@@ -27,6 +27,7 @@ import { classifyFailure, type SshExit } from './failure.js';
 import { destroyOnAbort } from './abort.js';
 import { debug } from './debug.js';
 import { verifiedResult, type TransferResult } from './result.js';
+import { fileStamp, hashFrom, type DirectInput } from './direct-input.js';
 import { encodeArgument } from './remote-script.js';
 import { ReportReader } from './reports.js';
 import { createSkipBytes, hashPrefix } from './skip-bytes.js';
@@ -66,6 +67,12 @@ export interface PushOptions extends SshOptions {
   digestSource?: (() => Promise<string>) | undefined;
   /** The input again, as a local path or file descriptor (read with pread), to check a partial file. */
   resumeSource?: string | number | undefined;
+  /**
+   * The input is this descriptor of a regular file, from `start` on, and ssh reads it itself:
+   * no byte passes through node (the local hash reads the range with pread). Write nothing to
+   * the stream; end() it. Not with compress, limitRate, resume or digestSource.
+   */
+  direct?: DirectInput | undefined;
 }
 
 /**
@@ -99,6 +106,9 @@ export class PushStream extends Writable {
   private sampled = 0;
   private available: Compression[] = [];
   private watchingControl = false;
+  // Direct input: the local count and digest, and the file's size and mtime when it started.
+  private directDigest: Promise<{ bytes: number; digest: string }> | undefined;
+  private directStamp = '';
   // The input's chunks when it is small enough to go inline (see INLINE_LIMIT).
   private inline: Buffer[] | undefined;
   // Set once _final runs: from then on finish() reports failures itself, with the right class.
@@ -115,6 +125,13 @@ export class PushStream extends Writable {
     const context = { operation: 'push', target: parsed.display };
     modeArgument(options.mode, context);
     buildSshInvocation(parsed, options, [], ''); // refuses a bad jump host now, not later
+    const { direct, compress, limitRate, resume, digestSource } = options;
+    if (direct && (compress || limitRate || resume || digestSource)) {
+      throw new UsageError(
+        'a direct input cannot be combined with compress, limitRate, resume or digestSource',
+        context,
+      );
+    }
     super({ highWaterMark: 1 << 20 });
     this.target = parsed;
     this.context = context;
@@ -141,7 +158,7 @@ export class PushStream extends Writable {
     // control script's checks; it waits for our "go" line before it touches any file. With
     // auto compression it needs the choice, made once a sample of the input is here.
     const startEarly = (control: ControlConnection) => {
-      if (!auto && !this.fitsInline()) this.startDataSession(control);
+      if (!auto && !options.direct && !this.fitsInline()) this.startDataSession(control);
     };
     this.control = await ControlConnection.open(
       {
@@ -162,6 +179,7 @@ export class PushStream extends Writable {
     );
     const partial = Number(this.control.ready.fields[0] ?? 0);
     this.skip = options.resume && partial > 0 ? await this.continuePartial(partial, algorithm) : 0;
+    if (options.direct) return this.beginDirect(options.direct);
     if (!this.data && this.fitsInline()) {
       debug('push: small input, sent inline');
       this.inline = [];
@@ -185,6 +203,31 @@ export class PushStream extends Writable {
       { stdin: 'pipe', stdout: 'ignore', stderr: 'pipe', buffer: false },
     );
     this.dataStderr ??= new ReportReader(control.tag, this.data.stderr);
+  }
+
+  // Direct input: the data session's stdin is the file itself, and it starts hashing at once
+  // (no "go" line); the local hash reads the same bytes meanwhile.
+  private beginDirect(direct: DirectInput): void {
+    const control = this.control!;
+    debug('push: ssh reads the input file itself');
+    this.directStamp = fileStamp(direct.fd);
+    const data = control.spawnSession(['push-data', this.target.path, '', '0', this.algorithm], {
+      // Any descriptor number is passed on to the child; execa's types list only 0 and 3-9.
+      stdin: direct.fd as 0,
+      stdout: 'ignore',
+      stderr: 'pipe',
+      buffer: false,
+    });
+    this.data = data;
+    this.dataStderr = new ReportReader(control.tag, data.stderr);
+    this.directDigest = hashFrom(direct.fd, direct.start, this.algorithm, () => this.destroyed);
+    this.directDigest.catch(() => {});
+    this.checksum.resume();
+    void data.then((exit) => {
+      if (exit.exitCode !== 0 && !this.finishing && !this.destroyed)
+        this.destroy(this.failureOf(exit, this.dataStderr!));
+    });
+    this.watchControl();
   }
 
   // Starts the data session if it is not running yet, and the pipeline that feeds it.
@@ -228,8 +271,10 @@ export class PushStream extends Writable {
   // Whether the whole input is already here and small: compression or a rate limit would not
   // matter for it; a resumable push keeps the data session's partial-file handling.
   private fitsInline(): boolean {
-    const { resume, limitRate } = this.options;
-    return !resume && !limitRate && this.writableEnded && this.writableLength <= INLINE_LIMIT;
+    const { resume, limitRate, direct } = this.options;
+    return (
+      !resume && !limitRate && !direct && this.writableEnded && this.writableLength <= INLINE_LIMIT
+    );
   }
 
   // The remote partial file is kept only if it equals the same prefix of the input.
@@ -303,11 +348,9 @@ export class PushStream extends Writable {
     const checksum = this.checksum;
     checksum.end();
     if (this.inline) this.sendInline(this.inline);
+    else if (this.directDigest) await this.dataExited();
     else await this.dataSent();
-    const { bytes } = await checksum.result;
-    const digest = this.options.digestSource
-      ? await this.options.digestSource()
-      : checksum.digest();
+    const { bytes, digest } = await this.localDigest();
     this.emit('verify');
     const reply = await this.control!.request(`commit ${bytes} ${digest}`, [
       'committed',
@@ -315,9 +358,13 @@ export class PushStream extends Writable {
     ]);
     const [remoteBytes = '', remoteDigest = ''] = reply.fields;
     if (reply.word !== 'committed' || remoteBytes !== String(bytes) || remoteDigest !== digest) {
+      const changed =
+        this.options.direct && fileStamp(this.options.direct.fd) !== this.directStamp
+          ? ' (the input file changed while it was sent)'
+          : '';
       throw new VerificationError(
         `verification failed: sent ${bytes} bytes ${this.algorithm} ${digest || '-'}, ` +
-          `remote has ${remoteBytes} bytes ${remoteDigest || '-'}; nothing committed`,
+          `remote has ${remoteBytes} bytes ${remoteDigest || '-'}; nothing committed${changed}`,
         { bytes, digest },
         { bytes: Number(remoteBytes), digest: remoteDigest },
         this.context,
@@ -338,12 +385,20 @@ export class PushStream extends Writable {
     );
   }
 
+  // Count and digest of the input as this side saw it.
+  private async localDigest(): Promise<{ bytes: number; digest: string }> {
+    if (this.directDigest) return this.directDigest;
+    const { bytes } = await this.checksum.result;
+    const digest = this.options.digestSource
+      ? await this.options.digestSource()
+      : this.checksum.digest();
+    return { bytes, digest };
+  }
+
   // The data session has written everything to the temporary file, or the push fails.
   private async dataSent(): Promise<void> {
     const flowError = await this.flow;
-    const exit = await this.data!;
-    debug('push: data session exited');
-    if (exit.exitCode !== 0) throw this.failureOf(exit, this.dataStderr!);
+    await this.dataExited();
     if (flowError)
       throw new LocalIOError(String((flowError as Error).message ?? flowError), this.context);
   }
@@ -353,6 +408,12 @@ export class PushStream extends Writable {
   private sendInline(chunks: Buffer[]): void {
     const input = Buffer.concat(chunks);
     if (input.length > 0) this.control!.send(`put ${input.length} ${encodeArgument(input)}`);
+  }
+
+  private async dataExited(): Promise<void> {
+    const exit = await this.data!;
+    debug('push: data session exited');
+    if (exit.exitCode !== 0) throw this.failureOf(exit, this.dataStderr!);
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {

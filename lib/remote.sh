@@ -149,15 +149,18 @@ receive() {
   fail io "${e:-$1 failed with status $r}"
 }
 
-# push-data PATH COMPRESS RESUME: waits for the line "go ALGO" on stdin (sent once the control
-# script is ready), then appends the rest of stdin (decompressed) to the temporary file that
+# push-data PATH COMPRESS RESUME [ALGO]: waits for the line "go ALGO" on stdin (sent once the
+# control script is ready), or with ALGO given starts at once (ssh reads a local file as stdin
+# itself, so no line can come first; sshstream starts this session only once ready); then appends the rest of stdin (decompressed) to the temporary file that
 # push-control made. With ALGO (not "-") the bytes are hashed in the same pass as they are
 # written (into $tmp.sum), so the commit need not read the file again; the commit still counts
 # the bytes on disk. EOF before "go" means the transfer was called off: nothing to do.
 push_data() {
-  val path "$1"; val compress "$2"; val resume "$3"
-  IFS=' ' read -r go algo || exit 0
-  [ "$go" = go ] || exit 0
+  val path "$1"; val compress "$2"; val resume "$3"; val algo "${4:-x}"
+  if [ -z "$algo" ]; then
+    IFS=' ' read -r go algo || exit 0
+    [ "$go" = go ] || exit 0
+  fi
   [ "$algo" = - ] && algo=
   resolve "$path" "$resume"
   [ -f "$tmp" ] || fail io 'temporary file is gone (transfer aborted?)'

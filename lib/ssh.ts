@@ -72,8 +72,9 @@ export function buildSshInvocation(
   const command = options.sshCommand ?? process.env['SSHSTREAM_SSH'];
   if (command !== undefined && command.trim() !== '') {
     // Like git's GIT_SSH_COMMAND: the local shell splits the user's command, and our
-    // arguments follow as "$@", untouched by that shell.
-    return { file: 'sh', args: ['-c', `${command} "$@"`, 'sshstream-ssh', ...args] };
+    // arguments follow as "$@", untouched by that shell. exec: the shell must not stay in
+    // between, or killing "ssh" would kill only the shell and leave the real one running.
+    return { file: 'sh', args: ['-c', `exec ${command} "$@"`, 'sshstream-ssh', ...args] };
   }
   return { file: 'ssh', args };
 }

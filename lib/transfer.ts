@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { Readable, type Duplex, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { DirectInput } from './direct-input.js';
 import { LocalIOError, SshStreamError, UsageError } from './errors.js';
 import { withRetries, type RetryOptions } from './retry.js';
 import { writeFileAtomic } from './local-file.js';
@@ -71,6 +72,26 @@ function openInput(input: PushInput): Readable {
   if (input instanceof Readable) return input;
   if (typeof input === 'string') return createReadStream(input);
   return createReadStream('', { fd: input.fd, start: 0, autoClose: false });
+}
+
+/**
+ * Pushes a regular file that ssh reads by itself from descriptor `direct.fd` (see
+ * PushOptions.direct): nothing passes through node. Resolves with the verified result.
+ */
+export async function pushDirect(
+  direct: DirectInput,
+  target: string,
+  options: Omit<PushOptions, 'direct'> = {},
+  watch?: (stream: PushStream) => void,
+): Promise<PushResult> {
+  const stream = createPushStream(target, { ...options, direct });
+  watch?.(stream);
+  try {
+    await pipeline([Readable.from([]), stream]);
+  } catch (error) {
+    throw await preferOwnError(stream.result, error, 'cannot read input', 'push', target);
+  }
+  return stream.result;
 }
 
 /** Options of pull(): those of createPullStream plus resume and retries for a local path. */

@@ -44,6 +44,19 @@ const frames = (text: string): string[] =>
     .map((frame) => frame.replace(/\x1b\[K$/, ''));
 
 describe('progress in tty mode', () => {
+  test('advanceTo counts bytes that never pass through the stream (ssh reading a file)', () => {
+    const { output, clock, progress } = setup({ mode: 'tty', total: 1000 });
+    progress.advanceTo(250);
+    assert.equal(progress.bytes, 250);
+    assert.match(frames(output.text).at(-1) ?? '', / 25%/);
+    clock.ms = 1000;
+    progress.advanceTo(100); // never backwards
+    progress.advanceTo(750);
+    assert.equal(progress.bytes, 750);
+    assert.match(frames(output.text).at(-1) ?? '', /750 B \/ 1000 B   75%/);
+    progress.destroy();
+  });
+
   test('redraws one line with \\r and erase-line, showing percent, rate and ETA', () => {
     const { output, clock, progress } = setup({ mode: 'tty', total: 1000 });
     progress.write(Buffer.alloc(100));

@@ -120,6 +120,17 @@ export class ProgressStream extends Transform {
     this.#draw(true);
   }
 
+  /**
+   * Counts bytes that moved without passing through this stream (ssh reading a file itself):
+   * `bytes` is the position reached so far.
+   */
+  advanceTo(bytes: number): void {
+    if (bytes <= this.bytes) return;
+    this.bytes = bytes;
+    this.#startTimer();
+    this.#draw(false);
+  }
+
   /** Stops all rendering; in tty mode also erases the line so a summary can be printed after it. */
   done(): void {
     this.#stopTimer();
