@@ -175,10 +175,11 @@ push_data() {
   # leave that one behind, even when the connection is gone (no SIGPIPE death on reporting).
   trap '[ "$(file_mode "$tmp")" != 0 ] || rm -f -- "$tmp" "$tmp.sum"' EXIT
   trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; trap '' PIPE
-  # Writes the file back to disk every second while the data arrives, so the fsync before the
-  # rename has only the last second left to do. It stops with this script (or without sync FILE).
+  # Writes the file back to disk every quarter second while the data arrives, so the fsync
+  # before the rename has little left to do. It stops with this script, and where sleep takes
+  # no fractions or sync no FILE it simply does nothing.
   parent=$$
-  ( while sleep 1 && kill -0 "$parent" && [ -f "$tmp" ]; do sync -- "$tmp" || exit 0; done ) \
+  ( while sleep 0.25 && kill -0 "$parent" && [ -f "$tmp" ]; do sync -- "$tmp" || exit 0; done ) \
     </dev/null >/dev/null 2>&1 &
   if [ -n "$algo" ] && [ "$algo" != none ]; then
     need_hash "$algo"
