@@ -1,7 +1,8 @@
-import { fstatSync } from 'node:fs';
+import { fstatSync, readSync } from 'node:fs';
+import { AUTO_SAMPLE_BYTES, chooseCompression } from '../transforms/compress.js';
 import { isatty } from 'node:tty';
 import { createProgress } from '../transforms/progress.js';
-import { transferOptionsOf, type TransferFlags } from './cli-options.js';
+import { compressionOf, transferOptionsOf, type TransferFlags } from './cli-options.js';
 import { printResult, progressMode } from './cli-report.js';
 import { UsageError } from './errors.js';
 import { escapeControl } from './escape.js';
@@ -80,11 +81,21 @@ export async function runPush(
 const DIRECT_MIN_BYTES = 64 << 20;
 
 // Where ssh can read stdin itself, its current offset: a big regular file, sent as it is
-// (compression and rate limits need the bytes to pass through node), on a system that tells
-// descriptor offsets.
+// (compression and rate limits need the bytes to pass through node; --compress auto sends
+// data that does not compress as it is), on a system that tells descriptor offsets.
 function directStart(size: number, flags: PushFlags): number | undefined {
-  if (size < DIRECT_MIN_BYTES || flags.compress || flags.z || flags.limitRate) return undefined;
-  return descriptorOffset(0);
+  if (size < DIRECT_MIN_BYTES || flags.limitRate) return undefined;
+  const start = descriptorOffset(0);
+  const compress = compressionOf(flags);
+  if (start === undefined || compress === undefined) return start;
+  return compress === 'auto' && !compressesAt(0, start) ? start : undefined;
+}
+
+// The sample --compress auto decides on, read with pread (stdin's offset stays for ssh).
+function compressesAt(fd: number, start: number): boolean {
+  const sample = Buffer.alloc(AUTO_SAMPLE_BYTES);
+  const length = readSync(fd, sample, 0, sample.length, start);
+  return chooseCompression(sample.subarray(0, length), ['gzip']) !== undefined;
 }
 
 // ssh reads the file on stdin itself; progress follows the descriptor's offset as ssh reads.
@@ -111,6 +122,7 @@ async function pushFileDirect(
       target,
       {
         ...transferOptionsOf(flags),
+        compress: undefined, // none, or auto that found the data incompressible
         mode: flags.mode,
         mkdir: flags.mkdir,
         signal,

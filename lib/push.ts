@@ -223,11 +223,7 @@ export class PushStream extends Writable {
     this.directDigest = hashFrom(direct.fd, direct.start, this.algorithm, () => this.destroyed);
     this.directDigest.catch(() => {});
     this.checksum.resume();
-    void data.then((exit) => {
-      if (exit.exitCode !== 0 && !this.finishing && !this.destroyed)
-        this.destroy(this.failureOf(exit, this.dataStderr!));
-    });
-    this.watchControl();
+    this.watchSessions(data);
   }
 
   // Starts the data session if it is not running yet, and the pipeline that feeds it.
@@ -247,6 +243,11 @@ export class PushStream extends Writable {
     // session's exit is, and _final or the watchers below report that.
     const streams: NodeJS.WritableStream[] = [...stages, data.stdin!];
     this.flow = pipeline(streams).catch((error: unknown) => error);
+    this.watchSessions(data);
+  }
+
+  // A data session failing before the input ends fails the push at once.
+  private watchSessions(data: SshProcess): void {
     void data.then((exit) => {
       if (exit.exitCode !== 0 && !this.finishing && !this.destroyed)
         this.destroy(this.failureOf(exit, this.dataStderr!));
@@ -304,6 +305,9 @@ export class PushStream extends Writable {
     _encoding: BufferEncoding,
     callback: (error?: Error) => void,
   ): void {
+    if (this.options.direct) {
+      return callback(new UsageError('a direct push reads its file itself: write nothing to it'));
+    }
     if (this.sample) {
       this.sample.push(chunk);
       this.sampled += chunk.length;
@@ -387,7 +391,14 @@ export class PushStream extends Writable {
 
   // Count and digest of the input as this side saw it.
   private async localDigest(): Promise<{ bytes: number; digest: string }> {
-    if (this.directDigest) return this.directDigest;
+    if (this.directDigest) {
+      return this.directDigest.catch((error: Error) => {
+        throw new LocalIOError(`cannot read input: ${error.message}`, {
+          ...this.context,
+          cause: error,
+        });
+      });
+    }
     const { bytes } = await this.checksum.result;
     const digest = this.options.digestSource
       ? await this.options.digestSource()

@@ -3,7 +3,9 @@
 // taken, that it starts at stdin's offset, and that a file changing underway is caught.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { UsageError } from '../lib/errors.js';
@@ -95,6 +97,32 @@ describe('direct push: ssh reads a big file on stdin itself (real sshd)', () => 
     }
   });
 
+  it('--compress auto: data that does not compress goes direct, text through zstd', async () => {
+    const dir = await fresh();
+    const random = randomBytes(BIG);
+    const line = 'GET /index.html 200 1234 bytes from 10.0.0.1\n';
+    const text = Buffer.from(line.repeat(Math.ceil(BIG / line.length))).subarray(0, BIG);
+    for (const [name, data, direct, compress] of [
+      ['random', random, true, undefined],
+      ['text', text, false, 'zstd'],
+    ] as const) {
+      await writeFile(join(dir, name), data);
+      const target = `${sandbox.current.host}:${dir}/out-${name}`;
+      const result = await pushFile(join(dir, name), [
+        ...cfg(),
+        '--compress',
+        'auto',
+        '--json',
+        target,
+      ]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(DIRECT.test(result.stderr), direct, result.stderr);
+      const json = JSON.parse(result.stdout.toString('utf8')) as { compress?: string };
+      assert.equal(json.compress, compress);
+      assert.equal(md5(await readFile(join(dir, `out-${name}`))), md5(data));
+    }
+  });
+
   it('a file changed while ssh reads it: exit 3, nothing committed, the change named', async () => {
     const dir = await fresh();
     const input = join(dir, 'input');
@@ -176,6 +204,14 @@ describe('direct push: ssh reads a big file on stdin itself (real sshd)', () => 
           }),
         UsageError,
       );
+      // Bytes written to a direct push are refused, and nothing is committed.
+      const written = createPushStream(`${sandbox.current.host}:${dir}/y`, {
+        config: sandbox.current.configPath,
+        direct: { fd: handle.fd, start: 0 },
+      });
+      await assert.rejects(pipeline(Readable.from([Buffer.from('stray')]), written), UsageError);
+      await assert.rejects(written.result);
+      assert.deepEqual((await readdir(dir)).sort(), ['input', 'out']);
     } finally {
       await handle.close();
     }
