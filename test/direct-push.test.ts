@@ -123,6 +123,23 @@ describe('direct push: ssh reads a big file on stdin itself (real sshd)', () => 
     }
   });
 
+  it('remote refusals leave no temporary file behind', async () => {
+    const dir = await fresh();
+    await writeFile(join(dir, 'input'), randomBytes(BIG));
+    await mkdir(join(dir, 'sub'));
+    for (const [path, cause] of [
+      ['sub', /is a directory$/],
+      ['missing/out', /no such directory/],
+    ] as const) {
+      const target = `${sandbox.current.host}:${dir}/${path}`;
+      const result = await pushFile(join(dir, 'input'), [...cfg(), target]);
+      assert.equal(result.code, 4, result.stderr);
+      assert.match(result.stderr.trim().split('\n').at(-1) ?? '', cause);
+      assert.deepEqual((await readdir(dir)).sort(), ['input', 'sub']);
+      assert.deepEqual(await readdir(join(dir, 'sub')), []);
+    }
+  });
+
   it('a file changed while ssh reads it: exit 3, nothing committed, the change named', async () => {
     const dir = await fresh();
     const input = join(dir, 'input');
