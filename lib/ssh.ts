@@ -73,8 +73,9 @@ export function buildSshInvocation(
   if (command !== undefined && command.trim() !== '') {
     // Like git's GIT_SSH_COMMAND: the local shell splits the user's command, and our
     // arguments follow as "$@", untouched by that shell. exec: the shell must not stay in
-    // between, or killing "ssh" would kill only the shell and leave the real one running.
-    return { file: 'sh', args: ['-c', `exec ${command} "$@"`, 'sshstream-ssh', ...args] };
+    // between, or killing "ssh" would kill only the shell and leave the real one running;
+    // env: so the command may still start with VAR=value assignments.
+    return { file: 'sh', args: ['-c', `exec env ${command} "$@"`, 'sshstream-ssh', ...args] };
   }
   return { file: 'ssh', args };
 }

@@ -104,6 +104,14 @@ describe('sshstream push (real sshd)', () => {
     }
   });
 
+  it('--ssh takes a command with VAR=value assignments in front, like GIT_SSH_COMMAND', async () => {
+    const dir = await fresh();
+    const ssh = `SSHSTREAM_MARK=1 ssh -F ${sandbox.current.configPath}`;
+    const result = await runCli(['push', '--ssh', ssh, `${sandbox.current.host}:${dir}/v`], 'via');
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(await readFile(join(dir, 'v'), 'utf8'), 'via');
+  });
+
   it('a hash mismatch in transit exits 3 and commits nothing', async () => {
     const dir = await fresh();
     const target = join(dir, 'precious');
