@@ -7,7 +7,8 @@ export {
   type TargetOutcome,
 } from './fan-out.js';
 export { createPullStream, PullStream, type PullOptions, type PullResult } from './pull.js';
-export { push, pull } from './transfer.js';
+export { push, pull, pushDirect } from './transfer.js';
+export type { DirectInput } from './direct-input.js';
 export { createExecStream, execRemote, RemoteCommandError, type ExecOptions } from './exec.js';
 export {
   SshStreamError,
