@@ -12,7 +12,7 @@ import { UsageError } from '../lib/errors.js';
 import { createPushStream } from '../lib/push.js';
 import { pushDirect } from '../lib/transfer.js';
 import { startCli, type CliResult } from './helpers/cli.js';
-import { leftovers, md5, waitFor } from './helpers/files.js';
+import { leftovers, md5, waitFor, writeScript } from './helpers/files.js';
 import { useSandbox } from './helpers/sandbox.js';
 
 const sandbox = useSandbox();
@@ -147,11 +147,10 @@ describe('direct push: ssh reads a big file on stdin itself (real sshd)', () => 
     await writeFile(join(dir, 'out'), 'original');
     // Wraps the real ssh: before the data session's ssh starts (and long after the local hash
     // read the file), one byte in the middle of the input changes.
-    const wrapper = join(dir, 'changing-ssh');
-    await writeFile(
-      wrapper,
-      '#!/bin/sh\ncase "$*" in *ControlMaster=no*) sleep 1; printf X | dd of="$INPUT" bs=1 seek=1000 conv=notrunc 2>/dev/null ;; esac\nexec ssh "$@"\n',
-      { mode: 0o755 },
+    const wrapper = await writeScript(
+      dir,
+      'changing-ssh',
+      'case "$*" in *ControlMaster=no*) sleep 1; printf X | dd of="$INPUT" bs=1 seek=1000 conv=notrunc 2>/dev/null ;; esac\nexec ssh "$@"\n',
     );
     const result = await pushFile(
       input,
@@ -174,11 +173,10 @@ describe('direct push: ssh reads a big file on stdin itself (real sshd)', () => 
     // The data session's ssh never gets going (a stand-in that sleeps): mid-flight for sure.
     // It must be killed, not waited for: --ssh runs the command with exec, so no shell stays
     // in between to swallow the signal (else this hangs until the guard below kills the CLI).
-    const wrapper = join(dir, 'stalled-ssh');
-    await writeFile(
-      wrapper,
-      '#!/bin/sh\ncase "$*" in *ControlMaster=no*) exec sleep 600 ;; esac\nexec ssh "$@"\n',
-      { mode: 0o755 },
+    const wrapper = await writeScript(
+      dir,
+      'stalled-ssh',
+      'case "$*" in *ControlMaster=no*) exec sleep 600 ;; esac\nexec ssh "$@"\n',
     );
     const handle = await open(input, 'r');
     try {

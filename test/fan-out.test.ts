@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { describe, it } from 'node:test';
 import { FanOutError, createPushStream } from '../lib/index.js';
 import { runCli } from './helpers/cli.js';
-import { leftovers, md5 } from './helpers/files.js';
+import { leftovers, md5, writeScript } from './helpers/files.js';
 import { useSandbox } from './helpers/sandbox.js';
 
 const ALIASES = ['h1', 'h2', 'h3', 'h4'];
@@ -90,11 +90,10 @@ describe('push to several targets (real sshd, several aliases)', () => {
 
   it('each target is verified against the input hash: bytes corrupted on the way to one fail it alone', async () => {
     const dir = await fresh();
-    const wrapper = join(dir, 'corrupting-ssh');
-    await writeFile(
-      wrapper,
-      '#!/bin/sh\ncase "$*" in *ControlMaster=no*" h2 "*) tr a b | ssh "$@" ;; *) exec ssh "$@" ;; esac\n',
-      { mode: 0o755 },
+    const wrapper = await writeScript(
+      dir,
+      'corrupting-ssh',
+      'case "$*" in *ControlMaster=no*" h2 "*) tr a b | ssh "$@" ;; *) exec ssh "$@" ;; esac\n',
     );
     const data = Buffer.from('banana '.repeat(10_000));
     const targets = [`h1:${dir}/one`, `h2:${dir}/two`, `h3:${dir}/three`];

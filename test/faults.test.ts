@@ -118,10 +118,11 @@ async function pushInFlight(target: string, dir: string, args: string[] = cfg())
 }
 
 describe('remote I/O faults exit 4', () => {
-  it('disk full: No space left, the old file kept, no temporary file', async (t) => {
+  // A push of `input` into a fresh tmpfs of `size` that holds only the precious file.
+  async function pushIntoFullDisk(t: TestContext, size: string, input: Buffer, cause: RegExp) {
     if (!needsRoot(t)) return;
     const dir = await fresh();
-    const mounted = await run('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir]).then(
+    const mounted = await run('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir]).then(
       () => true,
       (error: Error) => t.skip(`cannot mount a tmpfs here: ${error.message}`),
     );
@@ -129,32 +130,24 @@ describe('remote I/O faults exit 4', () => {
     try {
       const kept = await precious(dir);
       const target = `${sandbox.current.host}:${dir}/precious`;
-      const result = await runCli(['push', ...cfg(), target], randomBytes(4 << 20));
-      assertFailure(result, 4, 'push', target, /No space left on device/);
+      const result = await runCli(['push', ...cfg(), target], input);
+      assertFailure(result, 4, 'push', target, cause);
       await kept();
     } finally {
       await run('umount', [dir]);
     }
-  });
+  }
 
-  it('disk full on a small (inline) push: exit 4 naming the short write, the old file kept', async (t) => {
-    if (!needsRoot(t)) return;
-    const dir = await fresh();
-    const mounted = await run('mount', ['-t', 'tmpfs', '-o', 'size=8k', 'tmpfs', dir]).then(
-      () => true,
-      (error: Error) => t.skip(`cannot mount a tmpfs here: ${error.message}`),
-    );
-    if (mounted !== true) return;
-    try {
-      const kept = await precious(dir);
-      const target = `${sandbox.current.host}:${dir}/precious`;
-      const result = await runCli(['push', ...cfg(), target], randomBytes(INLINE_LIMIT));
-      assertFailure(result, 4, 'push', target, /cannot write the temporary file.*of 16384 bytes/);
-      await kept();
-    } finally {
-      await run('umount', [dir]);
-    }
-  });
+  it('disk full: No space left, the old file kept, no temporary file', (t) =>
+    pushIntoFullDisk(t, '1m', randomBytes(4 << 20), /No space left on device/));
+
+  it('disk full on a small (inline) push: exit 4 naming the short write, the old file kept', (t) =>
+    pushIntoFullDisk(
+      t,
+      '8k',
+      randomBytes(INLINE_LIMIT),
+      /cannot write the temporary file.*of 16384 bytes/,
+    ));
 
   it('a directory the login user cannot write: permission denied', async (t) => {
     if (!needsRoot(t)) return;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { INLINE_LIMIT } from '../lib/push.js';
 import { runCli } from './helpers/cli.js';
-import { leftovers, md5 } from './helpers/files.js';
+import { leftovers, md5, writeScript } from './helpers/files.js';
 import { useSandbox } from './helpers/sandbox.js';
 
 const sandbox = useSandbox();
@@ -27,9 +27,8 @@ const allBytes = (size: number): Buffer =>
 async function loggingSsh(
   dir: string,
 ): Promise<{ wrapper: string; sessions: () => Promise<number> }> {
-  const wrapper = join(dir, 'logging-ssh');
   const log = join(dir, 'ssh.log');
-  await writeFile(wrapper, `#!/bin/sh\necho "$*" >> '${log}'\nexec ssh "$@"\n`, { mode: 0o755 });
+  const wrapper = await writeScript(dir, 'logging-ssh', `echo "$*" >> '${log}'\nexec ssh "$@"\n`);
   const sessions = async () =>
     (await readFile(log, 'utf8')).split('\n').filter((line) => /ControlMaster=/.test(line)).length;
   return { wrapper, sessions };
@@ -63,11 +62,10 @@ describe('small pushes go inline on the control session (real sshd)', () => {
     await writeFile(target, 'original');
     // Rewrites the octal code of 'a' (141) into 'b' (142) on the control session's put line
     // only, so the commit line (count and digest) arrives intact.
-    const wrapper = join(dir, 'corrupting-ssh');
-    await writeFile(
-      wrapper,
-      `#!/bin/sh\ncase "$*" in *ControlMaster=yes*) sed -u '/^put /s/141/142/g' | ssh "$@" ;; *) exec ssh "$@" ;; esac\n`,
-      { mode: 0o755 },
+    const wrapper = await writeScript(
+      dir,
+      'corrupting-ssh',
+      `case "$*" in *ControlMaster=yes*) sed -u '/^put /s/141/142/g' | ssh "$@" ;; *) exec ssh "$@" ;; esac\n`,
     );
     const result = await runCli(
       ['push', ...cfg(), '--ssh', wrapper, `${sandbox.current.host}:${target}`],

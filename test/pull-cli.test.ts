@@ -5,7 +5,7 @@ import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CLI, runCli } from './helpers/cli.js';
-import { leftovers, md5 } from './helpers/files.js';
+import { leftovers, md5, writeScript } from './helpers/files.js';
 import { useSandbox } from './helpers/sandbox.js';
 
 const sandbox = useSandbox();
@@ -106,8 +106,7 @@ describe('sshstream pull (real sshd)', () => {
     await writeFile(local, 'previous');
     await chmod(local, 0o640);
     // Corrupts what the remote side sends after its header: a transport fault the hash catches.
-    const wrapper = join(dir, 'corrupting-ssh');
-    await writeFile(wrapper, '#!/bin/sh\nssh "$@" | sed "2,\\$s/a/b/g"\n', { mode: 0o755 });
+    const wrapper = await writeScript(dir, 'corrupting-ssh', 'ssh "$@" | sed "2,\\$s/a/b/g"\n');
     const result = await runCli([
       'pull',
       ...cfg(),

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 
 /** md5 of a local file, hex. */
 export async function md5File(path: string): Promise<string> {
@@ -26,4 +27,11 @@ export async function waitFor(
     if (Date.now() > deadline) throw new Error('timed out waiting for a condition');
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** Writes an executable sh script `dir/name` (a wrapper around ssh, say) and returns its path. */
+export async function writeScript(dir: string, name: string, body: string): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, `#!/bin/sh\n${body}`, { mode: 0o755 });
+  return path;
 }
