@@ -43,6 +43,15 @@ async function pushFile(
 
 const DIRECT = /push: ssh reads the input file itself/;
 
+// A fresh directory with a big random `input` and an `out` that a failed push must leave as is.
+async function bigInputAndOldOutput(): Promise<{ dir: string; input: string }> {
+  const dir = await fresh();
+  const input = join(dir, 'input');
+  await writeFile(input, randomBytes(BIG));
+  await writeFile(join(dir, 'out'), 'original');
+  return { dir, input };
+}
+
 describe('direct push: ssh reads a big file on stdin itself (real sshd)', () => {
   it('lands byte-identical and verified, without passing through node', async () => {
     const dir = await fresh();
@@ -141,10 +150,7 @@ describe('direct push: ssh reads a big file on stdin itself (real sshd)', () => 
   });
 
   it('a file changed while ssh reads it: exit 3, nothing committed, the change named', async () => {
-    const dir = await fresh();
-    const input = join(dir, 'input');
-    await writeFile(input, randomBytes(BIG));
-    await writeFile(join(dir, 'out'), 'original');
+    const { dir, input } = await bigInputAndOldOutput();
     // Wraps the real ssh: before the data session's ssh starts (and long after the local hash
     // read the file), one byte in the middle of the input changes.
     const wrapper = await writeScript(
@@ -166,10 +172,7 @@ describe('direct push: ssh reads a big file on stdin itself (real sshd)', () => 
   });
 
   it('SIGINT while ssh reads the file: exit 130, the old file kept, no temporary file', async () => {
-    const dir = await fresh();
-    const input = join(dir, 'input');
-    await writeFile(input, randomBytes(BIG));
-    await writeFile(join(dir, 'out'), 'original');
+    const { dir, input } = await bigInputAndOldOutput();
     // The data session's ssh never gets going (a stand-in that sleeps): mid-flight for sure.
     // It must be killed, not waited for: --ssh runs the command with exec, so no shell stays
     // in between to swallow the signal (else this hangs until the guard below kills the CLI).
