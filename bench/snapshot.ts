@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cp, mkdir, symlink } from 'node:fs/promises';
+import { cp, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -17,8 +17,8 @@ export interface Revision {
 }
 
 /**
- * Copies the built CLI (dist/bin, dist/lib, dist/transforms, and lib/remote.sh, which the CLI
- * reads at run time) into `dir`, with node_modules linked, and returns the CLI's path there.
+ * Copies the built CLI (dist/bin, dist/lib with its remote.sh, dist/transforms) into `dir`,
+ * with node_modules linked, and returns the CLI's path there.
  * Other people rebuild dist/ and edit lib/ while a long benchmark runs; the copy keeps every
  * run of the benchmark on the same code.
  */
@@ -26,8 +26,6 @@ export async function snapshotCli(dir: string): Promise<string> {
   for (const part of ['bin', 'lib', 'transforms']) {
     await cp(join(ROOT, 'dist', part), join(dir, 'dist', part), { recursive: true });
   }
-  await mkdir(join(dir, 'lib'), { recursive: true });
-  await cp(join(ROOT, 'lib', 'remote.sh'), join(dir, 'lib', 'remote.sh'));
   await cp(join(ROOT, 'package.json'), join(dir, 'package.json'));
   await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
   return join(dir, 'dist', 'bin', 'sshstream.js');

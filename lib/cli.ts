@@ -6,6 +6,7 @@ import { addTransferOptions, wholeNumber } from './cli-options.js';
 import { runDemo } from './demo.js';
 import { EXIT_CODES, UsageError, exitCodeOf } from './errors.js';
 import { escapeControl, escapeRawControl } from './escape.js';
+import { packageVersion } from './package-version.js';
 
 const PULL_HELP = `
 The remote side hashes the bytes it reads in the same pass and reports count and hash at the
@@ -91,7 +92,7 @@ function buildProgram(signal: AbortSignal): Command {
     .description(
       'Stream bytes to and from files over the system ssh, hashed on both ends and committed atomically.',
     )
-    .version(process.env['npm_package_version'] ?? '0.1.0')
+    .version(packageVersion())
     .exitOverride()
     .showHelpAfterError()
     .addHelpText('after', EXIT_HELP);

@@ -33,9 +33,12 @@ export function buildRemoteCommand(args: readonly (string | Uint8Array)[]): stri
   return `exec sh -c '${BOOTSTRAP}' sshstream ${encoded.join(' ')}`;
 }
 
-/** The remote script (lib/remote.sh), read once, without comments and indentation. */
+/**
+ * The remote script, read once, without comments and indentation. The build copies lib/remote.sh
+ * beside this module (dist/lib/remote.sh), so the published package carries it.
+ */
 export const REMOTE_SCRIPT = compactScript(
-  readFileSync(new URL('../../lib/remote.sh', import.meta.url), 'utf8'),
+  readFileSync(new URL('./remote.sh', import.meta.url), 'utf8'),
 );
 
 // The script travels three bytes per byte on every command line; comments and indentation are

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -40,10 +40,31 @@ const ensureUser = async (name: string, shadowPassword: string): Promise<void> =
 };
 
 // Runs a node ESM snippet that imports the compiled sandbox module as `sandbox`.
-const runNode = async (code: string, prefix: string[] = []): Promise<string> => {
-  const script = `import * as sandbox from ${JSON.stringify(sandboxModule)};\n${code}`;
+const runNode = async (
+  code: string,
+  prefix: string[] = [],
+  module = sandboxModule,
+): Promise<string> => {
+  const script = `import * as sandbox from ${JSON.stringify(module)};\n${code}`;
   const [command, ...args] = [...prefix, process.execPath, '--input-type=module', '-e', script];
-  return (await run(command!, args, { timeout: 30_000 })).stdout;
+  return (await run(command!, args, { timeout: 30_000, cwd: '/' })).stdout;
+};
+
+// Another user cannot read a checkout under a 0700 directory (/root, mktemp -d): give it a copy
+// of the compiled lib/ in a directory everyone can read, and return the sandbox module there.
+const readableSandboxModule = async (): Promise<{ module: string; dir: string }> => {
+  const dir = await mkdtemp(join('/tmp', 'sshstream-readable-'));
+  await chmod(dir, 0o755);
+  await cp(fileURLToPath(new URL('../lib/', import.meta.url)), join(dir, 'lib'), {
+    recursive: true,
+  });
+  await writeFile(join(dir, 'package.json'), '{ "type": "module" }\n', { mode: 0o644 });
+  // cp keeps the modes, and a checkout made under umask 077 has 0600 files.
+  for (const entry of await readdir(join(dir, 'lib'), { recursive: true })) {
+    const path = join(dir, 'lib', entry);
+    await chmod(path, (await stat(path)).isDirectory() ? 0o755 : 0o644);
+  }
+  return { module: join(dir, 'lib', 'sandbox.js'), dir };
 };
 
 test('findSshd returns an executable sshd', async () => {
@@ -193,7 +214,12 @@ test('an ordinary user runs a sandbox and logs in as itself', async (t) => {
     const { existsSync } = await import('node:fs');
     console.log(JSON.stringify({ user: s.user, who, refusal, left: existsSync(s.dir) }));`;
   const prefix = ['runuser', '-u', TEST_USER, '--', 'env', 'TMPDIR=/tmp'];
-  const result = JSON.parse(await runNode(code, prefix)) as Record<string, unknown>;
+  const readable = await readableSandboxModule();
+  const result = JSON.parse(
+    await runNode(code, prefix, readable.module).finally(() =>
+      rm(readable.dir, { recursive: true, force: true }),
+    ),
+  ) as Record<string, unknown>;
   t.diagnostic(`non-root sandbox: ${JSON.stringify(result)}`);
   assert.deepEqual(result, {
     user: TEST_USER,
