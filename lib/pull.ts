@@ -143,17 +143,21 @@ export class PullStream extends Transform {
     void this.child.then(() => this.stderr.end());
     const late = auto ? new LateDecompressor() : undefined;
     const stages: Duplex[] = [
-      new HeaderStripper(tag, (size, offset, chosen) => {
-        if (late && isCompression(chosen)) {
-          late.decompressWith(chosen);
-          this.compress = chosen;
-        }
-        if (resume && offset === resume.bytes && offset > 0) {
-          this.offset = offset;
-          this.checksum.continueFrom(resume.hash.copy(), offset);
-        }
-        this.announce(size);
-      }),
+      new HeaderStripper(
+        tag,
+        (size, offset, chosen) => {
+          if (late && isCompression(chosen)) {
+            late.decompressWith(chosen);
+            this.compress = chosen;
+          }
+          if (resume && offset === resume.bytes && offset > 0) {
+            this.offset = offset;
+            this.checksum.continueFrom(resume.hash.copy(), offset);
+          }
+          this.announce(size);
+        },
+        this.context,
+      ),
     ];
     if (options.limitRate) stages.push(createThrottle(options.limitRate));
     if (late) stages.push(late);
