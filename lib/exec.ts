@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Duplex, Transform, type TransformCallback } from 'node:stream';
+import { Duplex, Transform, pipeline, type TransformCallback } from 'node:stream';
+import { abortErrorFor, destroyOnAbort } from './abort.js';
 import { ConnectionError, RemoteIOError, UsageError, type ErrorContext } from './errors.js';
 import { escapeControl } from './escape.js';
 import { HeaderStripper } from './header.js';
@@ -90,16 +91,21 @@ export function createExecStream(
       callback(null, chunk);
     },
     flush(callback: TransformCallback) {
-      child.then((result) => callback(failureOf(result, context)), callback);
+      child.then((result) => callback(failureOf(result, context, options.signal)), callback);
     },
   });
-  const stdout = remote.tag ? child.stdout!.pipe(new HeaderStripper(remote.tag)) : child.stdout!;
-  stdout.pipe(gate);
-  child.stdout!.on('error', (error) => gate.destroy(error));
+  // pipeline, not pipe: an error of any stage (too much login noise) reaches the reader.
+  const stages = remote.tag
+    ? [child.stdout!, new HeaderStripper(remote.tag, undefined, context), gate]
+    : [child.stdout!, gate];
+  pipeline(stages, (error) => {
+    if (error) gate.destroy(error);
+  });
   const duplex = Duplex.from({ writable: child.stdin!, readable: gate });
   duplex.on('close', () => {
     if (child.exitCode === null || child.exitCode === undefined) child.kill('SIGTERM');
   });
+  destroyOnAbort(duplex, options.signal, context);
   return duplex;
 }
 
@@ -117,7 +123,7 @@ export async function execRemote(
     input: options.input ?? '',
     ...(options.signal ? { cancelSignal: options.signal } : {}),
   });
-  const failure = failureOf(result, context);
+  const failure = failureOf(result, context, options.signal);
   if (failure) throw failure;
   return {
     stdout: afterHeader(Buffer.from(result.stdout as Uint8Array), remote.tag),
@@ -128,7 +134,10 @@ export async function execRemote(
 function failureOf(
   result: { exitCode?: number | undefined; signal?: string | undefined; stderr?: unknown },
   context: ErrorContext,
+  signal?: AbortSignal,
 ): Error | null {
+  // Aborting kills ssh; how ssh then exits (255, a signal) is the abort, not a lost connection.
+  if (signal?.aborted) return abortErrorFor(signal, context);
   if (result.exitCode === 0) return null;
   const stderr = Buffer.from((result.stderr as Uint8Array | undefined) ?? []);
   if (result.exitCode === 255) {

@@ -1,4 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
+import { RemoteIOError, type ErrorContext } from './errors.js';
 
 // A login shell that prints more than this before our header is not one we can talk through.
 const MAX_NOISE = 1 << 20;
@@ -17,6 +18,7 @@ export class HeaderStripper extends Transform {
       offset: number,
       compress: string | undefined,
     ) => void = () => {},
+    private readonly context: ErrorContext = {},
   ) {
     super();
   }
@@ -29,7 +31,10 @@ export class HeaderStripper extends Transform {
     if (newline === -1) {
       if (buffer.length > MAX_NOISE) {
         return callback(
-          new Error('no data header from the remote side (does the login shell print too much?)'),
+          new RemoteIOError(
+            'no data header from the remote side after 1 MiB of output (does the login shell print too much?)',
+            this.context,
+          ),
         );
       }
       this.pending = buffer;

@@ -18,6 +18,7 @@ import { createThrottle } from '../transforms/throttle.js';
 import {
   AbortError,
   ConnectionError,
+  LocalIOError,
   SshStreamError,
   VerificationError,
   type ErrorContext,
@@ -102,10 +103,9 @@ export class PullStream extends Transform {
   }
 
   override _construct(callback: (error?: Error | null) => void): void {
-    fastCipherOptions(this.source, this.options).then((extra) => {
-      this.start(extra);
-      callback();
-    }, callback);
+    fastCipherOptions(this.source, this.options)
+      .then((extra) => this.start(extra))
+      .then(() => callback(), callback);
   }
 
   // Spawns ssh running the remote pull script and wires its stdout through the stages into us.
@@ -143,17 +143,21 @@ export class PullStream extends Transform {
     void this.child.then(() => this.stderr.end());
     const late = auto ? new LateDecompressor() : undefined;
     const stages: Duplex[] = [
-      new HeaderStripper(tag, (size, offset, chosen) => {
-        if (late && isCompression(chosen)) {
-          late.decompressWith(chosen);
-          this.compress = chosen;
-        }
-        if (resume && offset === resume.bytes && offset > 0) {
-          this.offset = offset;
-          this.checksum.continueFrom(resume.hash.copy(), offset);
-        }
-        this.announce(size);
-      }),
+      new HeaderStripper(
+        tag,
+        (size, offset, chosen) => {
+          if (late && isCompression(chosen)) {
+            late.decompressWith(chosen);
+            this.compress = chosen;
+          }
+          if (resume && offset === resume.bytes && offset > 0) {
+            this.offset = offset;
+            this.checksum.continueFrom(resume.hash.copy(), offset);
+          }
+          this.announce(size);
+        },
+        this.context,
+      ),
     ];
     if (options.limitRate) stages.push(createThrottle(options.limitRate));
     if (late) stages.push(late);
@@ -252,5 +256,10 @@ export class PullStream extends Transform {
 export function createPullStream(source: string, options: PullOptions = {}): PullStream {
   const target = parseTarget(source, 'pull');
   buildSshInvocation(target, options, [], ''); // refuses a bad jump host now, not later
-  return new PullStream(target, options, { operation: 'pull', target: target.display });
+  const context = { operation: 'pull', target: target.display };
+  // A local tool missing is a local problem, found before connecting.
+  if (options.compress === 'zstd' && !localCompressions().includes('zstd')) {
+    throw new LocalIOError('zstd not found locally: install zstd (it must be on PATH)', context);
+  }
+  return new PullStream(target, options, context);
 }

@@ -234,10 +234,12 @@ pull() {
     [ "$(head -c "$want" < "$p" | eval "$H" | sed 's/^.*= *//; s/ .*//')" = "$prefix" ]; then
     offset=$want
   fi
-  t=${TMPDIR:-/tmp}/.sshstream-$tag
-  e=$(mkdir -m 700 -- "$t" 2>&1) || fail io "cannot create work directory: $e"
-  trap 'rm -rf -- "$t"' EXIT
-  trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM
+  # The work directory goes whatever ends this script: a reader that went away early (| head,
+  # Ctrl-C, a full local disk) shows up here as SIGPIPE on our stdout or stderr, or as a signal.
+  work=
+  trap 'trap "" HUP INT TERM PIPE; [ -z "$work" ] || rm -rf -- "$work"' EXIT
+  trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 141' PIPE
+  make_workdir
   mkfifo "$t/h" "$t/n" || fail io 'mkfifo failed'
   eval "$H" < "$t/h" > "$t/hash" &
   wc -c < "$t/n" > "$t/count" &
@@ -266,6 +268,15 @@ auto_compress() {
   z=$(head -c 65536 < "$p" | "$compress" -1 -c | wc -c | tr -d ' ')
   [ "$n" -gt 0 ] && [ $((z * 10)) -lt $((n * 9)) ] || compress=
   case $compress in gzip) level=1 ;; zstd) level=3 ;; esac
+}
+# make_workdir: a private directory for the fifos, in $TMPDIR, else /tmp, /var/tmp or the home
+# directory (a read-only /tmp must not stop a pull); sets t and work.
+make_workdir() {
+  for w in "${TMPDIR:-/tmp}" /tmp /var/tmp "${HOME:-/tmp}"; do
+    t=$w/.sshstream-$tag
+    e=$(mkdir -m 700 -- "$t" 2>&1) && { work=$t; return 0; }
+  done
+  fail io "cannot create a work directory in \$TMPDIR, /tmp, /var/tmp or \$HOME: $e"
 }
 skip_to() { if [ "$1" -gt 0 ]; then tail -c +$(($1 + 1)); else cat; fi; }
 squeeze() { if [ -n "$compress" ]; then "$compress" -c "-$level"; else cat; fi; }
