@@ -5,7 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { setMaxListeners } from 'node:events';
-import { AbortError, EXIT_CODES, SshStreamError, UsageError, exitCodeOf } from './errors.js';
+import {
+  AbortError,
+  EXIT_CODES,
+  LocalIOError,
+  SshStreamError,
+  UsageError,
+  exitCodeOf,
+} from './errors.js';
 import { parseTarget } from './target.js';
 import { destroyOnAbort } from './abort.js';
 import { PushStream, type PushOptions, type PushResult } from './push.js';
@@ -69,6 +76,8 @@ export class FanOutPushStream extends Writable {
   private readonly queued: string[];
   private readonly outcomes: Array<Promise<TargetOutcome>>;
   private spool: { dir: string; file: string; stream: WriteStream } | undefined;
+  // Why the local copy for queued targets could not be written ($TMPDIR full, say).
+  private spoolError: Error | undefined;
   private slots: number;
   private readonly waiting: Array<() => void> = [];
   // Stops every target when this stream is destroyed: one listener on the caller's signal
@@ -124,7 +133,10 @@ export class FanOutPushStream extends Writable {
     if (this.queued.length === 0) return callback();
     mkdtemp(join(tmpdir(), 'sshstream-spool-')).then((dir) => {
       const file = join(dir, 'input');
-      this.spool = { dir, file, stream: createWriteStream(file, { mode: 0o600 }) };
+      const stream = createWriteStream(file, { mode: 0o600 });
+      // A failed spool fails the queued targets only; the live ones carry on.
+      stream.on('error', (error) => (this.spoolError ??= error));
+      this.spool = { dir, file, stream };
       callback();
     }, callback);
   }
@@ -136,7 +148,7 @@ export class FanOutPushStream extends Writable {
   ): void {
     this.hash?.update(chunk);
     const writes = this.healthy().map((stream) => writeTo(stream, chunk));
-    if (this.spool) writes.push(writeTo(this.spool.stream, chunk));
+    if (this.spool && !this.spoolError) writes.push(writeTo(this.spool.stream, chunk));
     Promise.all(writes).then(() => callback(), callback);
   }
 
@@ -175,10 +187,29 @@ export class FanOutPushStream extends Writable {
   private async drainQueue(): Promise<TargetOutcome[]> {
     const spool = this.spool;
     if (!spool) return [];
-    await new Promise<void>((resolve, reject) => {
-      spool.stream.end(() => resolve());
-      spool.stream.once('error', reject);
-    });
+    if (!this.spoolError) {
+      await new Promise<void>((resolve) => {
+        spool.stream.once('error', () => resolve());
+        spool.stream.end(() => resolve());
+      });
+    }
+    const spoolError = this.spoolError;
+    if (spoolError) {
+      await rm(spool.dir, { recursive: true, force: true });
+      return Promise.all(
+        this.queued.map((target) =>
+          this.outcomeOf(
+            target,
+            Promise.reject(
+              new LocalIOError(
+                `cannot keep the local copy of the input this target waited for: ${spoolError.message}`,
+                { operation: 'push', target, cause: spoolError },
+              ),
+            ),
+          ),
+        ),
+      );
+    }
     const { maxParallel: _max, ...options } = this.options;
     const perTarget = {
       ...options,
