@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { createProgress } from '../transforms/progress.js';
 import { transferOptionsOf } from './cli-options.js';
@@ -16,20 +16,52 @@ export interface FanOutFlags extends PushFlags {
   maxParallel?: number;
 }
 
+/** At most this much of a `--targets` file is read: a list of hosts, not a data file. */
+export const TARGETS_FILE_LIMIT = 1 << 20;
+/** The longest line a `--targets` file may have. */
+export const TARGET_LINE_LIMIT = 4096;
+
 /** Targets from the command line plus `--targets FILE` (one per line; blank lines and # comments skipped). */
 export async function collectTargets(
   args: readonly string[],
   file: string | undefined,
 ): Promise<string[]> {
   if (file === undefined) return [...args];
-  const text = await readFile(file, 'utf8').catch((error: Error) => {
-    throw new UsageError(`cannot read --targets ${JSON.stringify(file)}: ${error.message}`);
-  });
-  const fromFile = text
-    .split('\n')
+  const fail = (reason: string): never => {
+    throw new UsageError(`--targets ${escapeControl(JSON.stringify(file))}: ${reason}`, {
+      operation: 'push',
+    });
+  };
+  const bytes = await readAtMost(file, TARGETS_FILE_LIMIT + 1).catch((error: Error) =>
+    fail(`cannot read: ${error.message}`),
+  );
+  if (bytes.length > TARGETS_FILE_LIMIT) {
+    fail(`larger than ${TARGETS_FILE_LIMIT >> 20} MiB: not a list of targets`);
+  }
+  const lines = bytes.toString('utf8').split('\n');
+  const long = lines.findIndex((line) => line.length > TARGET_LINE_LIMIT);
+  if (long !== -1) fail(`line ${long + 1} is longer than ${TARGET_LINE_LIMIT} characters`);
+  const fromFile = lines
     .map((line) => line.trim())
     .filter((line) => line !== '' && !line.startsWith('#'));
   return [...args, ...fromFile];
+}
+
+// Reads at most `limit` bytes (so /dev/zero or a huge file by mistake costs nothing).
+async function readAtMost(file: string, limit: number): Promise<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.alloc(limit);
+    let length = 0;
+    while (length < limit) {
+      const { bytesRead } = await handle.read(buffer, length, limit - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    return buffer.subarray(0, length);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** `sshstream push T1 T2 ...`: stdin read once, sent to every target, each verified and committed. */

@@ -4,7 +4,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { AbortError, EXIT_CODES, SshStreamError, UsageError, exitCodeOf } from './errors.js';
+import { setMaxListeners } from 'node:events';
+import {
+  AbortError,
+  EXIT_CODES,
+  LocalIOError,
+  SshStreamError,
+  UsageError,
+  exitCodeOf,
+} from './errors.js';
 import { parseTarget } from './target.js';
 import { destroyOnAbort } from './abort.js';
 import { PushStream, type PushOptions, type PushResult } from './push.js';
@@ -24,6 +32,9 @@ export type TargetOutcome =
   | { target: string; ok: true; result: PushResult }
   | { target: string; ok: false; error: Error; exitCode: number };
 
+/** How many failed targets a FanOutError's message names (`outcomes` has them all). */
+export const SHOWN_FAILURES = 3;
+
 /** Some (exit 6) or all targets of a fan-out failed; `outcomes` says which and why. */
 export class FanOutError extends SshStreamError {
   readonly outcomes: TargetOutcome[];
@@ -32,11 +43,15 @@ export class FanOutError extends SshStreamError {
     const codes = new Set(failed.map((outcome) => (outcome.ok ? 0 : outcome.exitCode)));
     const allFailed = failed.length === outcomes.length;
     const exitCode = allFailed && codes.size === 1 ? [...codes][0]! : EXIT_CODES.partial;
+    // The first few causes only: the message is one line, whatever the number of targets.
+    const shown = failed.slice(0, SHOWN_FAILURES);
+    const more = failed.length - shown.length;
     super(
       'ERR_SSHSTREAM_PARTIAL',
       exitCode,
       `${failed.length} of ${outcomes.length} targets failed: ` +
-        failed.map((outcome) => (outcome.ok ? '' : outcome.error.message)).join('; '),
+        shown.map((outcome) => (outcome.ok ? '' : outcome.error.message)).join('; ') +
+        (more > 0 ? `; and ${more} more` : ''),
       { operation: 'push' },
     );
     this.outcomes = outcomes;
@@ -61,10 +76,13 @@ export class FanOutPushStream extends Writable {
   private readonly queued: string[];
   private readonly outcomes: Array<Promise<TargetOutcome>>;
   private spool: { dir: string; file: string; stream: WriteStream } | undefined;
+  // Why the local copy for queued targets could not be written ($TMPDIR full, say).
+  private spoolError: Error | undefined;
   private slots: number;
   private readonly waiting: Array<() => void> = [];
-  // Stops queued targets (which run as separate pushes) when this stream is destroyed.
-  private readonly stopQueued = new AbortController();
+  // Stops every target when this stream is destroyed: one listener on the caller's signal
+  // (through destroyOnAbort), not one per target.
+  private readonly stopTargets: AbortController;
   private resolveResult!: (outcomes: TargetOutcome[]) => void;
   private rejectResult!: (error: Error) => void;
 
@@ -83,12 +101,17 @@ export class FanOutPushStream extends Writable {
     const hash = algorithm === 'none' ? undefined : createHash(algorithm);
     let digest: Promise<string> | undefined;
     const digestSource = () => (digest ??= Promise.resolve(hash ? hash.digest('hex') : ''));
-    const perTarget = { ...rest, digestSource };
-    // Every target is parsed up front: one bad target refuses the whole command.
-    for (const target of targets.slice(maxParallel)) parseTarget(target, 'push');
+    const stopTargets = new AbortController();
+    setMaxListeners(0, stopTargets.signal); // one listener per target, by design
+    const perTarget = { ...rest, signal: stopTargets.signal, digestSource };
+    // Every target is checked before any connects: one bad target refuses the whole command,
+    // and no ssh is left running behind the error. (A PushStream starts ssh once constructed,
+    // and its other checks concern the options, shared by all: the first one throws alone.)
+    for (const target of targets) parseTarget(target, 'push');
     const live = targets.slice(0, maxParallel).map((target) => new PushStream(target, perTarget));
     super({ highWaterMark: 1 << 20 });
     this.hash = hash;
+    this.stopTargets = stopTargets;
     this.digestSource = digestSource;
     this.live = live;
     this.queued = targets.slice(maxParallel);
@@ -110,7 +133,10 @@ export class FanOutPushStream extends Writable {
     if (this.queued.length === 0) return callback();
     mkdtemp(join(tmpdir(), 'sshstream-spool-')).then((dir) => {
       const file = join(dir, 'input');
-      this.spool = { dir, file, stream: createWriteStream(file, { mode: 0o600 }) };
+      const stream = createWriteStream(file, { mode: 0o600 });
+      // A failed spool fails the queued targets only; the live ones carry on.
+      stream.on('error', (error) => (this.spoolError ??= error));
+      this.spool = { dir, file, stream };
       callback();
     }, callback);
   }
@@ -122,7 +148,7 @@ export class FanOutPushStream extends Writable {
   ): void {
     this.hash?.update(chunk);
     const writes = this.healthy().map((stream) => writeTo(stream, chunk));
-    if (this.spool) writes.push(writeTo(this.spool.stream, chunk));
+    if (this.spool && !this.spoolError) writes.push(writeTo(this.spool.stream, chunk));
     Promise.all(writes).then(() => callback(), callback);
   }
 
@@ -141,8 +167,8 @@ export class FanOutPushStream extends Writable {
     this.rejectResult(
       error ?? new AbortError('push aborted before the end of input', { operation: 'push' }),
     );
-    this.stopQueued.abort(error?.name === 'AbortError' ? this.options.signal?.reason : undefined);
     for (const stream of this.live) stream.destroy(error ?? undefined);
+    this.stopTargets.abort(error?.name === 'AbortError' ? this.options.signal?.reason : undefined);
     const spool = this.spool;
     spool?.stream.destroy();
     Promise.allSettled(this.live.map((stream) => stream.result))
@@ -161,14 +187,33 @@ export class FanOutPushStream extends Writable {
   private async drainQueue(): Promise<TargetOutcome[]> {
     const spool = this.spool;
     if (!spool) return [];
-    await new Promise<void>((resolve, reject) => {
-      spool.stream.end(() => resolve());
-      spool.stream.once('error', reject);
-    });
+    if (!this.spoolError) {
+      await new Promise<void>((resolve) => {
+        spool.stream.once('error', () => resolve());
+        spool.stream.end(() => resolve());
+      });
+    }
+    const spoolError = this.spoolError;
+    if (spoolError) {
+      await rm(spool.dir, { recursive: true, force: true });
+      return Promise.all(
+        this.queued.map((target) =>
+          this.outcomeOf(
+            target,
+            Promise.reject(
+              new LocalIOError(
+                `cannot keep the local copy of the input this target waited for: ${spoolError.message}`,
+                { operation: 'push', target, cause: spoolError },
+              ),
+            ),
+          ),
+        ),
+      );
+    }
     const { maxParallel: _max, ...options } = this.options;
     const perTarget = {
       ...options,
-      signal: this.stopQueued.signal,
+      signal: this.stopTargets.signal,
       digestSource: this.digestSource,
     };
     const outcomes = await Promise.all(

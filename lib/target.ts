@@ -22,6 +22,9 @@ const LONE_SURROGATE = /\p{Surrogate}/u;
 
 /** Parses and validates a transfer target; throws UsageError (exit 1) before any ssh runs. */
 export function parseTarget(spec: string, operation?: string): Target {
+  if (typeof spec !== 'string') {
+    throw new UsageError(`target must be a string, not ${typeof spec}`, { operation });
+  }
   const context = { operation, target: spec };
   if (spec.includes('\0')) throw new UsageError('target contains a NUL byte', context);
   // A lone surrogate would reach the remote side as U+FFFD: a different name, silently.

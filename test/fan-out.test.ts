@@ -4,11 +4,16 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
 import { FanOutError, createPushStream } from '../lib/index.js';
 import { runCli } from './helpers/cli.js';
 import { leftovers, md5, writeScript } from './helpers/files.js';
 import { useSandbox } from './helpers/sandbox.js';
+import { needsRoot } from './helpers/users.js';
+
+const run = promisify(execFile);
 
 const ALIASES = ['h1', 'h2', 'h3', 'h4'];
 const sandbox = useSandbox({ aliases: ALIASES });
@@ -185,5 +190,47 @@ describe('push to several targets (real sshd, several aliases)', () => {
     assert.equal(outcomes[0]!.ok, true);
     assert.equal(outcomes[1]!.ok, false);
     assert.equal(await readFile(join(dir, 'ok'), 'utf8'), 'hello');
+  });
+
+  it('$TMPDIR full while spooling for queued targets: those fail with exit 5 naming the cause, the others are verified, no spool left', async (t) => {
+    if (!needsRoot(t)) return;
+    const dir = await fresh();
+    const tmp = join(dir, 'tmp');
+    await mkdir(tmp);
+    await run('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', tmp]);
+    try {
+      const data = randomBytes(4 * 1024 * 1024);
+      const targets = ALIASES.map((h) => `${h}:${dir}/${h}`);
+      const result = await runCli(
+        ['push', ...cfg(), '--json', '--max-parallel', '2', ...targets],
+        data,
+        { TMPDIR: tmp },
+      );
+      assert.equal(result.code, 6, result.stderr);
+      assert.doesNotMatch(result.stderr, /^\s+at /m);
+      const lines = result.stdout
+        .toString()
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { ok: boolean; exitCode?: number; error?: string });
+      assert.deepEqual(
+        lines.map((line) => [line.ok, line.exitCode]),
+        [
+          [true, undefined],
+          [true, undefined],
+          [false, 5],
+          [false, 5],
+        ],
+      );
+      assert.match(lines[2]!.error!, /local copy of the input.*no space left on device/i);
+      assert.equal(md5(await readFile(join(dir, 'h1'))), md5(data));
+      assert.equal(md5(await readFile(join(dir, 'h2'))), md5(data));
+      assert.deepEqual(
+        (await readdir(tmp)).filter((name) => name.startsWith('sshstream-spool-')),
+        [],
+      );
+    } finally {
+      await run('umount', [tmp]);
+    }
   });
 });
