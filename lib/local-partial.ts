@@ -1,6 +1,8 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { open, rename, stat, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { lstat, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -18,9 +20,10 @@ export function partialPathOf(path: string): string {
 }
 
 /**
- * Pulls into `path` through its partial file: continues a partial file when the remote file
- * starts with the same bytes, keeps it when the transfer fails (unless what arrived was
- * wrong), and fsyncs and renames it into place only when the whole file is verified.
+ * Pulls into `path` through a partial file of its own: takes the shared partial file (renaming
+ * it, so of overlapping pulls only one gets it), continues it when the remote file starts with
+ * the same bytes, gives it back under the shared name when the transfer fails (unless what
+ * arrived was wrong), and fsyncs and renames it into place only when the whole file is verified.
  */
 export async function pullIntoPartial(
   path: string,
@@ -29,41 +32,88 @@ export async function pullIntoPartial(
   through: (stream: PullStream) => Duplex[] = () => [],
 ): Promise<PullStream> {
   const partial = partialPathOf(path);
-  const held = await stat(partial).catch(() => undefined);
+  const own = ownPartialPath(partial);
+  const taken = (await takeFile(partial, own)) || (await adoptOrphan(partial, own));
+  const held = taken ? await stat(own) : undefined;
   const resumeFrom =
-    held?.isFile() && held.size > 0 && algorithm !== 'none'
-      ? { bytes: held.size, hash: await hashFile(partial, algorithm) }
+    held && held.size > 0 && algorithm !== 'none'
+      ? { bytes: held.size, hash: await hashFile(own, algorithm) }
       : undefined;
-  const stream = start(resumeFrom);
-  const mode = await stat(path).then(
-    (existing) => existing.mode & 0o7777,
-    () => 0o666 & ~process.umask(),
-  );
+  let sink: WriteStream | undefined;
   try {
-    // The header says whether the remote side continues our partial file or starts over.
-    await new Promise<void>((resolve, reject) => {
-      stream.once('size', () => resolve());
-      stream.once('error', reject);
-    });
-    const sink = createWriteStream(partial, { flags: stream.offset > 0 ? 'a' : 'w', mode: 0o600 });
-    await pipeline([stream, ...through(stream), sink] as unknown as NodeJS.WritableStream[]);
-    const handle = await open(partial, 'r+');
-    try {
-      await handle.chmod(mode);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(partial, path);
-  } catch (error) {
-    const failure = await stream.result.then(
-      () => error,
-      (own: unknown) => own,
+    const stream = start(resumeFrom);
+    const mode = await stat(path).then(
+      (existing) => existing.mode & 0o7777,
+      () => 0o666 & ~process.umask(),
     );
-    if (failure instanceof VerificationError) await unlink(partial).catch(() => {});
-    throw error;
+    try {
+      // The header says whether the remote side continues our partial file or starts over.
+      await new Promise<void>((resolve, reject) => {
+        stream.once('size', () => resolve());
+        stream.once('error', reject);
+      });
+      // A file of our own: appended to, truncated, or (nothing taken) created exclusively.
+      const flags = stream.offset > 0 ? 'a' : taken ? 'w' : 'wx';
+      sink = createWriteStream(own, { flags, mode: 0o600 });
+      await pipeline([stream, ...through(stream), sink] as unknown as NodeJS.WritableStream[]);
+      const handle = await open(own, 'r+');
+      try {
+        await handle.chmod(mode);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(own, path);
+      return stream;
+    } catch (error) {
+      const failure = await stream.result.then(
+        () => error,
+        (reason: unknown) => reason,
+      );
+      if (failure instanceof VerificationError) await unlink(own).catch(() => {});
+      throw error;
+    }
+  } finally {
+    // Given back only once our descriptor is closed: nothing of ours writes into it later.
+    if (sink && !sink.closed) await once(sink, 'close').catch(() => {});
+    await rename(own, partial).catch(() => {});
   }
-  return stream;
+}
+
+// This process's own partial file; its pid in the name tells a later run when it is orphaned.
+function ownPartialPath(partial: string): string {
+  return `${partial.slice(0, -'partial'.length)}${process.pid}-${randomBytes(6).toString('hex')}.partial`;
+}
+
+// Renames a regular file `from` to `to`: atomic, so only one of several takers succeeds.
+async function takeFile(from: string, to: string): Promise<boolean> {
+  const found = await lstat(from).catch(() => undefined);
+  if (!found?.isFile()) return false;
+  return rename(from, to).then(
+    () => true,
+    () => false,
+  );
+}
+
+// A partial file whose pull was killed (its process is gone, so nothing writes into it).
+async function adoptOrphan(partial: string, own: string): Promise<boolean> {
+  const prefix = basename(partial).slice(0, -'partial'.length);
+  const names = await readdir(dirname(partial)).catch(() => [] as string[]);
+  for (const name of names) {
+    const pid = /^(\d+)-[0-9a-f]{12}\.partial$/.exec(name.slice(prefix.length))?.[1];
+    if (!name.startsWith(prefix) || !pid || isRunning(Number(pid))) continue;
+    if (await takeFile(join(dirname(partial), name), own)) return true;
+  }
+  return false;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 async function hashFile(

@@ -53,17 +53,48 @@ have_tools() {
 }
 digest_of() { eval "$H" < "$1" | sed 's/^.*= *//; s/ .*//'; }
 
-# resolve PATH [RESUME]: sets p (safe to pass to commands: never starts with '-'), dir, base and
-# tmp. A resumable transfer uses a fixed name, so the next --resume run finds the partial file.
+# resolve PATH [RESUME]: sets p (safe to pass to commands: never starts with '-'), dir, base,
+# tmp (this transfer's own file) and shared: the fixed name under which a resumable transfer
+# leaves its partial file for the next --resume run, and from which that run takes it.
 resolve() {
   p=$1
   case $p in /*) ;; *) p=./$p ;; esac
   case $p in */) fail isdir 'is a directory (give a file name)' ;; esac
   dir=${p%/*}; base=${p##*/}
   [ -n "$dir" ] || dir=/
-  if [ "${2:-0}" = 1 ]; then suffix=sshstream-partial; else suffix=sshstream-$tag.tmp; fi
-  if [ ${#base} -gt 200 ]; then tmp=$dir/.$(printf %s "$base" | cksum | cut -d ' ' -f 1).$suffix
-  else tmp=$dir/.$base.$suffix; fi
+  if [ ${#base} -gt 200 ]; then stem=$dir/.$(printf %s "$base" | cksum | cut -d ' ' -f 1)
+  else stem=$dir/.$base; fi
+  shared=$stem.sshstream-partial
+  if [ "${2:-0}" = 1 ]; then tmp=$stem.sshstream-$tag.partial; else tmp=$stem.sshstream-$tag.tmp; fi
+}
+
+# take_partial: makes the shared partial file this transfer's own by renaming it to tmp, one
+# atomic step: of overlapping transfers only one gets it, the others start afresh. While another
+# transfer still holds one (a retry right after a dropped link), waits a little for it.
+take_partial() {
+  i=0
+  until [ -f "$shared" ] && [ ! -L "$shared" ] && mv -f -- "$shared" "$tmp" 2>/dev/null; do
+    held=
+    for f in "$stem.sshstream-"*.partial; do [ -f "$f" ] && held=1; done
+    [ -n "$held" ] && [ "$i" -lt 15 ] || return 0
+    sleep 0.2 2>/dev/null || sleep 1
+    i=$((i + 1))
+  done
+}
+
+# release control|data: a resumable transfer's two sessions each call this once, at their end.
+# The data session claims $tmp.d before it opens the file (the control script claims it first
+# when it ends or commits, so no data session can start later); the first to end makes $tmp.e;
+# the second gives the file back under the shared name: only then has every writer closed it.
+release() {
+  if [ "$1" = control ] && [ -z "${claimed:-}" ] && mkdir -- "$tmp.d" 2>/dev/null; then :
+  elif [ "$1" = control ] && [ -n "${claimed:-}" ] && [ ! -d "$tmp.e" ]; then :
+  elif mkdir -- "$tmp.e" 2>/dev/null; then return 0
+  fi
+  rm -f -- "$tmp.sum"
+  if [ -f "$tmp" ]; then mv -f -- "$tmp" "$shared"; fi
+  rmdir -- "$tmp.e" "$tmp.d" 2>/dev/null
+  return 0
 }
 
 # file_mode PATH: permission bits of the file PATH is or points to (a link's own are 777).
@@ -97,8 +128,10 @@ push_control() {
   fi
   committed=0
   # One rm, with further signals ignored: a second SIGTERM must not cut the cleanup short.
-  trap 'trap "" HUP INT TERM; if [ "$committed" = 1 ] || [ "$resume" = 1 ]; then rm -f -- "$tmp.sum" "$tmp.sum.status"; else rm -f -- "$tmp" "$tmp.sum" "$tmp.sum.status"; fi' EXIT
+  # A resumable transfer gives its file back (release) instead of removing it.
+  trap 'trap "" HUP INT TERM; if [ "$resume" = 1 ]; then rm -f -- "$tmp.sum.status"; release control; elif [ "$committed" = 1 ]; then rm -f -- "$tmp.sum" "$tmp.sum.status"; else rm -f -- "$tmp" "$tmp.sum" "$tmp.sum.status"; fi' EXIT
   trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; trap '' PIPE
+  [ "$resume" = 1 ] && take_partial
   # Private until committed: a 0600 file whose name says what it is.
   if [ "$resume" = 1 ] && [ -f "$tmp" ]; then
     partial=$(wc -c < "$tmp" | tr -d ' ')
@@ -117,8 +150,21 @@ push_control() {
       put)
         e=$(d "$3" 2>&1 >> "$tmp"); n=$(wc -c < "$tmp" | tr -d ' ')
         [ "$n" = "$2" ] || fail io "cannot write the temporary file${e:+: $e} ($n of $2 bytes written)" ;;
-      keep) committed=1; say kept; exit 0 ;;
+      # keep: the file is given back on exit; first the data session gets a moment to end, so
+      # the next run (or a retry) finds it.
+      keep)
+        i=0
+        while [ "$resume" = 1 ] && [ -d "$tmp.d" ] && [ ! -d "$tmp.e" ] && [ "$i" -lt 15 ]; do
+          sleep 0.2 2>/dev/null || sleep 1
+          i=$((i + 1))
+        done
+        say kept; exit 0 ;;
       commit)
+        # What is verified is what is renamed: no data session may still be writing into it.
+        if [ "$resume" = 1 ]; then
+          if mkdir -- "$tmp.d" 2>/dev/null; then claimed=1
+          elif [ ! -d "$tmp.e" ]; then fail io 'the data session is still writing'; fi
+        fi
         n=$(wc -c < "$tmp" | tr -d ' ') || fail io 'temporary file vanished'
         # The data session hashed the bytes as it wrote them; a resumed file is read again.
         if [ -f "$tmp.sum" ]; then h=$(sed 's/^.*= *//; s/ .*//' < "$tmp.sum")
@@ -163,6 +209,11 @@ push_data() {
   fi
   [ "$algo" = - ] && algo=
   resolve "$path" "$resume"
+  # A resumable transfer's file: claimed before it is opened (see release).
+  if [ "$resume" = 1 ]; then
+    mkdir -- "$tmp.d" 2>/dev/null || fail io 'temporary file is gone (transfer aborted?)'
+    trap 'trap "" HUP INT TERM; release data' EXIT
+  fi
   [ -f "$tmp" ] || fail io 'temporary file is gone (transfer aborted?)'
   rm -f -- "$tmp.sum"
   case $compress in
@@ -173,7 +224,7 @@ push_data() {
   # The control script may remove the file (an abort, a lost connection) after the check
   # above; an append then creates it again, with mode 000 (umask 777 when writing): never
   # leave that one behind, even when the connection is gone (no SIGPIPE death on reporting).
-  trap '[ "$(file_mode "$tmp")" != 0 ] || rm -f -- "$tmp" "$tmp.sum"' EXIT
+  trap 'trap "" HUP INT TERM; [ "$(file_mode "$tmp")" != 0 ] || rm -f -- "$tmp" "$tmp.sum"; [ "$resume" != 1 ] || release data' EXIT
   trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; trap '' PIPE
   # Writes the file back to disk every quarter second while the data arrives, so the fsync
   # before the rename has little left to do. It stops with this script, and where sleep takes

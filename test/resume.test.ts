@@ -31,6 +31,17 @@ async function pushFile(
 const partialSize = async (dir: string, name: string) =>
   (await stat(join(dir, `.${name}.sshstream-partial`)).catch(() => undefined))?.size ?? 0;
 
+// What has landed so far: a transfer writes into a partial file of its own
+// (.NAME.sshstream-ID.partial) and gives it back under the shared name when it fails.
+const landedSize = async (dir: string, name: string) => {
+  let size = 0;
+  for (const file of await readdir(dir)) {
+    if (!file.startsWith(`.${name}.sshstream-`) || !file.endsWith('partial')) continue;
+    size = Math.max(size, (await stat(join(dir, file)).catch(() => undefined))?.size ?? 0);
+  }
+  return size;
+};
+
 describe('resume and retries (real sshd)', () => {
   it('a killed --resume push leaves its partial file; the next one sends only the rest', async () => {
     const dir = await fresh();
@@ -42,7 +53,7 @@ describe('resume and retries (real sshd)', () => {
       ['push', ...cfg(), '--resume', '--limit-rate', '2M', target],
       input,
     );
-    await waitFor(async () => (await partialSize(dir, 'out')) > 1024 * 1024);
+    await waitFor(async () => (await landedSize(dir, 'out')) > 1024 * 1024);
     process.kill(first.pid, 'SIGINT');
     assert.equal((await first.result).code, 130);
     const kept = await partialSize(dir, 'out');
@@ -102,7 +113,7 @@ describe('resume and retries (real sshd)', () => {
       ],
       input,
     );
-    await waitFor(async () => (await partialSize(dir, 'out')) > 1024 * 1024);
+    await waitFor(async () => (await landedSize(dir, 'out')) > 1024 * 1024);
     // Drop the connection: kill the ssh master (the data session dies with it).
     const master = execFileSync('pgrep', ['-P', String(run.pid), '-f', 'ControlMaster=yes'], {
       encoding: 'utf8',
@@ -145,7 +156,7 @@ describe('resume and retries (real sshd)', () => {
     const local = join(dir, 'local');
     const source = `${sandbox.current.host}:${dir}/remote`;
     const first = startCli(['pull', ...cfg(), '--resume', '--limit-rate', '2M', source, local]);
-    await waitFor(async () => (await partialSize(dir, 'local')) > 1024 * 1024);
+    await waitFor(async () => (await landedSize(dir, 'local')) > 1024 * 1024);
     first.child.kill('SIGINT');
     assert.equal((await first.done).code, 130);
     const kept = await partialSize(dir, 'local');
@@ -195,7 +206,7 @@ describe('resume and retries (real sshd)', () => {
       `${sandbox.current.host}:${dir}/remote`,
       local,
     ]);
-    await waitFor(async () => (await partialSize(dir, 'local')) > 1024 * 1024);
+    await waitFor(async () => (await landedSize(dir, 'local')) > 1024 * 1024);
     const ssh = execFileSync('pgrep', ['-P', String(run.child.pid), '-x', 'ssh'], {
       encoding: 'utf8',
     });
