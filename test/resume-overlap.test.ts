@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startSandbox, type Sandbox } from '../lib/sandbox.js';
 import { startCli, type CliResult } from './helpers/cli.js';
-import { md5 } from './helpers/files.js';
+import { md5, waitFor } from './helpers/files.js';
 import { ensureUser, isRoot } from './helpers/users.js';
 
 // A login user with a plain sh: overlapping sessions start many logins at once.
@@ -19,6 +19,15 @@ after(async () => {
 });
 const cfg = () => ['-F', sandbox.configPath];
 let n = 0;
+// What a push has landed so far, whatever its partial file is called.
+const landedSize = async (dir: string, name: string) => {
+  let size = 0;
+  for (const file of await readdir(dir)) {
+    if (!file.startsWith(`.${name}.sshstream-`) || !file.endsWith('partial')) continue;
+    size = Math.max(size, (await stat(join(dir, file)).catch(() => undefined))?.size ?? 0);
+  }
+  return size;
+};
 const fresh = async (): Promise<string> => {
   const dir = join(sandbox.scratch, `overlap-${n++}`);
   await mkdir(dir);
@@ -37,32 +46,37 @@ async function pushFile(args: string[], input: string): Promise<CliResult> {
 }
 
 describe('overlapping --resume transfers (real sshd)', () => {
-  it('concurrent --resume pushes to one path: the file is exactly one input that reported success', async () => {
+  it('a --resume push paused mid-way while another takes over: the file is exactly the one that succeeded', async () => {
     const dir = await fresh();
-    // Different inputs with the same first MiB, and a partial file of it: each push may continue it.
-    const head = randomBytes(1024 * 1024);
-    const inputs = Array.from({ length: 8 }, () =>
-      Buffer.concat([head, randomBytes(3 * 1024 * 1024)]),
-    );
+    // Inputs alike for their first 3 MiB: the second push may resume what the first has sent.
+    const shared = randomBytes(3 * 1024 * 1024);
+    const inputs = [0, 1].map(() => Buffer.concat([shared, randomBytes(1024 * 1024)]));
     await Promise.all(inputs.map((data, i) => writeFile(join(dir, `input-${i}`), data)));
-    await writeFile(join(dir, '.out.sshstream-partial'), head, { mode: 0o666 });
-    await chmod(join(dir, '.out.sshstream-partial'), 0o666);
     const target = `${sandbox.host}:${dir}/out`;
-    const results = await Promise.all(
-      inputs.map((_, i) =>
-        pushFile(
-          ['push', ...cfg(), '--resume', '--limit-rate', '4M', target],
-          join(dir, `input-${i}`),
-        ),
-      ),
-    );
-    const succeeded = results.flatMap((result, i) => (result.code === 0 ? [i] : []));
-    assert.ok(succeeded.length > 0, results.map((result) => result.stderr).join(''));
-    const landed = md5(await readFile(join(dir, 'out')));
-    assert.ok(
-      succeeded.some((i) => md5(inputs[i]!) === landed),
-      `out (${landed}) is none of the inputs whose push succeeded (${succeeded.join(', ')})`,
-    );
+    const handle = await open(join(dir, 'input-0'), 'r');
+    try {
+      const first = startCli(
+        ['push', ...cfg(), '--resume', '--limit-rate', '1M', target],
+        {},
+        handle.fd,
+      );
+      // The first push has sent over a MiB: stop it (as a stale session would go quiet).
+      await waitFor(async () => (await landedSize(dir, 'out')) > 1024 * 1024);
+      first.child.kill('SIGSTOP');
+      const second = await pushFile(['push', ...cfg(), '--resume', target], join(dir, 'input-1'));
+      first.child.kill('SIGCONT');
+      const firstResult = await first.done;
+      const results = [firstResult, second];
+      const succeeded = results.flatMap((result, i) => (result.code === 0 ? [i] : []));
+      assert.ok(succeeded.length > 0, results.map((result) => result.stderr).join(''));
+      const landed = md5(await readFile(join(dir, 'out')));
+      assert.ok(
+        succeeded.some((i) => md5(inputs[i]!) === landed),
+        `out (${landed}) is none of the inputs whose push succeeded (${succeeded.join(', ')})`,
+      );
+    } finally {
+      await handle.close();
+    }
   });
 
   it('two --resume pulls into one FILE at once: FILE ends equal to the remote file', async () => {
