@@ -7,7 +7,12 @@ import { fastCipherOptions } from './cipher.js';
 import { debug } from './debug.js';
 import type { ErrorContext } from './errors.js';
 import { classifyFailure, type SshExit } from './failure.js';
-import { buildRemoteCommand } from './remote-script.js';
+import {
+  buildRemoteCommand,
+  buildSavedScriptCommand,
+  savedScriptPath,
+  SCRIPT_INPUT,
+} from './remote-script.js';
 import { ReportReader, type Report } from './reports.js';
 import {
   buildSshInvocation,
@@ -42,6 +47,8 @@ export class ControlConnection {
   ready: Report = { word: 'ready', fields: [] };
   private exit: SshExit | undefined;
   private readonly sessions: SshProcess[] = [];
+  // The remote copy of the script for sessions whose stdin is not a pipe (see saveScript).
+  private savedScript: string | undefined;
 
   private constructor(
     private readonly params: ControlParams,
@@ -85,6 +92,7 @@ export class ControlConnection {
       buffer: false,
     });
     master.stdin?.on('error', () => {});
+    master.stdin?.write(SCRIPT_INPUT);
     const stdout = new ReportReader(tag, master.stdout);
     const stderr = new ReportReader(tag, master.stderr);
     const exited = settle(master, stdout, stderr);
@@ -123,8 +131,23 @@ export class ControlConnection {
     return this.exit === undefined;
   }
 
-  /** Starts another session over this connection running the remote script with `remoteArgs`. */
+  /**
+   * Has the control script save a private copy of the remote script beside `path` (removed when
+   * it exits), for a session whose stdin is a local file: it cannot get the script on stdin.
+   */
+  async saveScript(path: string): Promise<void> {
+    await this.request('script', ['script']);
+    this.savedScript = savedScriptPath(path, this.tag);
+  }
+
+  /**
+   * Starts another session over this connection running the remote script with `remoteArgs`.
+   * With stdin a pipe the script goes first on it; otherwise the saved copy runs (saveScript).
+   */
   spawnSession(remoteArgs: readonly string[], options: Parameters<typeof spawnSsh>[1]): SshProcess {
+    const piped = options.stdin === 'pipe';
+    if (!piped && this.savedScript === undefined) throw new Error('saveScript() first');
+    const args = [this.tag, ...remoteArgs];
     // Only ever over the master: without it, ProxyCommand=false makes ssh fail at once rather
     // than open a second connection (and ask for a password or a key touch again). -J would
     // conflict with it and is not needed on a multiplexed session.
@@ -139,9 +162,13 @@ export class ControlConnection {
         '-o',
         'ProxyCommand=false',
       ],
-      buildRemoteCommand([this.tag, ...remoteArgs]),
+      piped ? buildRemoteCommand(args) : buildSavedScriptCommand(this.savedScript!, args),
     );
     const session = spawnSsh(invocation, options);
+    if (piped) {
+      session.stdin?.on('error', () => {});
+      session.stdin?.write(SCRIPT_INPUT);
+    }
     this.sessions.push(session);
     return session;
   }

@@ -4,7 +4,7 @@ import { abortErrorFor, destroyOnAbort } from './abort.js';
 import { ConnectionError, RemoteIOError, UsageError, type ErrorContext } from './errors.js';
 import { escapeControl } from './escape.js';
 import { HeaderStripper } from './header.js';
-import { buildRemoteCommand } from './remote-script.js';
+import { buildRemoteCommand, SCRIPT_INPUT } from './remote-script.js';
 import { buildSshInvocation, spawnSsh, type SshDestination, type SshOptions } from './ssh.js';
 import { isSafeHost } from './target.js';
 
@@ -50,7 +50,11 @@ export function parseDestination(destination: string | SshDestination): SshDesti
 // An argv runs through the shell-proof bootstrap, so no byte of it is parsed by the login
 // shell, and its output starts after a tagged line; a string is the user's own remote shell
 // command, sent as it is.
-function remoteCommandOf(command: string | readonly string[]): { line: string; tag?: string } {
+function remoteCommandOf(command: string | readonly string[]): {
+  line: string;
+  tag?: string;
+  input?: string;
+} {
   if (typeof command === 'string') return { line: command };
   if (command.length === 0) throw new UsageError('empty remote command');
   // `exec -c ...` would be an option of exec where sh is bash or ksh (and dash has no `exec --`).
@@ -58,7 +62,7 @@ function remoteCommandOf(command: string | readonly string[]): { line: string; t
     throw new UsageError(`refused command ${JSON.stringify(command[0])}: begins with "-"`);
   }
   const tag = `SSHSTREAM-${randomBytes(8).toString('hex')}`;
-  return { line: buildRemoteCommand([tag, 'exec', ...command]), tag };
+  return { line: buildRemoteCommand([tag, 'exec', ...command]), tag, input: SCRIPT_INPUT };
 }
 
 /**
@@ -85,6 +89,7 @@ export function createExecStream(
     ...(options.signal ? { cancelSignal: options.signal } : {}),
   });
   child.stdin?.on('error', () => {});
+  if (remote.input !== undefined) child.stdin?.write(remote.input);
   // Holds back the end of stdout until ssh has exited, so a failure is never mistaken for EOF.
   const gate = new Transform({
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
@@ -120,7 +125,7 @@ export async function execRemote(
   const remote = remoteCommandOf(command);
   const invocation = buildSshInvocation(dest, options, [], remote.line);
   const result = await spawnSsh(invocation, {
-    input: options.input ?? '',
+    input: Buffer.concat([Buffer.from(remote.input ?? ''), Buffer.from(options.input ?? '')]),
     ...(options.signal ? { cancelSignal: options.signal } : {}),
   });
   const failure = failureOf(result, context, options.signal);

@@ -27,7 +27,7 @@ import { fastCipherOptions } from './cipher.js';
 import { classifyFailure } from './failure.js';
 import { destroyOnAbort } from './abort.js';
 import { verifiedResult, type TransferResult } from './result.js';
-import { buildRemoteCommand } from './remote-script.js';
+import { buildRemoteCommand, SCRIPT_INPUT } from './remote-script.js';
 import { HeaderStripper } from './header.js';
 import { LateDecompressor } from './late-decompressor.js';
 import { ReportReader } from './reports.js';
@@ -134,7 +134,7 @@ export class PullStream extends Transform {
       ]),
     );
     this.child = spawnSsh(invocation, {
-      stdin: 'ignore',
+      input: SCRIPT_INPUT,
       stdout: 'pipe',
       stderr: 'pipe',
       buffer: false,

@@ -207,8 +207,9 @@ export class PushStream extends Writable {
 
   // Direct input: the data session's stdin is the file itself, and it starts hashing at once
   // (no "go" line); the local hash reads the same bytes meanwhile.
-  private beginDirect(direct: DirectInput): void {
+  private async beginDirect(direct: DirectInput): Promise<void> {
     const control = this.control!;
+    await control.saveScript(this.target.path);
     debug('push: ssh reads the input file itself');
     this.directStamp = fileStamp(direct.fd);
     const data = control.spawnSession(['push-data', this.target.path, '', '0', this.algorithm], {

@@ -5,16 +5,30 @@
 // shells (fish treats `\` inside single quotes as an escape, tcsh rejects newlines in quotes and
 // expands `!`). So the command string contains only: `exec sh -c '<BOOTSTRAP>' sshstream`
 // followed by arguments made of octal digits. The bootstrap holds no backslash, `!`, newline or
-// single quote; it makes a backslash with awk, turns each digit triple into a printf octal
-// escape, and evals the decoded script. Every argument reaches the script byte-exact, and no
-// byte the user typed is ever parsed by any shell.
+// single quote; it makes a backslash with awk and turns each digit triple into a printf octal
+// escape. Every argument reaches the script byte-exact, and no byte the user typed is ever
+// parsed by any shell.
+//
+// The script itself does not travel on the command line (Dropbear refuses commands over 9,000
+// bytes): it comes first on the session's stdin, up to an empty line, read by sh's `read`,
+// which never reads past the newline, so what follows is left for the script. A session whose
+// stdin is taken (ssh reading a local file itself) runs a copy that the control session of the
+// same transfer saved in a private file instead.
 
 import { readFileSync } from 'node:fs';
 
-const BOOTSTRAP =
+// Shared start: $b is a backslash, d() decodes one octal argument, $n is a newline.
+const DECODER =
   'b=$(awk -v f=%c "BEGIN{printf(f,92)}");' +
   'd(){ printf "$(printf %s "$1" | sed "s/^x//;s/[0-7][0-7][0-7]/$b$b&/g")"; };' +
-  'eval "$(d "$1")"';
+  'n=$(printf "%bx" "${b}n");n=${n%x};';
+
+// Reads the script from stdin up to the empty line; EOF before it runs nothing.
+const FROM_STDIN =
+  DECODER + 's=;while :;do IFS= read -r l||exit 2;[ -n "$l" ]||break;s=$s$l$n;done;eval "$s"';
+
+// Runs the saved copy named by the first argument.
+const FROM_FILE = DECODER + 'f=$(d "$1");shift;. "$f"';
 
 /**
  * Encodes bytes as octal digit triples, the only alphabet every shell reads literally, after an
@@ -27,22 +41,50 @@ export function encodeArgument(value: string | Uint8Array): string {
   return out;
 }
 
-/** The full remote command string: bootstrap, the script, then the encoded arguments. */
+/**
+ * The remote command string: bootstrap, then the encoded arguments. The session's stdin must
+ * start with {@link SCRIPT_INPUT}.
+ */
 export function buildRemoteCommand(args: readonly (string | Uint8Array)[]): string {
-  const encoded = [REMOTE_SCRIPT, ...args].map(encodeArgument);
-  return `exec sh -c '${BOOTSTRAP}' sshstream ${encoded.join(' ')}`;
+  return `exec sh -c '${FROM_STDIN}' sshstream ${args.map(encodeArgument).join(' ')}`;
 }
 
 /**
- * The remote script, read once, without comments and indentation. The build copies lib/remote.sh
- * beside this module (dist/lib/remote.sh), so the published package carries it.
+ * The remote command string for a session whose stdin is not ours to write: runs the script
+ * saved at `scriptPath` (see {@link savedScriptPath}) with the encoded arguments.
+ */
+export function buildSavedScriptCommand(
+  scriptPath: string | Uint8Array,
+  args: readonly (string | Uint8Array)[],
+): string {
+  const encoded = [scriptPath, ...args].map(encodeArgument);
+  return `exec sh -c '${FROM_FILE}' sshstream ${encoded.join(' ')}`;
+}
+
+/**
+ * Where the control session of a push to `path` saves the script for sessions that cannot get it
+ * on stdin: beside the destination (a directory the push can write to), named by the tag. The
+ * remote script computes the same name (`$dir/.sshstream-$tag.sh`).
+ */
+export function savedScriptPath(path: string, tag: string): string {
+  const p = path.startsWith('/') ? path : `./${path}`;
+  const dir = p.slice(0, p.lastIndexOf('/')) || '/';
+  return `${dir}/.sshstream-${tag}.sh`;
+}
+
+/**
+ * The remote script, read once, without comments, indentation or blank lines. The build copies
+ * lib/remote.sh beside this module (dist/lib/remote.sh), so the published package carries it.
  */
 export const REMOTE_SCRIPT = compactScript(
   readFileSync(new URL('./remote.sh', import.meta.url), 'utf8'),
 );
 
-// The script travels three bytes per byte on every command line; comments and indentation are
-// dead weight. Safe because remote.sh has no here-documents or multi-line strings.
+/** What every session started by {@link buildRemoteCommand} reads first on stdin. */
+export const SCRIPT_INPUT = `${REMOTE_SCRIPT}\n\n`;
+
+// Comments and indentation are dead weight on every session's stdin, and an empty line ends
+// the script. Safe because remote.sh has no here-documents or multi-line strings.
 function compactScript(script: string): string {
   return script
     .split('\n')

@@ -1,15 +1,15 @@
 # sshstream remote script: POSIX sh, no install on the server.
-# Run by the bootstrap in remote-script.ts as: sh -c BOOTSTRAP sshstream SCRIPT TAG OP ARGS...
-# where every argument is octal-encoded and decoded here with d() (defined by the bootstrap).
-# $2 is the report tag (a per-transfer nonce, so noise from login startup files can never be
-# mistaken for a report); $3 the operation. Reports are lines "<tag> <word> ..."; error messages
+# Run by the bootstrap in remote-script.ts as: sh -c BOOTSTRAP sshstream TAG OP ARGS... with
+# this script on stdin (in $s), where every argument is octal-encoded and decoded here with d()
+# (defined by the bootstrap). $1 is the report tag (a per-transfer nonce, so noise from login
+# startup files can never be mistaken for a report); $2 the operation. Reports are lines "<tag> <word> ..."; error messages
 # travel hex-encoded so paths with newlines cannot break the line protocol.
 export LC_ALL=C
 # val NAME ENCODED: sets $NAME to the decoded argument (the x keeps trailing newlines).
 val() { eval "$1=\$(d \"\$2\"; printf x); $1=\${$1%x}"; }
-val tag "$2"
-val op "$3"
-shift 3
+val tag "$1"
+val op "$2"
+shift 2
 
 hex() { od -An -v -tx1 | tr -d ' \n'; }
 say() { printf '%s %s\n' "$tag" "$*"; }
@@ -126,10 +126,10 @@ push_control() {
     if [ -e "$p" ]; then mode=$(file_mode "$p")
     else mode=$(printf '%o' $(( 0666 & ~0$(umask) ))); fi
   fi
-  committed=0
+  committed=0; sf=
   # One rm, with further signals ignored: a second SIGTERM must not cut the cleanup short.
   # A resumable transfer gives its file back (release) instead of removing it.
-  trap 'trap "" HUP INT TERM; if [ "$resume" = 1 ]; then rm -f -- "$tmp.sum.status"; release control; elif [ "$committed" = 1 ]; then rm -f -- "$tmp.sum" "$tmp.sum.status"; else rm -f -- "$tmp" "$tmp.sum" "$tmp.sum.status"; fi' EXIT
+  trap 'trap "" HUP INT TERM; [ -z "$sf" ] || rm -f -- "$sf"; if [ "$resume" = 1 ]; then rm -f -- "$tmp.sum.status"; release control; elif [ "$committed" = 1 ]; then rm -f -- "$tmp.sum" "$tmp.sum.status"; else rm -f -- "$tmp" "$tmp.sum" "$tmp.sum.status"; fi' EXIT
   trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; trap '' PIPE
   [ "$resume" = 1 ] && take_partial
   # Private until committed: a 0600 file whose name says what it is.
@@ -150,6 +150,12 @@ push_control() {
       put)
         e=$(d "$3" 2>&1 >> "$tmp"); n=$(wc -c < "$tmp" | tr -d ' ')
         [ "$n" = "$2" ] || fail io "cannot write the temporary file${e:+: $e} ($n of $2 bytes written)" ;;
+      # script: saves this script (private, removed on exit) for a data session whose stdin
+      # is the user's file, so it cannot come on stdin (remote-script.ts savedScriptPath).
+      script)
+        sf=$dir/.sshstream-$tag.sh
+        e=$( (umask 077; set -C; printf '%s' "$s" > "$sf") 2>&1) || { sf=; fail io "cannot save the script: $e"; }
+        say script ;;
       # keep: the file is given back on exit; first the data session gets a moment to end, so
       # the next run (or a retry) finds it.
       keep)

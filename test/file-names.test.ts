@@ -12,7 +12,7 @@ import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { before, describe, it } from 'node:test';
 import { parseTarget, pull, push, UsageError } from '../lib/index.js';
-import { buildRemoteCommand } from '../lib/remote-script.js';
+import { buildRemoteCommand, SCRIPT_INPUT } from '../lib/remote-script.js';
 import { runCli } from './helpers/cli.js';
 import { md5 } from './helpers/files.js';
 import { useSandbox } from './helpers/sandbox.js';
@@ -29,6 +29,12 @@ import {
 } from './helpers/users.js';
 
 const run = promisify(execFile);
+// ssh running the remote script, which it reads first on stdin.
+const runScript = (args: string[]) => {
+  const running = run('ssh', args);
+  running.child.stdin!.end(SCRIPT_INPUT);
+  return running;
+};
 const sandbox = useSandbox();
 const ssh = () => ({ config: sandbox.current.configPath });
 
@@ -174,11 +180,11 @@ describe('non-UTF-8 names', () => {
     const path = Buffer.concat([Buffer.from(dir + '/'), invalid]);
     const sshArgs = ['-F', sandbox.current.configPath, '--', sandbox.current.host];
     const command = buildRemoteCommand(['', 'exec', 'sh', '-c', 'printf raw > "$1"', 'sh', path]);
-    await run('ssh', [...sshArgs, command]);
+    await runScript([...sshArgs, command]);
     const names = await readdir(Buffer.from(dir), { encoding: 'buffer' });
     assert.deepEqual(names, [invalid]);
     const tag = `SSHSTREAM-${randomBytes(8).toString('hex')}`;
-    const { stdout, stderr } = await run('ssh', [
+    const { stdout, stderr } = await runScript([
       ...sshArgs,
       buildRemoteCommand([tag, 'pull', path, 'md5', '']),
     ]);
