@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { open, rename, stat, unlink } from 'node:fs/promises';
+import { stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { commitLocalFile } from './local-commit.js';
 
 /**
  * Writes `source` to `path` atomically, the local twin of the remote commit: a hidden temporary
@@ -21,22 +22,16 @@ export async function writeFileAtomic(
     dirname(path),
     `.${Buffer.byteLength(name) > 200 ? '' : name}.sshstream-${randomBytes(8).toString('hex')}.tmp`,
   );
-  const mode = await stat(path).then(
-    (existing) => existing.mode & 0o7777,
-    () => 0o666,
+  // An existing file keeps its mode; a new one is created with 0666, less the umask.
+  const existing = await stat(path).then(
+    (found) => found.mode & 0o7777,
+    () => undefined,
   );
   try {
     // 'wx': never write through a file that appeared under our temporary name.
-    const sink = createWriteStream(temporary, { flags: 'wx', mode });
+    const sink = createWriteStream(temporary, { flags: 'wx', mode: existing ?? 0o666 });
     await pipeline([source, ...through, sink] as unknown as NodeJS.WritableStream[]);
-    const handle = await open(temporary, 'r+');
-    try {
-      await handle.chmod(mode & ~(mode === 0o666 ? process.umask() : 0));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, path);
+    await commitLocalFile(temporary, path, existing);
   } catch (error) {
     await unlink(temporary).catch(() => {});
     throw error;

@@ -2,12 +2,13 @@ import { createHash, type Hash } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { lstat, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { lstat, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ChecksumAlgorithm } from '../transforms/checksum.js';
 import { VerificationError } from './errors.js';
+import { commitLocalFile, newFileMode } from './local-commit.js';
 import type { PullStream } from './pull.js';
 
 /** The fixed name of a resumable pull's partial file, beside `path`, so the next run finds it. */
@@ -44,7 +45,7 @@ export async function pullIntoPartial(
     const stream = start(resumeFrom);
     const mode = await stat(path).then(
       (existing) => existing.mode & 0o7777,
-      () => 0o666 & ~process.umask(),
+      () => newFileMode(dirname(path)),
     );
     try {
       // The header says whether the remote side continues our partial file or starts over.
@@ -56,14 +57,7 @@ export async function pullIntoPartial(
       const flags = stream.offset > 0 ? 'a' : taken ? 'w' : 'wx';
       sink = createWriteStream(own, { flags, mode: 0o600 });
       await pipeline([stream, ...through(stream), sink] as unknown as NodeJS.WritableStream[]);
-      const handle = await open(own, 'r+');
-      try {
-        await handle.chmod(mode);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(own, path);
+      await commitLocalFile(own, path, mode);
       return stream;
     } catch (error) {
       const failure = await stream.result.then(
