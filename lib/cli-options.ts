@@ -66,7 +66,10 @@ export function addTransferOptions(command: Command): Command {
         .choices(CHECKSUM_ALGORITHMS)
         .default('md5'),
     )
-    .option('--progress', 'show progress on stderr (default: when stderr is a terminal)')
+    .option(
+      '--progress',
+      'show progress on stderr (default: when stderr is a terminal, unless pulled data goes to it)',
+    )
     .option('--no-progress', 'never show progress')
     .option('-q, --quiet', 'no summary line on success')
     .option('--json', 'print the result as one JSON object on stdout')

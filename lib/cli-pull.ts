@@ -59,7 +59,7 @@ async function pullToStdout(
   flags: PullFlags,
 ): Promise<number> {
   const stream = createPullStream(source, options);
-  const stages = progressFor(stream, source, flags);
+  const stages = progressFor(stream, source, flags, true);
   let readerClosed = false;
   const stdout: Writable = process.stdout;
   stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -88,13 +88,19 @@ async function pullToStdout(
 
 // A progress meter that learns the size from the remote header.
 // (And the memory pacer: the CLI's stages of every pull.)
-function progressFor(stream: PullStream, source: string, flags: PullFlags): Duplex[] {
-  const mode = progressMode(flags);
+function progressFor(
+  stream: PullStream,
+  source: string,
+  flags: PullFlags,
+  toStdout = false,
+): Duplex[] {
+  const mode = progressMode(flags, toStdout);
   if (!mode) return [new MemoryPacer()];
   const progress = createProgress({ output: process.stderr, label: `pull ${source}`, mode });
   stream.once('size', (size: number | undefined) => {
     if (size !== undefined) progress.setTotal(size - stream.offset);
   });
-  stream.once('close', () => progress.done());
+  // On the meter itself: the pull stream already carries a listener per pipeline stage.
+  progress.once('close', () => progress.done());
   return [progress, new MemoryPacer()];
 }

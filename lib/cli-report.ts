@@ -1,3 +1,4 @@
+import { fstatSync } from 'node:fs';
 import { escapeControl } from './escape.js';
 import { formatBytes, formatDuration, formatRate } from './format.js';
 import type { TransferFlags } from './cli-options.js';
@@ -13,9 +14,16 @@ export interface TransferSummary {
   resumed?: number;
 }
 
-/** Progress on stderr: redrawn on a terminal, plain lines when forced with --progress. */
-export function progressMode(flags: TransferFlags): 'tty' | 'lines' | undefined {
+/**
+ * Progress on stderr: redrawn on a terminal, plain lines when forced with --progress. Off by
+ * default when `dataOnStdout` goes to the terminal stderr is on: it would draw into the data.
+ */
+export function progressMode(
+  flags: TransferFlags,
+  dataOnStdout = false,
+): 'tty' | 'lines' | undefined {
   if (flags.quiet && flags.progress !== true) return undefined;
+  if (dataOnStdout && flags.progress !== true && stdoutIsStderrTerminal()) return undefined;
   const tty = process.stderr.isTTY === true;
   if (flags.progress === false) return undefined;
   if (flags.progress === true) return tty ? 'tty' : 'lines';
@@ -37,4 +45,14 @@ export function printResult(result: TransferSummary, flags: TransferFlags, verb:
       (result.resumed ? ` (resumed after ${formatBytes(result.resumed)})` : '') +
       '\n',
   );
+}
+
+// Whether stdout and stderr are one terminal (same device), as in a plain interactive shell.
+function stdoutIsStderrTerminal(): boolean {
+  if (!process.stdout.isTTY || !process.stderr.isTTY) return false;
+  try {
+    return fstatSync(1).rdev === fstatSync(2).rdev;
+  } catch {
+    return false;
+  }
 }

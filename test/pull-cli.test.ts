@@ -171,9 +171,31 @@ describe('sshstream pull (real sshd)', () => {
     assert.equal(result.code, 0, result.stderr);
     assert.equal(md5(result.stdout), md5(data));
     assert.doesNotMatch(result.stderr, /\r/);
+    assert.doesNotMatch(result.stderr, /Warning/);
     const lines = result.stderr.trim().split('\n');
     assert.ok(lines.length >= 3, result.stderr);
     assert.match(result.stderr, /%/);
+    // The final progress line is not a copy of the one before it.
+    const progress = lines.filter((line) => line.startsWith('pull '));
+    assert.notEqual(progress.at(-1), progress.at(-2), result.stderr);
+  });
+
+  it('pull to stdout on the terminal stderr is on: no progress drawn into the data', async () => {
+    const dir = await fresh();
+    const data = randomBytes(1536 * 1024).toString('base64');
+    await writeFile(join(dir, 'text'), data);
+    // `script` gives the CLI one pseudo-terminal as both stdout and stderr, as an interactive shell does.
+    const command = `"${process.execPath}" "${CLI}" pull -F "${sandbox.current.configPath}" --limit-rate 1M "${sandbox.current.host}:${dir}/text"`;
+    const child = spawn('script', ['-qefc', command, '/dev/null'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let screen = '';
+    child.stdout.on('data', (chunk: Buffer) => (screen += chunk.toString('utf8')));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 0, screen.slice(-500));
+    assert.ok(screen.includes(data), 'the data reached the terminal whole');
+    assert.doesNotMatch(screen, /\x1b\[K/, 'a progress line was drawn');
+    assert.match(screen, /verified/);
   });
 
   it('progress on a terminal redraws one line with \\r and shows percent', async () => {

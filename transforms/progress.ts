@@ -240,7 +240,10 @@ export class ProgressStream extends Transform {
     const text = this.line();
     this.#lastDrawAt = now;
     if (this.#mode === 'lines') {
+      // The final line (forced at the end) repeats nothing the last interval already said.
+      if (force && text === this.#lastText) return;
       this.#output.write(`${text}\n`);
+      this.#lastText = text;
       return;
     }
     if (text !== this.#lastText || !this.#drawn) {
