@@ -7,6 +7,7 @@ import { LocalIOError, SshStreamError, UsageError } from './errors.js';
 import { escapeControl } from './escape.js';
 import { MemoryPacer } from './memory-pacer.js';
 import { createPullStream, type PullOptions, type PullStream } from './pull.js';
+import { stdoutWasClosed } from './stdout-closed.js';
 import { pull } from './transfer.js';
 
 /** Exit status when the reader of stdout went away early (128 + SIGPIPE, as `cat` gives). */
@@ -58,6 +59,13 @@ async function pullToStdout(
   options: PullOptions,
   flags: PullFlags,
 ): Promise<number> {
+  // Checked before connecting: the data would go nowhere, and the pull would say "verified".
+  if (stdoutWasClosed()) {
+    throw new LocalIOError('cannot write output: stdout is closed (give a FILE, or redirect it)', {
+      operation: 'pull',
+      target: source,
+    });
+  }
   const stream = createPullStream(source, options);
   const stages = progressFor(stream, source, flags, true);
   let readerClosed = false;

@@ -156,6 +156,29 @@ describe('sshstream pull (real sshd)', () => {
     );
   });
 
+  it('stdout closed (>&-): exit 5 with one line before connecting; >/dev/null still pulls', async () => {
+    const dir = await fresh();
+    await writeFile(join(dir, 'src'), randomBytes(64 * 1024));
+    const pullWith = (redirect: string) => {
+      const command = `exec "$0" "$1" pull -F "$2" "$3" ${redirect}`;
+      const args = [process.execPath, CLI, sandbox.current.configPath];
+      const child = spawn('sh', ['-c', command, ...args, `${sandbox.current.host}:${dir}/src`], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      return new Promise<{ code: number | null; stderr: string }>((resolve) =>
+        child.on('close', (code) => resolve({ code, stderr })),
+      );
+    };
+    const closed = await pullWith('>&-');
+    assert.equal(closed.code, 5, closed.stderr);
+    assert.match(closed.stderr, /^sshstream: pull .*src: cannot write output: stdout is closed/);
+    assert.equal(closed.stderr.trim().split('\n').length, 1, closed.stderr);
+    const discarded = await pullWith('>/dev/null');
+    assert.equal(discarded.code, 0, discarded.stderr);
+  });
+
   it('--progress without a terminal prints plain lines on stderr, never on stdout', async () => {
     const dir = await fresh();
     const data = randomBytes(3 * 1024 * 1024);
