@@ -24,6 +24,7 @@ import {
 } from './errors.js';
 import { fastCipherOptions } from './cipher.js';
 import { classifyFailure } from './failure.js';
+import { checkCompressLevel } from './compress-level.js';
 import { destroyOnAbort } from './abort.js';
 import { verifiedResult, type TransferResult } from './result.js';
 import { buildRemoteCommand } from './remote-script.js';
@@ -251,6 +252,8 @@ export class PullStream extends Transform {
  */
 export function createPullStream(source: string, options: PullOptions = {}): PullStream {
   const target = parseTarget(source, 'pull');
+  const context = { operation: 'pull', target: target.display };
+  checkCompressLevel(options.compress, options.compressLevel, context);
   buildSshInvocation(target, options, [], ''); // refuses a bad jump host now, not later
-  return new PullStream(target, options, { operation: 'pull', target: target.display });
+  return new PullStream(target, options, context);
 }
