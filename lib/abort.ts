@@ -1,14 +1,15 @@
 import type { Stream } from 'node:stream';
 import { AbortError, type ErrorContext } from './errors.js';
 
-/** The AbortError for a signal; `signal.reason === 'SIGTERM'` maps to exit 143, anything else to 130. */
+const REASONS: Record<string, string> = { SIGTERM: 'terminated', SIGHUP: 'hangup' };
+
+/**
+ * The AbortError for a signal; `signal.reason` 'SIGTERM' maps to exit 143, 'SIGHUP' to 129,
+ * anything else to 130.
+ */
 export function abortErrorFor(signal: AbortSignal, context: ErrorContext): AbortError {
-  const terminated = signal.reason === 'SIGTERM';
-  return new AbortError(
-    terminated ? 'terminated' : 'interrupted',
-    context,
-    terminated ? 'SIGTERM' : 'SIGINT',
-  );
+  const name = signal.reason === 'SIGTERM' || signal.reason === 'SIGHUP' ? signal.reason : 'SIGINT';
+  return new AbortError(REASONS[name] ?? 'interrupted', context, name);
 }
 
 /** Destroys `stream` with an AbortError when `signal` aborts (at once if it already has). */

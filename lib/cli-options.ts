@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm } from '../transforms/checksum.js';
 import { COMPRESSION_CHOICES, type CompressionChoice } from '../transforms/compress.js';
+import { checkCompressLevel } from './compress-level.js';
 import { UsageError } from './errors.js';
 import { parseRate } from './format.js';
 import type { SshOptions } from './ssh.js';
@@ -109,6 +110,11 @@ export function sshOptionsOf(flags: TransferFlags): SshOptions {
     jump: flags.jump,
     sshCommand: flags.ssh,
   };
+}
+
+/** Refuses flags that do not fit together, before anything reads input or connects. */
+export function checkTransferFlags(flags: TransferFlags): void {
+  checkCompressLevel(compressionOf(flags), flags.compressLevel, {}, '--compress-level');
 }
 
 /** `-z` means gzip; an explicit --compress wins. */

@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { createProgress } from '../transforms/progress.js';
 import { transferOptionsOf, type TransferFlags } from './cli-options.js';
 import { printResult, progressMode } from './cli-report.js';
-import { LocalIOError, SshStreamError, UsageError } from './errors.js';
+import { LocalIOError, SshStreamError, UsageError, isInternalError } from './errors.js';
 import { escapeControl } from './escape.js';
 import { MemoryPacer } from './memory-pacer.js';
 import { createPullStream, type PullOptions, type PullStream } from './pull.js';
@@ -83,7 +83,7 @@ async function pullToStdout(
       (failure: unknown) => failure,
     );
     if (own instanceof SshStreamError) throw own;
-    if (error instanceof SshStreamError) throw error;
+    if (error instanceof SshStreamError || isInternalError(error)) throw error;
     throw new LocalIOError(`cannot write output: ${(error as Error).message}`, {
       operation: 'pull',
       target: source,

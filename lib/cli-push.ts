@@ -1,10 +1,11 @@
-import { fstatSync, readSync } from 'node:fs';
+import { createReadStream, fstatSync, readSync, type Stats } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { AUTO_SAMPLE_BYTES, chooseCompression } from '../transforms/compress.js';
 import { isatty } from 'node:tty';
 import { createProgress } from '../transforms/progress.js';
 import { compressionOf, transferOptionsOf, type TransferFlags } from './cli-options.js';
 import { printResult, progressMode } from './cli-report.js';
-import { UsageError } from './errors.js';
+import { LocalIOError, UsageError, type ErrorContext } from './errors.js';
 import { escapeControl } from './escape.js';
 import { MemoryPacer } from './memory-pacer.js';
 import { descriptorOffset } from './direct-input.js';
@@ -33,7 +34,8 @@ export async function runPush(
       context,
     );
   }
-  const size = sizeOfStdin();
+  const stdin = statOfStdin(context);
+  const size = stdin.isFile() ? stdin.size : undefined;
   const resumable = flags.resume === true || (flags.retries ?? 0) > 0;
   if (resumable && size === undefined) {
     throw new UsageError(
@@ -47,7 +49,7 @@ export async function runPush(
     const result = await pushFileDirect(target, flags, signal, { size, start, mode });
     return printResult(result, flags, 'pushed');
   }
-  const result = await push(resumable ? { fd: 0 } : process.stdin, target, {
+  const result = await push(resumable ? { fd: 0 } : stdinStream(stdin), target, {
     ...transferOptionsOf(flags),
     mode: flags.mode,
     mkdir: flags.mkdir,
@@ -140,11 +142,27 @@ async function pushFileDirect(
 }
 
 // A regular file on stdin has a size (for percent and ETA) and can be read again (for resume).
-function sizeOfStdin(): number | undefined {
+// stdin that cannot be read at all (a directory) fails now, before anything connects.
+function statOfStdin(context: ErrorContext): Stats {
+  let stat: Stats;
   try {
-    const stat = fstatSync(0);
-    return stat.isFile() ? stat.size : undefined;
-  } catch {
-    return undefined;
+    stat = fstatSync(0);
+  } catch (error) {
+    throw new LocalIOError(`cannot read input: ${(error as Error).message}`, {
+      ...context,
+      cause: error,
+    });
   }
+  if (stat.isDirectory()) {
+    throw new LocalIOError('cannot read input: stdin is a directory (EISDIR)', context);
+  }
+  return stat;
+}
+
+// Node's process.stdin reads pipes, sockets and regular files, but for anything else (a block
+// device, say) it is an empty stream that ends at once: that would commit an empty file. A
+// plain read stream on descriptor 0 reads those, and a failed read errors the push.
+function stdinStream(stat: Stats): Readable {
+  if (stat.isFIFO() || stat.isSocket() || stat.isFile()) return process.stdin;
+  return createReadStream('', { fd: 0, autoClose: false });
 }

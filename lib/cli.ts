@@ -2,9 +2,10 @@ import { Command, CommanderError, Option } from 'commander';
 import { runPull, type PullFlags } from './cli-pull.js';
 import { collectTargets, runFanOut, type FanOutFlags } from './cli-fan-out.js';
 import { runPush } from './cli-push.js';
-import { addTransferOptions, wholeNumber } from './cli-options.js';
+import { addTransferOptions, checkTransferFlags, wholeNumber } from './cli-options.js';
 import { runDemo } from './demo.js';
-import { EXIT_CODES, UsageError, exitCodeOf } from './errors.js';
+import { abortErrorFor } from './abort.js';
+import { AbortError, EXIT_CODES, SshStreamError, UsageError, exitCodeOf } from './errors.js';
 import { escapeControl, escapeRawControl } from './escape.js';
 import { packageVersion } from './package-version.js';
 
@@ -28,11 +29,14 @@ Exit codes:
   4        remote I/O: permission, missing directory, disk full, remote tool missing
   5        local I/O: cannot read input or write output
   6        push to several targets: some failed (all failed alike: their code)
+  70       internal error: a bug in sshstream (SSHSTREAM_DEBUG=1 prints the stack)
   141      pull: the reader of stdout closed early (quietly, like cat)
+  129      hangup (SIGHUP: the terminal closed), after cleanup
   130/143  interrupted by SIGINT / SIGTERM, after cleanup
 
 Environment:
-  SSHSTREAM_SSH   ssh command to use instead of "ssh" (like GIT_SSH_COMMAND), e.g. "ssh -v"`;
+  SSHSTREAM_SSH   ssh command to use instead of "ssh" (like GIT_SSH_COMMAND), e.g. "ssh -v"
+  SSHSTREAM_DEBUG 1: timings of each step, and the stack of an internal error`;
 
 const PUSH_HELP = `
 The data goes to a hidden temporary file beside the destination
@@ -57,22 +61,45 @@ Examples:
 export async function main(argv: readonly string[]): Promise<number> {
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => controller.abort(signal);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const name of HANDLED_SIGNALS) process.on(name, onSignal);
   try {
     await buildProgram(controller.signal).parseAsync(argv, { from: 'user' });
     return EXIT_CODES.ok;
-  } catch (error) {
-    if (error instanceof ExitStatus) return error.status;
-    if (error instanceof CommanderError) {
-      return error.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage;
+  } catch (caught) {
+    if (caught instanceof ExitStatus) return caught.status;
+    if (caught instanceof CommanderError) {
+      return caught.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage;
     }
-    process.stderr.write(`sshstream: ${errorLine(error)}\n`);
+    // Once the user sent a signal, whatever failed next (ssh killed by the same SIGINT or
+    // SIGHUP, say) is only its echo: the exit code is the signal's.
+    const error = controller.signal.aborted ? abortedBy(controller.signal, caught) : caught;
+    process.stderr.write(errorReport(error, process.env['SSHSTREAM_DEBUG'] === '1'));
     return exitCodeOf(error);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const name of HANDLED_SIGNALS) process.off(name, onSignal);
   }
+}
+
+/** Signals that stop a transfer in order (cleanup first), like Ctrl-C. */
+const HANDLED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+function abortedBy(signal: AbortSignal, error: unknown): unknown {
+  if (error instanceof AbortError) return error;
+  const { operation, target } = error instanceof SshStreamError ? error : {};
+  return abortErrorFor(signal, { operation, target, cause: error });
+}
+
+/**
+ * What the CLI prints for an error: one line, and for an error that is not sshstream's own
+ * nor a failed system call, a line that says so (a bug), with the stack when `debug` is set.
+ */
+export function errorReport(error: unknown, debug = false): string {
+  if (exitCodeOf(error) !== EXIT_CODES.internal) return `sshstream: ${errorLine(error)}\n`;
+  const stack = error instanceof Error && error.stack ? error.stack : String(error);
+  return (
+    `sshstream: internal error (a bug in sshstream, please report it): ${errorLine(error)}` +
+    (debug ? `\n${stack}\n` : ' (set SSHSTREAM_DEBUG=1 for the stack)\n')
+  );
 }
 
 // A quiet non-zero exit (no message), e.g. when the reader of stdout closed early.
@@ -127,6 +154,7 @@ function buildProgram(signal: AbortSignal): Command {
       )
       .addHelpText('after', PUSH_HELP + '\n' + EXIT_HELP),
   ).action(async (args: string[], flags: FanOutFlags) => {
+    checkTransferFlags(flags);
     const targets = await collectTargets(args, flags.targets);
     if (targets.length === 0)
       throw new UsageError('push: no target given (see sshstream push --help)');
@@ -156,6 +184,7 @@ function buildProgram(signal: AbortSignal): Command {
       )
       .addHelpText('after', PULL_HELP + '\n' + EXIT_HELP),
   ).action(async (source: string, file: string | undefined, flags: PullFlags) => {
+    checkTransferFlags(flags);
     const code = await runPull(source, file, flags, signal);
     if (code !== 0) throw new ExitStatus(code);
   });

@@ -245,7 +245,7 @@ function watchSocket(
 async function settle(child: SshProcess, ...readers: ReportReader[]): Promise<SshExit> {
   const result = await child;
   for (const reader of readers) reader.end();
-  return { exitCode: result.exitCode, signal: result.signal };
+  return { exitCode: result.exitCode, signal: result.signal, code: result.code };
 }
 
 function delay(ms: number): { promise: Promise<undefined>; cancel: () => void } {

@@ -19,9 +19,21 @@ export const EXIT_CODES = {
   remoteIo: 4,
   localIo: 5,
   partial: 6,
+  internal: 70,
+  sighup: 129,
   sigint: 130,
   sigterm: 143,
 } as const;
+
+/** The exit code for each signal the CLI handles: 128 + the signal's number, after cleanup. */
+export const SIGNAL_EXIT_CODES = {
+  SIGHUP: EXIT_CODES.sighup,
+  SIGINT: EXIT_CODES.sigint,
+  SIGTERM: EXIT_CODES.sigterm,
+} as const;
+
+/** A signal the CLI turns into an orderly abort. */
+export type HandledSignal = keyof typeof SIGNAL_EXIT_CODES;
 
 /** Where an error happened: the `[user@]host:path` the transfer was about. */
 export interface ErrorContext {
@@ -70,7 +82,7 @@ export class ConnectionError extends SshStreamError {
 }
 
 const PERMANENT_SSH_FAILURE =
-  /Permission denied|Host key verification failed|Could not resolve hostname|Too many authentication failures|no matching .* found|Bad configuration option|REMOTE HOST IDENTIFICATION HAS CHANGED/i;
+  /Permission denied|Host key verification failed|Could not resolve hostname|Too many authentication failures|no matching .* found|Bad configuration option|REMOTE HOST IDENTIFICATION HAS CHANGED|^cannot run ssh: /i;
 
 /** Byte counts or hashes differ between the ends; nothing was committed. Exit 3. */
 export class VerificationError extends SshStreamError {
@@ -102,12 +114,12 @@ export class LocalIOError extends SshStreamError {
   }
 }
 
-/** The transfer was aborted (AbortSignal, SIGINT, SIGTERM) and cleaned up. Exit 130 or 143. */
+/** The transfer was aborted (AbortSignal, SIGINT, SIGTERM, SIGHUP) and cleaned up. Exit 130, 143 or 129. */
 export class AbortError extends SshStreamError {
   constructor(reason = 'interrupted', context?: ErrorContext, signal: NodeJS.Signals = 'SIGINT') {
     super(
       'ABORT_ERR',
-      signal === 'SIGTERM' ? EXIT_CODES.sigterm : EXIT_CODES.sigint,
+      SIGNAL_EXIT_CODES[signal as HandledSignal] ?? EXIT_CODES.sigint,
       reason,
       context,
     );
@@ -124,8 +136,31 @@ function formatMessage(reason: string, { operation, target }: ErrorContext): str
   return where ? `${where}: ${reason}` : reason;
 }
 
-/** The exit code the CLI uses for any error, ours or not. */
+/**
+ * The exit code the CLI uses for any error, ours or not: a failed system call on this machine
+ * (EACCES, ENOSPC, EIO ...) is local I/O; anything else that is not ours is a bug (70).
+ */
 export function exitCodeOf(error: unknown): number {
   if (error instanceof SshStreamError) return error.exitCode;
-  return EXIT_CODES.localIo;
+  return isSystemError(error) ? EXIT_CODES.localIo : EXIT_CODES.internal;
+}
+
+/** Whether `error` is a failed system call (it carries an errno code such as EIO or ENOSPC). */
+export function isSystemError(error: unknown): error is NodeJS.ErrnoException {
+  const { code, errno } = (error ?? {}) as NodeJS.ErrnoException;
+  return typeof errno === 'number' || (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code));
+}
+
+/**
+ * Whether `error` is a programming error (TypeError, RangeError ...) rather than a failure of
+ * the input, the output or the connection: it must not be reported as one of those.
+ */
+export function isInternalError(error: unknown): boolean {
+  if (error instanceof SshStreamError || isSystemError(error)) return false;
+  return (
+    error instanceof TypeError ||
+    error instanceof RangeError ||
+    error instanceof ReferenceError ||
+    error instanceof SyntaxError
+  );
 }

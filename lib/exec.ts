@@ -5,7 +5,14 @@ import { ConnectionError, RemoteIOError, UsageError, type ErrorContext } from '.
 import { escapeControl } from './escape.js';
 import { HeaderStripper } from './header.js';
 import { buildRemoteCommand, SCRIPT_INPUT } from './remote-script.js';
-import { buildSshInvocation, spawnSsh, type SshDestination, type SshOptions } from './ssh.js';
+import {
+  buildSshInvocation,
+  missingSshCommand,
+  spawnSsh,
+  type SshDestination,
+  type SshOptions,
+  type SshProcessResult,
+} from './ssh.js';
 import { isSafeHost } from './target.js';
 
 /** Options of a remote command: ssh options plus an AbortSignal that kills ssh. */
@@ -137,7 +144,7 @@ export async function execRemote(
 }
 
 function failureOf(
-  result: { exitCode?: number | undefined; signal?: string | undefined; stderr?: unknown },
+  result: SshProcessResult,
   context: ErrorContext,
   signal?: AbortSignal,
 ): Error | null {
@@ -145,6 +152,13 @@ function failureOf(
   if (signal?.aborted) return abortErrorFor(signal, context);
   if (result.exitCode === 0) return null;
   const stderr = Buffer.from((result.stderr as Uint8Array | undefined) ?? []);
+  const missing = missingSshCommand(
+    result,
+    escapeControl(stderr.toString('utf8').trim().split('\n').at(-1) ?? ''),
+  );
+  if (missing !== undefined) {
+    return new ConnectionError(missing, context);
+  }
   if (result.exitCode === 255) {
     const said = escapeControl(stderr.toString('utf8').trim().split('\n').at(-1) ?? '');
     return new ConnectionError(said || 'ssh exited with status 255', context);

@@ -5,11 +5,14 @@ import {
   type SshStreamError,
 } from './errors.js';
 import type { ReportReader } from './reports.js';
+import { missingSshCommand } from './ssh.js';
 
 /** What we know about a finished ssh process. */
 export interface SshExit {
   exitCode?: number | undefined;
   signal?: string | undefined;
+  /** The errno code when ssh could not be started at all (ENOENT: not on PATH). */
+  code?: string | undefined;
 }
 
 /**
@@ -24,6 +27,10 @@ export function classifyFailure(
   const reported = stderr.error;
   if (reported) return new RemoteIOError(reported.message, context);
   const said = stderr.lastLine;
+  const missing = missingSshCommand(exit, said);
+  if (missing !== undefined) {
+    return new ConnectionError(missing, context);
+  }
   if (exit.exitCode === 255) {
     return new ConnectionError(
       said || 'connection failed or lost (ssh exited with status 255)',

@@ -25,6 +25,7 @@ import {
 } from './errors.js';
 import { fastCipherOptions } from './cipher.js';
 import { classifyFailure } from './failure.js';
+import { checkCompressLevel } from './compress-level.js';
 import { destroyOnAbort } from './abort.js';
 import { verifiedResult, type TransferResult } from './result.js';
 import { buildRemoteCommand, SCRIPT_INPUT } from './remote-script.js';
@@ -255,8 +256,9 @@ export class PullStream extends Transform {
  */
 export function createPullStream(source: string, options: PullOptions = {}): PullStream {
   const target = parseTarget(source, 'pull');
-  buildSshInvocation(target, options, [], ''); // refuses a bad jump host now, not later
   const context = { operation: 'pull', target: target.display };
+  checkCompressLevel(options.compress, options.compressLevel, context);
+  buildSshInvocation(target, options, [], ''); // refuses a bad jump host now, not later
   // A local tool missing is a local problem, found before connecting.
   if (options.compress === 'zstd' && !localCompressions().includes('zstd')) {
     throw new LocalIOError('zstd not found locally: install zstd (it must be on PATH)', context);

@@ -24,6 +24,7 @@ import {
   type ErrorContext,
 } from './errors.js';
 import { classifyFailure, type SshExit } from './failure.js';
+import { checkCompressLevel } from './compress-level.js';
 import { destroyOnAbort } from './abort.js';
 import { debug } from './debug.js';
 import { verifiedResult, type TransferResult } from './result.js';
@@ -124,6 +125,7 @@ export class PushStream extends Writable {
     const parsed = parseTarget(target, 'push');
     const context = { operation: 'push', target: parsed.display };
     modeArgument(options.mode, context);
+    checkCompressLevel(options.compress, options.compressLevel, context);
     buildSshInvocation(parsed, options, [], ''); // refuses a bad jump host now, not later
     const { direct, compress, limitRate, resume, digestSource } = options;
     if (direct && (compress || limitRate || resume || digestSource)) {

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConnectionError } from './errors.js';
+import { abortErrorFor } from './abort.js';
+import { ConnectionError, SshStreamError } from './errors.js';
 
 /** How often to try again, and who hears about it. */
 export interface RetryOptions {
@@ -23,11 +24,12 @@ export async function withRetries<T>(
     try {
       return await attempt();
     } catch (error) {
-      if (count > retries || !isRetryable(error) || signal?.aborted) throw error;
+      if (signal?.aborted) throw abortedAfter(signal, error);
+      if (count > retries || !isRetryable(error)) throw error;
       const delayMs = Math.min(30_000, 500 * 2 ** (count - 1));
       onRetry?.(count + 1, error as Error, delayMs);
       await sleep(delayMs, undefined, signal ? { signal } : {}).catch(() => {
-        throw error;
+        throw signal?.aborted ? abortedAfter(signal, error) : error;
       });
     }
   }
@@ -37,4 +39,12 @@ export async function withRetries<T>(
 // authentication, the host key or the host name failed.
 function isRetryable(error: unknown): boolean {
   return error instanceof ConnectionError && error.retryable;
+}
+
+// An abort during a retry's wait (or one that a failed attempt reported differently) ends the
+// run as aborted: the user asked to stop, and the failure before is only the cause.
+function abortedAfter(signal: AbortSignal, error: unknown): SshStreamError {
+  if (error instanceof SshStreamError && error.code === 'ABORT_ERR') return error;
+  const { operation, target } = error instanceof SshStreamError ? error : {};
+  return abortErrorFor(signal, { operation, target, cause: error });
 }

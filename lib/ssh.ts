@@ -84,6 +84,8 @@ export function buildSshInvocation(
 export interface SshProcessResult {
   exitCode?: number | undefined;
   signal?: string | undefined;
+  /** The errno code when the process could not be started (ENOENT: not on PATH). */
+  code?: string | undefined;
   stdout?: unknown;
   stderr?: unknown;
 }
@@ -105,4 +107,26 @@ export function spawnSsh(invocation: SshInvocation, options: ExecaOptions): SshP
     encoding: 'buffer',
     stripFinalNewline: false,
   }) as unknown as SshProcess;
+}
+
+/** What `env` prints when the --ssh / SSHSTREAM_SSH command cannot be run (GNU and busybox). */
+const ENV_CANNOT_RUN =
+  /^env: (?:can't execute )?['‘"]?(.+?)['’"]?: (No such file or directory|Permission denied)$/;
+
+/**
+ * Why the ssh command itself could not be started on this machine, or undefined: spawning
+ * `ssh` failed (not on PATH), or `env` in the --ssh wrapper could not run the user's command
+ * (status 127 or 126, with env's own message). That is a local problem, not a remote one.
+ */
+export function missingSshCommand(exit: SshProcessResult, lastLine: string): string | undefined {
+  const said = ENV_CANNOT_RUN.exec(lastLine);
+  const [command, why] =
+    exit.code === 'ENOENT' || exit.code === 'EACCES'
+      ? ['ssh', exit.code === 'EACCES' ? 'Permission denied' : '']
+      : (exit.exitCode === 127 || exit.exitCode === 126) && said
+        ? [said[1], said[2]]
+        : [];
+  if (command === undefined) return undefined;
+  const problem = why === 'Permission denied' ? 'is not executable' : 'not found on this machine';
+  return `cannot run ssh: command "${command}" ${problem} (check PATH, --ssh and SSHSTREAM_SSH)`;
 }

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { Readable, type Duplex, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { DirectInput } from './direct-input.js';
-import { LocalIOError, SshStreamError, UsageError } from './errors.js';
+import { LocalIOError, SshStreamError, UsageError, isInternalError } from './errors.js';
 import { withRetries, type RetryOptions } from './retry.js';
 import { writeFileAtomic } from './local-file.js';
 import { pullIntoPartial } from './local-partial.js';
@@ -149,7 +149,7 @@ export async function pull(
 }
 
 // When a pipeline fails, our stream's typed error names the cause; anything else happened on
-// the local side.
+// the local side (reading the input, writing the output), unless it is a bug.
 async function preferOwnError(
   result: Promise<unknown>,
   error: unknown,
@@ -163,6 +163,8 @@ async function preferOwnError(
   );
   if (own instanceof SshStreamError) return own;
   if (error instanceof SshStreamError) return error;
+  // A bug (a TypeError, say) stays what it is: reported as a disk error it would mislead.
+  if (isInternalError(error)) return error as Error;
   return new LocalIOError(`${what}: ${(error as Error).message}`, {
     operation,
     target,

@@ -18,7 +18,8 @@ export const DEFAULT_COMPRESSION_LEVEL: Readonly<Record<Compression, number>> = 
   zstd: 3,
 };
 
-const LEVEL_RANGE: Readonly<Record<Compression, readonly [number, number]>> = {
+/** The levels each format accepts, inclusive. */
+export const LEVEL_RANGE: Readonly<Record<Compression, readonly [number, number]>> = {
   gzip: [1, 9],
   zstd: [1, 19],
 };
