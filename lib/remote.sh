@@ -111,7 +111,7 @@ push_control() {
   fi
   committed=0
   # One rm, with further signals ignored: a second SIGTERM must not cut the cleanup short.
-  trap 'trap "" HUP INT TERM; if [ "$committed" = 1 ] || [ "$resume" = 1 ]; then rm -f -- "$tmp.sum" "$tmp.sum.status"; else rm -f -- "$tmp" "$tmp.sum" "$tmp.sum.status"; fi' EXIT
+  trap 'trap "" HUP INT TERM; if [ "$committed" = 1 ] || [ "$resume" = 1 ]; then rm -f -- "$tmp.sum" "$tmp.sum.status" "$tmp.owner"; else rm -f -- "$tmp" "$tmp.sum" "$tmp.sum.status" "$tmp.owner"; fi' EXIT
   trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; trap '' PIPE
   # Private until committed: a 0600 file whose name says what it is.
   if [ "$resume" = 1 ] && [ -f "$tmp" ]; then
@@ -120,6 +120,8 @@ push_control() {
     partial=0
     e=$( (umask 077; set -C; : > "$tmp") 2>&1) || { trap - EXIT; fail io "cannot create temporary file: $e"; }
   fi
+  # Our pid, for the data session to notice that we were killed outright (no trap runs then).
+  (umask 077; echo $$ > "$tmp.owner")
   say ready "$partial" "$tools"
   while IFS= read -r line; do
     set -- $line
@@ -215,11 +217,18 @@ push_data() {
   # before the rename has little left to do; where sync takes no FILE it only watches. The
   # control script removes the file when the push is called off, also when sshstream was
   # killed outright and only its ssh client, reading a file by itself, still sends: then the
-  # process reading our stdin (its pid in $tmp.pid) is stopped, so the upload ends. It stops
-  # with this script.
+  # process reading our stdin (its pid in $tmp.pid) is stopped, so the upload ends. A file of
+  # mode 000 is one our append made again after that removal. A control script killed
+  # outright (its pid in $tmp.owner) removes nothing: then this loop cleans up in its place.
+  # It stops with this script.
   parent=$$
+  owner=$(cat "$tmp.owner" 2>/dev/null)
   ( while { sleep 0.25 2>/dev/null || sleep 1; } && kill -0 "$parent"; do
-      if [ ! -f "$tmp" ]; then
+      if [ -n "$owner" ] && ! kill -0 "$owner"; then
+        rm -f -- "$tmp.owner"
+        [ "$resume" = 1 ] || rm -f -- "$tmp" "$tmp.sum"
+      fi
+      if [ ! -f "$tmp" ] || [ "$(file_mode "$tmp")" = 0 ] || [ ! -f "$tmp.owner" ]; then
         [ -f "$tmp.pid" ] && kill "$(cat "$tmp.pid")"
         exit 0
       fi
