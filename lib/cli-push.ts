@@ -107,7 +107,7 @@ function unchangedFile(
     const expected = start === undefined ? bytes : size - start;
     if (fileStamp(0) === stamp && bytes === expected) return;
     throw new VerificationError(
-      `the input file changed while it was sent (${bytes} bytes read, ${expected} expected); nothing committed`,
+      `${bytes} bytes read, ${expected} expected; nothing committed (the input file changed while it was sent)`,
       { bytes: expected, digest: '' },
       { bytes, digest: '' },
       context,

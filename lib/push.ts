@@ -401,7 +401,7 @@ export class PushStream extends Writable {
     const direct = this.options.direct;
     if (!direct || fileStamp(direct.fd) === this.directStamp) return;
     throw new VerificationError(
-      `the input file changed while it was sent (${bytes} bytes read); nothing committed`,
+      `${bytes} bytes read; nothing committed (the input file changed while it was sent)`,
       { bytes, digest },
       { bytes, digest },
       this.context,

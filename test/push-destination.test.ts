@@ -27,10 +27,11 @@ async function pushUnderway(dir: string, path: string) {
   const data = randomBytes(256 * 1024);
   run.child.stdin!.write(data);
   await waitFor(async () => {
-    const temps = await leftovers(dir).catch(() => []);
+    // The temporary file itself: the control script's .owner and the like hold data at once.
+    const temps = (await leftovers(dir).catch(() => [])).filter((name) => name.endsWith('.tmp'));
     const sizes = await Promise.all(temps.map((name) => stat(join(dir, name)).then((s) => s.size)));
     return sizes.some((size) => size > 0);
-  });
+  }, 30_000);
   return { finish: () => (run.child.stdin!.end(data), run.done) };
 }
 

@@ -83,7 +83,7 @@ async function directPushUnderway(): Promise<{
   const handle = await open(join(dir, 'input'), 'r');
   const args = ['push', ...cfg(), `${sandbox.current.host}:${dir}/out`];
   const run = startCli(args, { SSHSTREAM_DEBUG: '1' }, handle.fd);
-  const guard = setTimeout(() => run.child.kill('SIGKILL'), 20_000);
+  const guard = setTimeout(() => run.child.kill('SIGKILL'), 60_000);
   void run.done.then(() => clearTimeout(guard));
   await waitFor(async () => {
     const temps = (await leftovers(dir)).filter((name) => name.endsWith('.tmp'));
@@ -96,7 +96,7 @@ async function directPushUnderway(): Promise<{
       ),
     );
     return sizes.some((size) => size > 0);
-  }, 15_000).catch(async () => {
+  }, 30_000).catch(async () => {
     run.child.kill('SIGKILL');
     assert.fail(`the push did not get under way: ${(await run.done).stderr}`);
   });
@@ -119,7 +119,7 @@ describe('SIGKILL during a direct push (real sshd)', () => {
       assert.equal(result.signal, 'SIGKILL');
       assert.match(result.stderr, /push: ssh reads the input file itself/);
       // Left running, the upload would take some 20 s more.
-      await waitFor(() => ssh.every((p) => !running(p.pid)), 8000).catch(() => {
+      await waitFor(() => ssh.every((p) => !running(p.pid)), 10_000).catch(() => {
         const left = ssh.filter((p) => running(p.pid)).map((p) => p.argv.join(' '));
         assert.fail(`ssh still running after the kill: ${left.join('; ')}`);
       });
