@@ -5,12 +5,13 @@ import { isatty } from 'node:tty';
 import { createProgress } from '../transforms/progress.js';
 import { compressionOf, transferOptionsOf, type TransferFlags } from './cli-options.js';
 import { printResult, progressMode } from './cli-report.js';
-import { LocalIOError, UsageError, type ErrorContext } from './errors.js';
+import { LocalIOError, UsageError, VerificationError, type ErrorContext } from './errors.js';
 import { escapeControl } from './escape.js';
 import { MemoryPacer } from './memory-pacer.js';
-import { descriptorOffset } from './direct-input.js';
+import { descriptorOffset, fileStamp } from './direct-input.js';
+import { startProducer } from './producer.js';
 import type { PushResult } from './push.js';
-import { push, pushDirect } from './transfer.js';
+import { push, pushDirect, type PushWithRetriesOptions } from './transfer.js';
 
 /** Flags of `sshstream push`. */
 export interface PushFlags extends TransferFlags {
@@ -25,8 +26,10 @@ export async function runPush(
   target: string,
   flags: PushFlags,
   signal: AbortSignal,
+  command: readonly string[] = [],
 ): Promise<void> {
   const context = { operation: 'push', target };
+  if (command.length > 0) return runPushCommand(target, flags, signal, command);
   // isatty, not process.stdin.isTTY: a direct push must not have node open a stream on stdin.
   if (isatty(0)) {
     throw new UsageError(
@@ -50,17 +53,32 @@ export async function runPush(
     return printResult(result, flags, 'pushed');
   }
   const result = await push(resumable ? { fd: 0 } : stdinStream(stdin), target, {
-    ...transferOptionsOf(flags),
-    mode: flags.mode,
-    mkdir: flags.mkdir,
+    ...pushOptionsOf(flags, signal, size, mode, target),
     resume: flags.resume,
     retries: flags.retries,
-    signal,
     onRetry: (attempt, error, delayMs) => {
       process.stderr.write(
         `sshstream: ${escapeControl(error.message)}; retry ${attempt - 1} of ${flags.retries} in ${delayMs / 1000}s\n`,
       );
     },
+    ...(size === undefined ? {} : { beforeCommit: unchangedFile(size, resumable, context) }),
+  });
+  printResult(result, flags, 'pushed');
+}
+
+// Options of a push through node: the flags, and progress (or only memory pacing).
+function pushOptionsOf(
+  flags: PushFlags,
+  signal: AbortSignal,
+  size: number | undefined,
+  mode: ReturnType<typeof progressMode>,
+  target: string,
+): PushWithRetriesOptions {
+  return {
+    ...transferOptionsOf(flags),
+    mode: flags.mode,
+    mkdir: flags.mkdir,
+    signal,
     through: (stream) => {
       if (!mode) return [new MemoryPacer()];
       const progress = createProgress({
@@ -75,8 +93,56 @@ export async function runPush(
       stream.once('close', () => progress.done());
       return [progress, new MemoryPacer()];
     },
-  });
-  printResult(result, flags, 'pushed');
+  };
+}
+
+// A regular file on stdin read through node: the input must be the whole file from where
+// stdin stood, unchanged (a file truncated underway would otherwise commit its prefix).
+function unchangedFile(
+  size: number,
+  resumable: boolean,
+  context: { operation: string; target: string },
+): (bytes: number) => void {
+  const stamp = fileStamp(0);
+  const start = resumable ? 0 : descriptorOffset(0);
+  return (bytes) => {
+    const expected = start === undefined ? bytes : size - start;
+    if (fileStamp(0) === stamp && bytes === expected) return;
+    throw new VerificationError(
+      `${bytes} bytes read, ${expected} expected; nothing committed (the input file changed while it was sent)`,
+      { bytes: expected, digest: '' },
+      { bytes, digest: '' },
+      context,
+    );
+  };
+}
+
+// `push HOST:PATH -- COMMAND ARGS...`: the command's stdout is the input, committed only if
+// the command exits 0.
+async function runPushCommand(
+  target: string,
+  flags: PushFlags,
+  signal: AbortSignal,
+  command: readonly string[],
+): Promise<void> {
+  const context = { operation: 'push', target };
+  if (flags.resume === true || (flags.retries ?? 0) > 0) {
+    throw new UsageError(
+      '--resume and --retries need stdin to be a regular file, not the output of a command',
+      context,
+    );
+  }
+  const mode = progressMode(flags);
+  const producer = await startProducer(command, context);
+  try {
+    const result = await push(producer.output, target, {
+      ...pushOptionsOf(flags, signal, undefined, mode, target),
+      beforeCommit: () => producer.succeeded(),
+    });
+    printResult(result, flags, 'pushed');
+  } finally {
+    producer.stop();
+  }
 }
 
 /** Below this size, starting the data session early (pumping through node) wins. */

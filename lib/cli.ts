@@ -47,6 +47,14 @@ A relative PATH is relative to the remote home directory. An existing file keeps
 permission bits; a new one gets 0666 & ~umask (like cat >), unless --mode is given. A
 symbolic link at PATH is replaced by the file (as rsync does), not written through.
 
+Through a pipe (pg_dump db | sshstream push ...) a producer that dies midway cannot be told
+from a short input: its partial output would be verified and committed. With
+"sshstream push [options] HOST:PATH -- COMMAND [ARGS...]" sshstream runs the command itself
+(no shell; its stdout is the input, its stderr passes through) and commits only if it exits 0
+(else exit 5, nothing committed). A regular file on stdin must not change while it is sent
+(else exit 3, nothing committed). PATH must be a regular file, a link to one, or missing: a
+FIFO, a device or a directory is refused (exit 4); remove it first to push a file there.
+
 Several targets get the same stdin at the same time, each verified and committed on its own;
 a failing target is dropped without stopping the others, and a table ends the run.
 
@@ -54,7 +62,7 @@ Examples:
   cat build.tar | sshstream push deploy@web1:/srv/app/build.tar
   sshstream push web1:app.tar web2:app.tar web3:app.tar < app.tar
   sshstream push --targets hosts.txt --max-parallel 8 < app.tar
-  pg_dump db | sshstream push -z --mkdir backup:dumps/db.sql
+  sshstream push -z --mkdir backup:dumps/db.sql -- pg_dump db
   sshstream push --json --checksum sha256 '[::1]:/tmp/x' < x`;
 
 /** The sshstream command line: parses argv, runs the subcommand, returns the exit code. */
@@ -63,7 +71,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const onSignal = (signal: NodeJS.Signals) => controller.abort(signal);
   for (const name of HANDLED_SIGNALS) process.on(name, onSignal);
   try {
-    await buildProgram(controller.signal).parseAsync(argv, { from: 'user' });
+    await buildProgram(controller.signal, argv).parseAsync(argv, { from: 'user' });
     return EXIT_CODES.ok;
   } catch (caught) {
     if (caught instanceof ExitStatus) return caught.status;
@@ -109,12 +117,22 @@ class ExitStatus extends Error {
   }
 }
 
+// `push HOST:PATH -- COMMAND ARGS...`: the operands after "--" are the command (commander
+// hands them over as more operands), or none without "--".
+function splitCommand(args: string[], raw: readonly string[]): [string[], string[] | undefined] {
+  const at = raw.indexOf('--');
+  if (at < 0) return [args, undefined];
+  const command = raw.slice(at + 1);
+  if (command.length === 0) throw new UsageError('push: nothing after --: give COMMAND [ARGS...]');
+  return [args.slice(0, args.length - command.length), command];
+}
+
 function errorLine(error: unknown): string {
   if (error instanceof Error) return escapeRawControl(error.message.replace(/\n/g, ' '));
   return escapeControl(String(error));
 }
 
-function buildProgram(signal: AbortSignal): Command {
+function buildProgram(signal: AbortSignal, argv: readonly string[]): Command {
   const program = new Command('sshstream')
     .description(
       'Stream bytes to and from files over the system ssh, hashed on both ends and committed atomically.',
@@ -132,7 +150,10 @@ function buildProgram(signal: AbortSignal): Command {
     program
       .command('push')
       .description('stream stdin into remote files, verified, then renamed into place')
-      .argument('[targets...]', '[user@]host:path or user@[ipv6]:path; several: all at once')
+      .argument(
+        '[targets...]',
+        '[user@]host:path or user@[ipv6]:path; several: all at once; -- COMMAND [ARGS...]: push its output',
+      )
       .addOption(new Option('--mode <octal>', 'permission bits of the file, e.g. 640'))
       .option('--mkdir', 'create missing parent directories')
       .option(
@@ -155,11 +176,14 @@ function buildProgram(signal: AbortSignal): Command {
       .addHelpText('after', PUSH_HELP + '\n' + EXIT_HELP),
   ).action(async (args: string[], flags: FanOutFlags) => {
     checkTransferFlags(flags);
-    const targets = await collectTargets(args, flags.targets);
+    const [operands, producer] = splitCommand(args, argv);
+    const targets = await collectTargets(operands, flags.targets);
     if (targets.length === 0)
       throw new UsageError('push: no target given (see sshstream push --help)');
+    if (producer && (targets.length !== 1 || flags.targets !== undefined))
+      throw new UsageError('push: -- COMMAND works with one target');
     if (targets.length === 1 && flags.targets === undefined)
-      return runPush(targets[0]!, flags, signal);
+      return runPush(targets[0]!, flags, signal, producer);
     if (flags.retries || flags.resume) {
       throw new UsageError('--resume and --retries work with one target at a time');
     }

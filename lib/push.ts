@@ -17,6 +17,7 @@ import { createThrottle } from '../transforms/throttle.js';
 import { ControlConnection } from './control.js';
 import {
   AbortError,
+  ConnectionError,
   LocalIOError,
   SshStreamError,
   UsageError,
@@ -74,6 +75,12 @@ export interface PushOptions extends SshOptions {
    * the stream; end() it. Not with compress, limitRate, resume or digestSource.
    */
   direct?: DirectInput | undefined;
+  /**
+   * Called once the input has ended and before the commit, with the number of bytes sent. A
+   * throw (or rejection) calls the push off: nothing is committed and the promise rejects with
+   * that error. E.g. wait for the process that produced the input and refuse unless it exited 0.
+   */
+  beforeCommit?: ((bytes: number) => void | Promise<void>) | undefined;
 }
 
 /**
@@ -358,11 +365,10 @@ export class PushStream extends Writable {
     else if (this.directDigest) await this.dataExited();
     else await this.dataSent();
     const { bytes, digest } = await this.localDigest();
+    this.refuseChangedFile(bytes, digest);
+    await this.options.beforeCommit?.(bytes);
     this.emit('verify');
-    const reply = await this.control!.request(`commit ${bytes} ${digest}`, [
-      'committed',
-      'mismatch',
-    ]);
+    const reply = await this.commitRequest(bytes, digest);
     const [remoteBytes = '', remoteDigest = ''] = reply.fields;
     if (reply.word !== 'committed' || remoteBytes !== String(bytes) || remoteDigest !== digest) {
       const changed =
@@ -390,6 +396,33 @@ export class PushStream extends Writable {
         resumed: this.skip,
       }),
     );
+  }
+
+  // A direct input file that changed size or mtime while ssh read it may have been read by
+  // both ends alike (a truncated file): equal hashes then prove nothing.
+  private refuseChangedFile(bytes: number, digest: string): void {
+    const direct = this.options.direct;
+    if (!direct || fileStamp(direct.fd) === this.directStamp) return;
+    throw new VerificationError(
+      `${bytes} bytes read; nothing committed (the input file changed while it was sent)`,
+      { bytes, digest },
+      { bytes, digest },
+      this.context,
+    );
+  }
+
+  // The commit itself. Lost after the rename but before the report, the file is in place
+  // though we cannot know: the message says so.
+  private async commitRequest(bytes: number, digest: string) {
+    try {
+      return await this.control!.request(`commit ${bytes} ${digest}`, ['committed', 'mismatch']);
+    } catch (error) {
+      if (!(error instanceof ConnectionError)) throw error;
+      throw new ConnectionError(
+        `${error.reason}; the connection was lost during the commit: the file may have been committed (check it, or push again)`,
+        { ...this.context, cause: error },
+      );
+    }
   }
 
   // Count and digest of the input as this side saw it.

@@ -102,6 +102,19 @@ file_mode() {
   stat -L -c %a "$1" 2>/dev/null || stat -L -f %Lp "$1" 2>/dev/null
 }
 
+# not_a_file: refuses a destination that exists but is not a regular file (or a link to one):
+# a FIFO, a device or a socket is never replaced by a file (test(1) only, no stat needed).
+not_a_file() {
+  [ -e "$p" ] && [ ! -f "$p" ] || return 0
+  if [ -p "$p" ]; then k='a FIFO'
+  elif [ -c "$p" ]; then k='a character device'
+  elif [ -b "$p" ]; then k='a block device'
+  elif [ -S "$p" ]; then k='a socket'
+  else k='not a regular file'; fi
+  [ "$k" = 'not a regular file' ] || k="$k, not a regular file"
+  fail notfile "is $k: refusing to replace it (remove it first to push a file there)"
+}
+
 fsync_file() { sync -- "$1" 2>/dev/null || sync; }
 
 # push-control PATH MKDIR ALGO MODE COMPRESS RESUME: prepares the temporary file, then takes
@@ -115,6 +128,7 @@ push_control() {
   tools=-
   case $compress in auto) tools=$(have_tools zstd gzip) ;; ?*) need_tool "$compress" ;; esac
   if [ -d "$p" ]; then fail isdir 'is a directory'; fi
+  not_a_file
   if [ -d "$dir" ]; then :
   elif [ "$mkdirs" = 1 ]; then
     e=$(mkdir -p -- "$dir" 2>&1) || fail io "cannot create directory: $e"
@@ -129,7 +143,7 @@ push_control() {
   committed=0; sf=
   # One rm, with further signals ignored: a second SIGTERM must not cut the cleanup short.
   # A resumable transfer gives its file back (release) instead of removing it.
-  trap 'trap "" HUP INT TERM; [ -z "$sf" ] || rm -f -- "$sf"; if [ "$resume" = 1 ]; then rm -f -- "$tmp.sum.status"; release control; elif [ "$committed" = 1 ]; then rm -f -- "$tmp.sum" "$tmp.sum.status"; else rm -f -- "$tmp" "$tmp.sum" "$tmp.sum.status"; fi' EXIT
+  trap 'trap "" HUP INT TERM; [ -z "$sf" ] || rm -f -- "$sf"; rm -f -- "$tmp.owner"; if [ "$resume" = 1 ]; then rm -f -- "$tmp.sum.status"; release control; elif [ "$committed" = 1 ]; then rm -f -- "$tmp.sum" "$tmp.sum.status"; else rm -f -- "$tmp" "$tmp.sum" "$tmp.sum.status"; fi' EXIT
   trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; trap '' PIPE
   [ "$resume" = 1 ] && take_partial
   # Private until committed: a 0600 file whose name says what it is.
@@ -139,6 +153,8 @@ push_control() {
     partial=0
     e=$( (umask 077; set -C; : > "$tmp") 2>&1) || { trap - EXIT; fail io "cannot create temporary file: $e"; }
   fi
+  # Our pid, for the data session to notice that we were killed outright (no trap runs then).
+  (umask 077; echo $$ > "$tmp.owner")
   say ready "$partial" "$tools"
   while IFS= read -r line; do
     set -- $line
@@ -171,7 +187,9 @@ push_control() {
           if mkdir -- "$tmp.d" 2>/dev/null; then claimed=1
           elif [ ! -d "$tmp.e" ]; then fail io 'the data session is still writing'; fi
         fi
-        n=$(wc -c < "$tmp" | tr -d ' ') || fail io 'temporary file vanished'
+        # The directory may have been removed, or the file replaced, while the data came in.
+        [ -f "$tmp" ] || fail io 'the temporary file or its directory was removed during the push; nothing committed'
+        n=$(wc -c < "$tmp" | tr -d ' ')
         # The data session hashed the bytes as it wrote them; a resumed file is read again.
         if [ -f "$tmp.sum" ]; then h=$(sed 's/^.*= *//; s/ .*//' < "$tmp.sum")
         else h=$(digest_of "$tmp"); fi
@@ -180,8 +198,16 @@ push_control() {
         fi
         e=$(chmod "$mode" "$tmp" 2>&1) || fail io "chmod: $e"
         fsync_file "$tmp"
+        # Checked again at the last moment: mv into a directory would move the file inside it.
         if [ -L "$p" ] && [ -d "$p" ]; then fail isdir 'is a symbolic link to a directory'; fi
+        if [ -d "$p" ]; then fail isdir 'became a directory during the push; nothing committed'; fi
+        not_a_file
         e=$(mv -f -- "$tmp" "$p" 2>&1) || fail io "cannot rename into place: $e"
+        # A directory made in the instant between the check and mv: take the file back out.
+        if [ -d "$p" ] && [ -f "$p/${tmp##*/}" ]; then
+          rm -f -- "$p/${tmp##*/}"
+          fail isdir 'became a directory during the push; nothing committed'
+        fi
         committed=1
         fsync_file "$dir"
         say committed "$n" "$h"
@@ -192,11 +218,23 @@ push_control() {
   exit 2
 }
 
+# reader COMMAND...: runs COMMAND (the one reading stdin) with its pid in $tmp.pid, so that
+# the watcher in push_data can stop it.
+reader() {
+  sh -c 'm=$(umask); umask 077; echo $$ > "$0.pid"; umask "$m"; exec "$@"' "$tmp" "$@"
+}
+
+# gone: fails when the temporary file was removed under a running data session.
+gone() {
+  [ -f "$tmp" ] || fail io 'the temporary file was removed during the push (called off, or its directory removed); nothing committed'
+}
+
 # receive COMMAND...: appends stdin through COMMAND to $tmp; a failure always names a cause
 # (a killed tool prints nothing).
 receive() {
-  e=$(umask 777; "$@" 2>&1 >> "$tmp") && return 0
+  e=$(umask 777; reader "$@" 2>&1 >> "$tmp") && return 0
   r=$?
+  gone
   [ "$r" -gt 128 ] && fail io "${e:+$e; }$1 was killed by signal $((r - 128))"
   fail io "${e:-$1 failed with status $r}"
 }
@@ -230,14 +268,29 @@ push_data() {
   # The control script may remove the file (an abort, a lost connection) after the check
   # above; an append then creates it again, with mode 000 (umask 777 when writing): never
   # leave that one behind, even when the connection is gone (no SIGPIPE death on reporting).
-  trap 'trap "" HUP INT TERM; [ "$(file_mode "$tmp")" != 0 ] || rm -f -- "$tmp" "$tmp.sum"; [ "$resume" != 1 ] || release data' EXIT
+  trap 'trap "" HUP INT TERM; rm -f -- "$tmp.pid"; [ "$(file_mode "$tmp")" != 0 ] || rm -f -- "$tmp" "$tmp.sum"; [ "$resume" != 1 ] || release data' EXIT
   trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; trap '' PIPE
   # Writes the file back to disk every quarter second while the data arrives, so the fsync
-  # before the rename has little left to do. It stops with this script, and where sleep takes
-  # no fractions or sync no FILE it simply does nothing.
+  # before the rename has little left to do; where sync takes no FILE it only watches. The
+  # control script removes the file when the push is called off, also when sshstream was
+  # killed outright and only its ssh client, reading a file by itself, still sends: then the
+  # process reading our stdin (its pid in $tmp.pid) is stopped, so the upload ends. A file of
+  # mode 000 is one our append made again after that removal. A control script killed
+  # outright (its pid in $tmp.owner) removes nothing: then this loop cleans up in its place.
+  # It stops with this script.
   parent=$$
-  ( while sleep 0.25 && kill -0 "$parent" && [ -f "$tmp" ]; do sync -- "$tmp" || exit 0; done ) \
-    </dev/null >/dev/null 2>&1 &
+  owner=$(cat "$tmp.owner" 2>/dev/null)
+  ( while { sleep 0.25 2>/dev/null || sleep 1; } && kill -0 "$parent"; do
+      if [ -n "$owner" ] && ! kill -0 "$owner"; then
+        rm -f -- "$tmp.owner"
+        [ "$resume" = 1 ] || rm -f -- "$tmp" "$tmp.sum"
+      fi
+      if [ ! -f "$tmp" ] || [ "$(file_mode "$tmp")" = 0 ] || [ ! -f "$tmp.owner" ]; then
+        [ -f "$tmp.pid" ] && kill "$(cat "$tmp.pid")"
+        exit 0
+      fi
+      [ -n "${nosync:-}" ] || sync -- "$tmp" || nosync=1
+    done ) </dev/null >/dev/null 2>&1 &
   if [ -n "$algo" ] && [ "$algo" != none ]; then
     need_hash "$algo"
     receive_hashed "$@"
@@ -252,7 +305,7 @@ push_data() {
 
 # tee_hashed: appends stdin to $tmp and hashes it into $tmp.sum; failures go to fd 3.
 tee_hashed() {
-  { umask 777; tee -a "$tmp" || echo "$tag failed tee $?" >&3; } |
+  { umask 777; reader tee -a "$tmp" || echo "$tag failed tee $?" >&3; } |
     { eval "$H" > "$tmp.sum" || echo "$tag failed ${H%% *} $?" >&3; }
 }
 
@@ -262,9 +315,10 @@ tee_hashed() {
 receive_hashed() {
   # Uncompressed, tee reads stdin itself: a cat in front would only copy every byte once more.
   if [ "$1" = cat ]; then o=$( { tee_hashed; } 3>&1 2>&1)
-  else o=$( { { "$@" || echo "$tag failed $1 $?" >&3; } | tee_hashed; } 3>&1 2>&1); fi
+  else o=$( { { reader "$@" || echo "$tag failed $1 $?" >&3; } | tee_hashed; } 3>&1 2>&1); fi
   f=$(printf '%s\n' "$o" | sed -n "s/^$tag failed //p" | sort -k 2n | head -n 1)
   [ -z "$f" ] && return 0
+  gone
   e=$(printf '%s\n' "$o" | sed "/^$tag failed /d")
   rm -f -- "$tmp.sum"
   what=${f% *}; r=${f##* }
