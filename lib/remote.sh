@@ -276,13 +276,14 @@ push_data() {
   # killed outright and only its ssh client, reading a file by itself, still sends: then the
   # process reading our stdin (its pid in $tmp.pid) is stopped, so the upload ends. A file of
   # mode 000 is one our append made again after that removal. A control script killed
-  # outright (its pid in $tmp.owner) removes nothing: then this loop cleans up in its place.
+  # outright (its pid in $tmp.owner) removes nothing: then this loop cleans up in its place
+  # (the file, and the script saved for a direct push).
   # It stops with this script.
   parent=$$
   owner=$(cat "$tmp.owner" 2>/dev/null)
   ( while { sleep 0.25 2>/dev/null || sleep 1; } && kill -0 "$parent"; do
       if [ -n "$owner" ] && ! kill -0 "$owner"; then
-        rm -f -- "$tmp.owner"
+        rm -f -- "$tmp.owner" "$dir/.sshstream-$tag.sh"
         [ "$resume" = 1 ] || rm -f -- "$tmp" "$tmp.sum"
       fi
       if [ ! -f "$tmp" ] || [ "$(file_mode "$tmp")" = 0 ] || [ ! -f "$tmp.owner" ]; then
