@@ -119,4 +119,21 @@ describe('push of an input that ends early (real sshd)', () => {
     assert.equal(md5(await readFile(join(dir, 'out'))), md5(data));
     assert.deepEqual((await readdir(dir)).sort(), ['data', 'out']);
   });
+
+  it('"--" before the target only ends the options; a second "--" starts the command', async () => {
+    const dir = await fresh();
+    const run = startCli([
+      'push',
+      ...cfg(),
+      '--',
+      `${sandbox.current.host}:${dir}/out`,
+      '--',
+      'printf',
+      'made',
+    ]);
+    run.child.stdin!.end();
+    const result = await settled(run);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(await readFile(join(dir, 'out'), 'utf8'), 'made');
+  });
 });
