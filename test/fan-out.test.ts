@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
 import { FanOutError, createPushStream } from '../lib/index.js';
 import { runCli } from './helpers/cli.js';
-import { leftovers, md5, writeScript } from './helpers/files.js';
+import { leftovers, md5, writeCorruptingSsh } from './helpers/files.js';
 import { useSandbox } from './helpers/sandbox.js';
 import { needsRoot } from './helpers/users.js';
 
@@ -95,13 +95,7 @@ describe('push to several targets (real sshd, several aliases)', () => {
 
   it('each target is verified against the input hash: bytes corrupted on the way to one fail it alone', async () => {
     const dir = await fresh();
-    const wrapper = await writeScript(
-      dir,
-      'corrupting-ssh',
-      // The session's stdin carries the remote script up to an empty line, then the data:
-      // only the data is corrupted (perl keeps every other byte as it is).
-      'case "$*" in *ControlMaster=no*" h2 "*) perl -pe \'$d and tr/a/b/; $d ||= /^$/\' | ssh "$@" ;; *) exec ssh "$@" ;; esac\n',
-    );
+    const wrapper = await writeCorruptingSsh(dir, '*ControlMaster=no*" h2 "*');
     const data = Buffer.from('banana '.repeat(10_000));
     const targets = [`h1:${dir}/one`, `h2:${dir}/two`, `h3:${dir}/three`];
     const result = await runCli(['push', ...cfg(), '--ssh', wrapper, '--json', ...targets], data);

@@ -4,7 +4,7 @@ import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runCli, startCli } from './helpers/cli.js';
-import { leftovers, md5, waitFor, writeScript } from './helpers/files.js';
+import { leftovers, md5, waitFor, writeCorruptingSsh } from './helpers/files.js';
 import { useSandbox } from './helpers/sandbox.js';
 
 const sandbox = useSandbox();
@@ -118,11 +118,7 @@ describe('sshstream push (real sshd)', () => {
     await writeFile(target, 'original');
     // A wrapper around the real ssh that flips bytes on the data session only (the one that
     // rides the master with ControlMaster=no): corruption the transport did not catch.
-    const wrapper = await writeScript(
-      dir,
-      'corrupting-ssh',
-      'case "$*" in *ControlMaster=no*) tr a b | ssh "$@" ;; *) exec ssh "$@" ;; esac\n',
-    );
+    const wrapper = await writeCorruptingSsh(dir, '*ControlMaster=no*');
     // Larger than INLINE_LIMIT, so the bytes travel on the data session.
     const result = await runCli(
       ['push', ...cfg(), '--ssh', wrapper, `${sandbox.current.host}:${target}`],

@@ -48,7 +48,8 @@ describe('every target is checked before any connects', () => {
     ['"-" after a target', (dir) => [`h1:${dir}/dest`, '-'], /push -: expected/],
     [
       'a host beginning with "-" after a target',
-      (dir) => [`h1:${dir}/dest`, '--', '-oProxyCommand=x:y'],
+      // "--" first ends the options; after a target it would start a COMMAND to push from.
+      (dir) => ['--', `h1:${dir}/dest`, '-oProxyCommand=x:y'],
       /refused host/,
     ],
     ['an empty target after a target', (dir) => [`h1:${dir}/dest`, ''], /expected/],

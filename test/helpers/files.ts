@@ -35,3 +35,17 @@ export async function writeScript(dir: string, name: string, body: string): Prom
   await writeFile(path, `#!/bin/sh\n${body}`, { mode: 0o755 });
   return path;
 }
+
+/**
+ * An ssh wrapper that turns every "a" into "b" in the data a session sends, for the sessions
+ * whose arguments match the shell `pattern` (others run ssh as it is): corruption the transport
+ * did not catch. The session's stdin carries the remote script up to an empty line first; it
+ * is left intact (perl keeps every other byte as it is).
+ */
+export function writeCorruptingSsh(dir: string, pattern: string): Promise<string> {
+  return writeScript(
+    dir,
+    'corrupting-ssh',
+    `case "$*" in ${pattern}) perl -pe '$d and tr/a/b/; $d ||= /^$/' | ssh "$@" ;; *) exec ssh "$@" ;; esac\n`,
+  );
+}
