@@ -87,7 +87,7 @@ async function runGuarded(
   lastExit = Date.now();
   clearTimeout(guard);
   running.delete(cli);
-  t.diagnostic(`gave up after ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  t.diagnostic(`ran ${((performance.now() - started) / 1000).toFixed(1)} s`);
   assert.ok(!hung, `still running after 30 s: ${result.stderr}`);
   return result;
 }
@@ -201,47 +201,57 @@ describe('a stalled link ends the transfer with exit 2', { timeout: 120_000 }, (
   });
 });
 
-describe('a server that accepts and never speaks', { timeout: 90_000 }, () => {
-  let server: Server;
+// A TCP server that accepts and then says `greeting` (maybe nothing) and never more.
+function silentServer(greeting: string): { port: Promise<number>; close(): void } {
   const sockets = new Set<Socket>();
-  const listening = new Promise<number>((resolve) => {
-    server = createServer((socket) => {
-      sockets.add(socket);
-      socket.on('error', () => {});
-      socket.on('close', () => sockets.delete(socket));
-    });
-    server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port));
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+    if (greeting) socket.write(greeting);
   });
-  after(() => {
-    for (const socket of sockets) socket.destroy();
-    server.close();
-  });
+  const port = new Promise<number>((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)),
+  );
+  return {
+    port,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
+}
 
-  for (const operation of ['push', 'pull'] as const) {
-    it(`${operation}: gives up connecting after the stall timeout, exit 2`, async (t) => {
-      const port = await listening;
-      const dir = await fresh();
-      const target = `${sandbox.current.host}:${dir}/file`;
-      const args =
-        operation === 'push'
-          ? ['push', ...cfg(), '-p', String(port), '--stall-timeout', '2', target]
-          : [
-              'pull',
-              ...cfg(),
-              '-p',
-              String(port),
-              '--stall-timeout',
-              '2',
-              target,
-              join(dir, 'out'),
-            ];
-      const result = await runGuarded(t, args, Buffer.from('data\n'));
-      assert.equal(result.code, 2, result.stderr);
-      assert.match(result.stderr, new RegExp(`^sshstream: ${operation} \\S+: .*timed out`));
-      assert.deepEqual(await leftovers(dir), []);
-    });
-  }
-});
+// Silent from the start, ConnectTimeout ends it; silent after the banner (key exchange never
+// answered), only the keep-alives do.
+for (const [phase, greeting, said] of [
+  ['a server that accepts and never speaks', '', /timed out/],
+  // (ssh says "not responding" only above LogLevel ERROR, which the sandbox's config sets)
+  ['a server that stops after its banner', 'SSH-2.0-OpenSSH_9.2\r\n', /not responding|lost/],
+] as const) {
+  describe(phase, { timeout: 90_000 }, () => {
+    const server = silentServer(greeting);
+    after(() => server.close());
+
+    for (const operation of ['push', 'pull'] as const) {
+      it(`${operation}: gives up connecting after about the stall timeout, exit 2`, async (t) => {
+        const port = String(await server.port);
+        const dir = await fresh();
+        const target = `${sandbox.current.host}:${dir}/file`;
+        const how = [...cfg(), '-p', port, '--stall-timeout', '2'];
+        const args =
+          operation === 'push'
+            ? ['push', ...how, target]
+            : ['pull', ...how, target, join(dir, 'out')];
+        const result = await runGuarded(t, args, Buffer.from('data\n'));
+        assert.equal(result.code, 2, result.stderr);
+        assert.match(result.stderr, new RegExp(`^sshstream: ${operation} \\S+: .+\\n$`));
+        assert.match(result.stderr, said);
+        assert.deepEqual(await leftovers(dir), []);
+      });
+    }
+  });
+}
 
 describe('--stall-timeout and the ssh options it sets', () => {
   it('--stall-timeout 0 is accepted (the watchdog off)', async (t) => {
