@@ -121,7 +121,9 @@ describe('sshstream push (real sshd)', () => {
     const wrapper = await writeScript(
       dir,
       'corrupting-ssh',
-      'case "$*" in *ControlMaster=no*) tr a b | ssh "$@" ;; *) exec ssh "$@" ;; esac\n',
+      // The session's stdin carries the remote script up to an empty line, then the data:
+      // only the data is corrupted (perl keeps every other byte as it is).
+      'case "$*" in *ControlMaster=no*) perl -pe \'$d and tr/a/b/; $d ||= /^$/\' | ssh "$@" ;; *) exec ssh "$@" ;; esac\n',
     );
     // Larger than INLINE_LIMIT, so the bytes travel on the data session.
     const result = await runCli(
