@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { buildSshInvocation, spawnSsh, type SshDestination, type SshOptions } from './ssh.js';
+import { effectiveSshConfig } from './ssh-config.js';
+import type { SshDestination, SshOptions } from './ssh.js';
 
 const GCM = 'aes128-gcm@openssh.com';
 
@@ -31,19 +32,7 @@ async function ciphersOf(
   destination: SshDestination,
   options: SshOptions,
 ): Promise<string | undefined> {
-  const invocation = buildSshInvocation(
-    destination,
-    { ...options, sshCommand: '' },
-    ['-G'],
-    'true',
-  );
-  const result = await spawnSsh(invocation, { stdin: 'ignore', timeout: 5000 });
-  if (result.exitCode !== 0) return undefined;
-  const line = Buffer.from(result.stdout as Uint8Array)
-    .toString('latin1')
-    .split('\n')
-    .find((text) => text.startsWith('ciphers '));
-  return line?.slice('ciphers '.length).trim();
+  return (await effectiveSshConfig(destination, options))?.get('ciphers');
 }
 
 let aes: boolean | undefined;

@@ -16,6 +16,7 @@ export interface TransferFlags {
   quiet?: boolean;
   json?: boolean;
   limitRate?: number;
+  stallTimeout?: number;
   port?: number;
   identity?: string;
   config?: string;
@@ -80,6 +81,14 @@ export function addTransferOptions(command: Command): Command {
       ),
     )
     .addOption(
+      new Option(
+        '--stall-timeout <seconds>',
+        'give up (exit 2) when no data has moved for this long; also sets ssh keep-alives and ConnectTimeout unless configured; 0: off',
+      )
+        .default(60)
+        .argParser(wholeNumber('--stall-timeout', 0, 86400)),
+    )
+    .addOption(
       new Option('-p, --port <port>', 'ssh port').argParser(wholeNumber('--port', 1, 65535)),
     )
     .option('-i, --identity <file>', 'ssh identity (private key) file')
@@ -97,6 +106,7 @@ export function transferOptionsOf(flags: TransferFlags) {
     compress: compressionOf(flags),
     compressLevel: flags.compressLevel,
     limitRate: flags.limitRate,
+    stallTimeout: flags.stallTimeout === undefined ? undefined : flags.stallTimeout * 1000,
   };
 }
 

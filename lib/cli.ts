@@ -24,7 +24,8 @@ const EXIT_HELP = `
 Exit codes:
   0        transferred and verified
   1        usage: bad arguments, refused host or path
-  2        could not connect or authenticate, or the connection was lost (ssh exited 255)
+  2        could not connect or authenticate, the connection was lost (ssh exited 255),
+           or no data moved for --stall-timeout seconds
   3        verification failed: counts or hashes differ; nothing committed
   4        remote I/O: permission, missing directory, disk full, remote tool missing
   5        local I/O: cannot read input or write output

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fastCipherOptions } from './cipher.js';
 import { debug } from './debug.js';
+import { keepAliveOptions } from './keep-alive.js';
 import type { ErrorContext } from './errors.js';
 import { classifyFailure, type SshExit } from './failure.js';
 import {
@@ -29,6 +30,8 @@ export interface ControlParams {
   /** Operation and arguments of the remote control script (after the tag). */
   remoteArgs: readonly string[];
   context: ErrorContext;
+  /** The stall timeout in ms (0: off), for ssh's keep-alives and ConnectTimeout. */
+  stallTimeout: number;
 }
 
 // How long we wait for the remote side to confirm an abort before giving up on it.
@@ -70,11 +73,16 @@ export class ControlConnection {
   ): Promise<ControlConnection> {
     const tag = `SSHSTREAM-${randomBytes(8).toString('hex')}`;
     const dir = await mkdtemp(join(tmpdir(), 'sshstream-'));
+    const [cipher, keepAlive] = await Promise.all([
+      fastCipherOptions(params.destination, params.ssh),
+      keepAliveOptions(params.destination, params.ssh, params.stallTimeout),
+    ]);
     const invocation = buildSshInvocation(
       params.destination,
       params.ssh,
       [
-        ...(await fastCipherOptions(params.destination, params.ssh)),
+        ...cipher,
+        ...keepAlive,
         '-o',
         'ControlMaster=yes',
         '-o',

@@ -23,6 +23,7 @@ export {
   type ErrorCode,
 } from './errors.js';
 export { parseTarget, type Target } from './target.js';
+export { DEFAULT_STALL_TIMEOUT_MS, StalledError, type StallOptions } from './stall-watchdog.js';
 export type { SshOptions, SshDestination } from './ssh.js';
 export * as transforms from '../transforms/index.js';
 export { startSandbox, type Sandbox, type SandboxOptions } from './sandbox.js';

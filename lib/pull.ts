@@ -1,5 +1,5 @@
 import { randomBytes, type Hash } from 'node:crypto';
-import { Transform, type Duplex, type TransformCallback } from 'node:stream';
+import { Transform, type Duplex, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   createChecksum,
@@ -24,6 +24,14 @@ import {
   type ErrorContext,
 } from './errors.js';
 import { fastCipherOptions } from './cipher.js';
+import { keepAliveOptions } from './keep-alive.js';
+import {
+  stallError,
+  stallTimeoutOf,
+  watchStall,
+  type StallOptions,
+  type StallWatch,
+} from './stall-watchdog.js';
 import { classifyFailure } from './failure.js';
 import { checkCompressLevel } from './compress-level.js';
 import { destroyOnAbort } from './abort.js';
@@ -36,7 +44,7 @@ import { buildSshInvocation, spawnSsh, type SshOptions, type SshProcess } from '
 import { parseTarget, type Target } from './target.js';
 
 /** Options of a pull. */
-export interface PullOptions extends SshOptions {
+export interface PullOptions extends SshOptions, StallOptions {
   /** Hash over the uncompressed bytes on both ends. Default 'md5'. */
   checksum?: ChecksumAlgorithm;
   /**
@@ -81,6 +89,7 @@ export class PullStream extends Transform {
   private child: SshProcess | undefined;
   private readonly checksum: ChecksumStream;
   private stderr!: ReportReader;
+  private stall: StallWatch | undefined;
   private readonly tag = `SSHSTREAM-${randomBytes(8).toString('hex')}`;
   private readonly started = performance.now();
   private resolveResult!: (result: PullResult) => void;
@@ -104,8 +113,11 @@ export class PullStream extends Transform {
   }
 
   override _construct(callback: (error?: Error | null) => void): void {
-    fastCipherOptions(this.source, this.options)
-      .then((extra) => this.start(extra))
+    Promise.all([
+      fastCipherOptions(this.source, this.options),
+      keepAliveOptions(this.source, this.options, stallTimeoutOf(this.options)),
+    ])
+      .then(([cipher, keepAlive]) => this.start([...cipher, ...keepAlive]))
       .then(() => callback(), callback);
   }
 
@@ -156,6 +168,7 @@ export class PullStream extends Transform {
             this.checksum.continueFrom(resume.hash.copy(), offset);
           }
           this.announce(size);
+          this.watchStall();
         },
         this.context,
       ),
@@ -170,7 +183,23 @@ export class PullStream extends Transform {
     );
   }
 
+  // From the header on the data flows: ssh's output not moving while we read it is a stall.
+  // Before it (connecting, the remote side comparing a resumed prefix) keep-alives watch.
+  private watchStall(): void {
+    const stdout = this.child!.stdout! as Readable & { bytesRead?: number };
+    const ms = stallTimeoutOf(this.options);
+    this.stall = watchStall(
+      ms,
+      {
+        moved: () => stdout.bytesRead ?? 0,
+        waiting: () => stdout.readableFlowing === true && this.child!.exitCode === null,
+      },
+      () => this.destroy(stallError(ms, this.context)),
+    );
+  }
+
   private stopSsh(): void {
+    this.stall?.stop();
     if (this.child && this.child.exitCode === null) this.child.kill('SIGTERM');
   }
 
@@ -185,6 +214,7 @@ export class PullStream extends Transform {
 
   // The end of the data is not the end of the transfer: wait for ssh, then compare.
   override _flush(callback: TransformCallback): void {
+    this.stall?.stop();
     this.verify().then(
       (result) => {
         this.resolveResult(result);

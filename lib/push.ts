@@ -1,3 +1,4 @@
+import { fstatSync } from 'node:fs';
 import { Writable, type Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -29,15 +30,23 @@ import { checkCompressLevel } from './compress-level.js';
 import { destroyOnAbort } from './abort.js';
 import { debug } from './debug.js';
 import { verifiedResult, type TransferResult } from './result.js';
-import { fileStamp, hashFrom, type DirectInput } from './direct-input.js';
+import { descriptorOffset, fileStamp, hashFrom, type DirectInput } from './direct-input.js';
 import { encodeArgument } from './remote-script.js';
 import { ReportReader } from './reports.js';
 import { createSkipBytes, hashPrefix } from './skip-bytes.js';
 import { buildSshInvocation, type SshOptions, type SshProcess } from './ssh.js';
 import { parseTarget, type Target } from './target.js';
+import {
+  stallError,
+  StalledError,
+  stallTimeoutOf,
+  watchStall,
+  type StallOptions,
+  type StallWatch,
+} from './stall-watchdog.js';
 
 /** Options of a push: where ssh connects and how the bytes travel. */
-export interface PushOptions extends SshOptions {
+export interface PushOptions extends SshOptions, StallOptions {
   /** Hash over the uncompressed bytes on both ends. Default 'md5'. */
   checksum?: ChecksumAlgorithm;
   /**
@@ -121,6 +130,7 @@ export class PushStream extends Writable {
   private inline: Buffer[] | undefined;
   // Set once _final runs: from then on finish() reports failures itself, with the right class.
   private finishing = false;
+  private stall: StallWatch | undefined;
   private resolveResult!: (result: PushResult) => void;
   private rejectResult!: (error: Error) => void;
 
@@ -183,6 +193,7 @@ export class PushStream extends Writable {
           options.resume ? '1' : '0',
         ],
         context: this.context,
+        stallTimeout: stallTimeoutOf(options),
       },
       startEarly,
     );
@@ -234,6 +245,12 @@ export class PushStream extends Writable {
     this.directDigest.catch(() => {});
     this.checksum.resume();
     this.watchSessions(data);
+    // ssh reads the file itself: its offset in the file is the progress.
+    const size = fstatSync(direct.fd).size;
+    this.watchStall({
+      moved: () => descriptorOffset(direct.fd) ?? 0,
+      waiting: () => data.exitCode === null && (descriptorOffset(direct.fd) ?? size) < size,
+    });
   }
 
   // Starts the data session if it is not running yet, and the pipeline that feeds it.
@@ -254,6 +271,21 @@ export class PushStream extends Writable {
     const streams: NodeJS.WritableStream[] = [...stages, data.stdin!];
     this.flow = pipeline(streams).catch((error: unknown) => error);
     this.watchSessions(data);
+    // Progress: bytes the pipe to ssh took. Data held in front of it means ssh is not reading.
+    const stdin = data.stdin! as Writable & { bytesWritten?: number };
+    this.watchStall({
+      moved: () => (stdin.bytesWritten ?? 0) - stdin.writableLength,
+      waiting: () => stdin.writableLength > 0 && data.exitCode === null,
+    });
+  }
+
+  // Data ready to go and none moving for the stall timeout fails the push (retryable). After
+  // the last byte left, ssh's keep-alives watch the link (see keepAliveOptions).
+  private watchStall(probe: Parameters<typeof watchStall>[1]): void {
+    const ms = stallTimeoutOf(this.options);
+    this.stall = watchStall(ms, probe, () => {
+      if (!this.destroyed) this.destroy(stallError(ms, this.context));
+    });
   }
 
   // A data session failing before the input ends fails the push at once.
@@ -459,6 +491,7 @@ export class PushStream extends Writable {
 
   private async dataExited(): Promise<void> {
     const exit = await this.data!;
+    this.stall?.stop();
     debug('push: data session exited');
     if (exit.exitCode !== 0) throw this.failureOf(exit, this.dataStderr!);
   }
@@ -477,7 +510,11 @@ export class PushStream extends Writable {
   // temporary file. With the connection gone, the remote control script removes it on EOF.
   // A resumable push keeps its partial file, unless its content is known to be wrong.
   private async cleanup(failure: Error): Promise<void> {
+    this.stall?.stop();
     this.checksum.destroy();
+    // A stalled link would not carry the abort request: the master goes at once, and the
+    // remote side removes (or, resuming, keeps) its file when the connection ends.
+    if (failure instanceof StalledError) this.control?.kill();
     if (this.data && this.data.exitCode === null) this.data.kill('SIGTERM');
     if (this.data) await this.data;
     if (!this.control) return;
