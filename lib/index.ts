@@ -25,4 +25,4 @@ export {
 export { parseTarget, type Target } from './target.js';
 export type { SshOptions, SshDestination } from './ssh.js';
 export * as transforms from '../transforms/index.js';
-export { startSandbox, type Sandbox, type SandboxOptions } from './sandbox.js';
+export { startSandbox, type Sandbox, type SandboxOptions, type SandboxServer } from './sandbox.js';
