@@ -26,4 +26,4 @@ export { parseTarget, type Target } from './target.js';
 export { DEFAULT_STALL_TIMEOUT_MS, StalledError, type StallOptions } from './stall-watchdog.js';
 export type { SshOptions, SshDestination } from './ssh.js';
 export * as transforms from '../transforms/index.js';
-export { startSandbox, type Sandbox, type SandboxOptions } from './sandbox.js';
+export { startSandbox, type Sandbox, type SandboxOptions, type SandboxServer } from './sandbox.js';

@@ -11,7 +11,11 @@ val tag "$1"
 val op "$2"
 shift 2
 
-hex() { od -An -v -tx1 | tr -d ' \n'; }
+# hex: stdin as hex digits; where there is no od (OpenWrt's BusyBox), awk maps each byte, lines
+# joined by 0a (a trailing newline is dropped: messages come from $(...), which has none).
+if command -v od >/dev/null 2>&1; then hex() { od -An -v -tx1 | tr -d ' \n'; }
+else hex() { awk 'BEGIN { for (i = 1; i < 256; i++) c[sprintf("%c", i)] = i } { if (NR > 1) printf "0a"; for (j = 1; j <= length($0); j++) printf "%02x", c[substr($0, j, 1)] }'; }
+fi
 say() { printf '%s %s\n' "$tag" "$*"; }
 # fail CLASS MESSAGE: report on stderr, exit 4 (remote I/O) or 127 (missing tool).
 fail() {
@@ -53,6 +57,14 @@ have_tools() {
 }
 digest_of() { eval "$H" < "$1" | sed 's/^.*= *//; s/ .*//'; }
 
+# name_sum: a short stand-in for a long name: cksum, else md5sum (OpenWrt's BusyBox has no
+# cksum; without either, every long name in a directory would share one partial file).
+name_sum() {
+  if command -v cksum >/dev/null 2>&1; then cksum
+  elif command -v md5sum >/dev/null 2>&1; then md5sum
+  else sha256sum; fi
+}
+
 # resolve PATH [RESUME]: sets p (safe to pass to commands: never starts with '-'), dir, base,
 # tmp (this transfer's own file) and shared: the fixed name under which a resumable transfer
 # leaves its partial file for the next --resume run, and from which that run takes it.
@@ -62,7 +74,7 @@ resolve() {
   case $p in */) fail isdir 'is a directory (give a file name)' ;; esac
   dir=${p%/*}; base=${p##*/}
   [ -n "$dir" ] || dir=/
-  if [ ${#base} -gt 200 ]; then stem=$dir/.$(printf %s "$base" | cksum | cut -d ' ' -f 1)
+  if [ ${#base} -gt 200 ]; then stem=$dir/.$(printf %s "$base" | name_sum | cut -d ' ' -f 1)
   else stem=$dir/.$base; fi
   shared=$stem.sshstream-partial
   if [ "${2:-0}" = 1 ]; then tmp=$stem.sshstream-$tag.partial; else tmp=$stem.sshstream-$tag.tmp; fi
@@ -99,7 +111,23 @@ release() {
 
 # file_mode PATH: permission bits of the file PATH is or points to (a link's own are 777).
 file_mode() {
-  stat -L -c %a "$1" 2>/dev/null || stat -L -f %Lp "$1" 2>/dev/null
+  stat -L -c %a "$1" 2>/dev/null || stat -L -f %Lp "$1" 2>/dev/null || ls_mode "$1"
+}
+# ls_mode PATH: the same from ls -lnLd where there is no stat (OpenWrt's BusyBox): the nine
+# permission letters, s/S and t/T adding setuid, setgid and sticky.
+ls_mode() {
+  lm_l=$(ls -lnLd -- "$1" 2>/dev/null) || return 1
+  lm_l=${lm_l%% *}; lm_l=${lm_l#?}; lm_m=0
+  for lm_b in 256 128 64 32 16 8 4 2 1; do
+    lm_c=${lm_l%"${lm_l#?}"}; lm_l=${lm_l#?}
+    case $lm_b in 64) lm_s=2048 ;; 8) lm_s=1024 ;; 1) lm_s=512 ;; *) lm_s=0 ;; esac
+    case $lm_c in
+      r|w|x) lm_m=$((lm_m + lm_b)) ;;
+      s|t) lm_m=$((lm_m + lm_b + lm_s)) ;;
+      S|T) lm_m=$((lm_m + lm_s)) ;;
+    esac
+  done
+  printf '%o\n' "$lm_m"
 }
 
 # not_a_file: refuses a destination that exists but is not a regular file (or a link to one):

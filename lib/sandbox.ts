@@ -6,12 +6,28 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import {
+  dropbearCommand,
+  findDropbearTools,
+  homeOf,
+  writeDropbearHostKey,
+  writeDropbearKeys,
+  type ServerCommand,
+} from './sandbox-dropbear.js';
 import { findExecutable } from './which.js';
 
 const run = promisify(execFile);
 
+/** The SSH server a sandbox runs: OpenSSH's sshd (default) or Dropbear (routers, NAS). */
+export type SandboxServer = 'openssh' | 'dropbear';
+
 /** Options for {@link startSandbox}. */
 export interface SandboxOptions {
+  /**
+   * `'dropbear'` runs Dropbear instead of sshd (root on Linux only: it sees the sandbox key as the
+   * login user's ~/.ssh/authorized_keys in a private mount namespace). Default `'openssh'`.
+   */
+  server?: SandboxServer;
   /** Extra Host aliases in the generated ssh_config that point at the same sshd (for multi-target tests). */
   aliases?: string[];
   /** Log in as this existing local user instead of the current one (root only). */
@@ -25,6 +41,8 @@ export interface SandboxOptions {
 
 /** A running throwaway sshd on 127.0.0.1 and the ssh_config that reaches it. */
 export interface Sandbox {
+  /** Which server runs: `'openssh'` or `'dropbear'`. */
+  readonly server: SandboxServer;
   /** The main alias in ssh_config: `'sandbox'`. */
   readonly host: string;
   /** All aliases, host first. */
@@ -225,14 +243,25 @@ const validateAliases = (extra: string[]): string[] => {
 };
 
 // Keys, configs and the scratch dir, readable (and scratch writable) by the login user.
-const writeFiles = async (dir: string, user: LoginUser): Promise<string> => {
+const writeFiles = async (
+  dir: string,
+  user: LoginUser,
+  dropbear: ReturnType<typeof findDropbearTools> | undefined,
+): Promise<string> => {
   const keygen = findSshKeygen();
   await chmod(dir, 0o755);
-  await generateKey(keygen, join(dir, 'host_ed25519_key'));
   await generateKey(keygen, join(dir, 'id_ed25519'));
   const userKey = await readFile(join(dir, 'id_ed25519.pub'), 'utf8');
   await writeFile(join(dir, 'authorized_keys'), userKey, { mode: 0o644 });
-  const [type, key] = (await readFile(join(dir, 'host_ed25519_key.pub'), 'utf8')).split(' ');
+  let hostKey: string;
+  if (dropbear === undefined) {
+    await generateKey(keygen, join(dir, 'host_ed25519_key'));
+    hostKey = await readFile(join(dir, 'host_ed25519_key.pub'), 'utf8');
+  } else {
+    hostKey = await writeDropbearHostKey(dropbear.dropbearkey, dir);
+    await writeDropbearKeys(dir, userKey, { ...user, home: await homeOf(user.name) });
+  }
+  const [type, key] = hostKey.split(' ');
   await writeFile(join(dir, 'known_hosts'), `${HOST_KEY_ALIAS} ${type} ${key}\n`, { mode: 0o644 });
   const scratch = join(dir, 'scratch');
   await mkdir(scratch);
@@ -249,8 +278,8 @@ const ensurePrivsepDir = async (): Promise<void> => {
 };
 
 // Unref'd so a forgotten sandbox never holds the process open; the exit hook kills it instead.
-const launchSshd = (sshd: string, configPath: string): Sshd => {
-  const child = spawn(sshd, ['-D', '-e', '-f', configPath], {
+const launchServer = ({ command, args }: ServerCommand): Sshd => {
+  const child = spawn(command, args, {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -368,17 +397,26 @@ const terminate = async (sshd: Sshd): Promise<void> => {
   sshd.child.stderr?.destroy();
 };
 
-// Free ports can be taken between probing and binding, so retry on "Address already in use".
-const startSshd = async (
+// The command that starts OpenSSH's sshd on `port`, after writing its config.
+const sshdCommand = async (
   sshd: string,
   dir: string,
+  port: number,
   extra: string[],
-): Promise<{ sshd: Sshd; port: number }> => {
+): Promise<ServerCommand> => {
   const configPath = join(dir, 'sshd_config');
+  await writeFile(configPath, sshdConfigText(dir, port, extra), { mode: 0o644 });
+  return { command: sshd, args: ['-D', '-e', '-f', configPath] };
+};
+
+// Free ports can be taken between probing and binding, so retry on "Address already in use".
+const startServer = async (
+  dir: string,
+  commandFor: (port: number) => Promise<ServerCommand>,
+): Promise<{ sshd: Sshd; port: number }> => {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
-    await writeFile(configPath, sshdConfigText(dir, port, extra), { mode: 0o644 });
-    const server = launchSshd(sshd, configPath);
+    const server = launchServer(await commandFor(port));
     try {
       await waitUntilReady(server, port, join(dir, 'sshd.pid'));
       return { sshd: server, port };
@@ -392,31 +430,50 @@ const startSshd = async (
 };
 
 /**
- * Starts a throwaway OpenSSH sshd on 127.0.0.1 at a free port, with fresh host and user keys and
- * an ssh_config whose aliases reach it with real host key checking. Works as root (login user
+ * Starts a throwaway OpenSSH sshd (or Dropbear, with `server: 'dropbear'`) on 127.0.0.1 at a
+ * free port, with fresh host and user keys and an ssh_config whose aliases reach it with real
+ * host key checking. Works as root (login user
  * root or `options.user`) and as an ordinary user (logging in as that user). Call `stop()` when
  * done; if the process exits first, sshd is killed and the temp dir removed anyway.
  *
  * @throws {SshdNotFoundError} when sshd is not installed.
  */
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
-  const sshdPath = findSshd();
+  const server = options.server ?? 'openssh';
+  const dropbear = server === 'dropbear' ? findDropbearTools() : undefined;
+  if (dropbear !== undefined && options.sshdConfig !== undefined) {
+    throw new Error('dropbear sandbox: sshdConfig applies to OpenSSH only');
+  }
+  const sshdPath = dropbear === undefined ? findSshd() : dropbear.dropbear;
   if (sshdPath === undefined) throw new SshdNotFoundError();
   const aliases = validateAliases(options.aliases ?? []);
   const user = await resolveLoginUser(options.user);
   await assertNotLocked(user.name);
-  await ensurePrivsepDir();
+  if (dropbear === undefined) await ensurePrivsepDir();
   const dir = await mkdtemp(join(tmpdir(), 'sshstream-'));
   let sshd: Sshd | undefined;
   try {
     assertPlainPath(dir);
-    const scratch = await writeFiles(dir, user);
-    const started = await startSshd(sshdPath, dir, options.sshdConfig ?? []);
+    const scratch = await writeFiles(dir, user, dropbear);
+    const home = dropbear === undefined ? '' : await homeOf(user.name);
+    const started = await startServer(dir, async (port) =>
+      dropbear === undefined
+        ? sshdCommand(sshdPath, dir, port, options.sshdConfig ?? [])
+        : dropbearCommand(dropbear, dir, port, home),
+    );
     sshd = started.sshd;
     const configPath = join(dir, 'ssh_config');
     const config = sshConfigText(aliases, started.port, user.name, dir);
     await writeFile(configPath, config, { mode: 0o644 });
-    return createSandbox({ ...started, dir, scratch, aliases, user: user.name, configPath });
+    return createSandbox({
+      ...started,
+      server,
+      dir,
+      scratch,
+      aliases,
+      user: user.name,
+      configPath,
+    });
   } catch (error) {
     if (sshd !== undefined) await terminate(sshd);
     await rm(dir, { recursive: true, force: true });
@@ -426,6 +483,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
 // Ties stop() and the process exit hook to one running sshd.
 const createSandbox = (running: {
+  server: SandboxServer;
   sshd: Sshd;
   port: number;
   dir: string;
@@ -442,6 +500,7 @@ const createSandbox = (running: {
   process.on('exit', onExit);
   let stopping: Promise<void> | undefined;
   return {
+    server: running.server,
     host: HOST,
     aliases: running.aliases,
     port: running.port,
