@@ -134,7 +134,11 @@ function judge(result: CliResult): string | undefined {
   if (result.signal) return `killed by ${result.signal} (hung)`;
   if (!DOCUMENTED.has(result.code ?? -1))
     return `undocumented exit ${result.code}: ${result.stderr}`;
-  if (/^\s+at /m.test(result.stderr) || /^\w*Error:|node:internal|Warning:/m.test(result.stderr)) {
+  // A stack frame ends in file:line:column; help text may well have lines starting with "at".
+  if (
+    /^\s+at .+:\d+:\d+\)?$/m.test(result.stderr) ||
+    /^\w*Error:|node:internal|Warning:/m.test(result.stderr)
+  ) {
     return `stack trace or warning: ${result.stderr}`;
   }
   if (result.code === 0) return undefined;
