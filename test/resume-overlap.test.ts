@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startSandbox, type Sandbox } from '../lib/sandbox.js';
 import { startCli, type CliResult } from './helpers/cli.js';
-import { md5, waitFor } from './helpers/files.js';
+import { landedSize, md5, waitFor } from './helpers/files.js';
 import { ensureUser, isRoot } from './helpers/users.js';
 
 // A login user with a plain sh: overlapping sessions start many logins at once.
@@ -19,15 +19,6 @@ after(async () => {
 });
 const cfg = () => ['-F', sandbox.configPath];
 let n = 0;
-// What a push has landed so far, whatever its partial file is called.
-const landedSize = async (dir: string, name: string) => {
-  let size = 0;
-  for (const file of await readdir(dir)) {
-    if (!file.startsWith(`.${name}.sshstream-`) || !file.endsWith('partial')) continue;
-    size = Math.max(size, (await stat(join(dir, file)).catch(() => undefined))?.size ?? 0);
-  }
-  return size;
-};
 const fresh = async (): Promise<string> => {
   const dir = join(sandbox.scratch, `overlap-${n++}`);
   await mkdir(dir);

@@ -5,7 +5,7 @@ import { mkdir, open, readFile, readdir, stat, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { startCli, type CliResult } from './helpers/cli.js';
-import { md5, waitFor } from './helpers/files.js';
+import { landedSize, md5, waitFor } from './helpers/files.js';
 import { useSandbox } from './helpers/sandbox.js';
 
 const sandbox = useSandbox();
@@ -30,17 +30,6 @@ async function pushFile(
 
 const partialSize = async (dir: string, name: string) =>
   (await stat(join(dir, `.${name}.sshstream-partial`)).catch(() => undefined))?.size ?? 0;
-
-// What has landed so far: a transfer writes into a partial file of its own
-// (.NAME.sshstream-ID.partial) and gives it back under the shared name when it fails.
-const landedSize = async (dir: string, name: string) => {
-  let size = 0;
-  for (const file of await readdir(dir)) {
-    if (!file.startsWith(`.${name}.sshstream-`) || !file.endsWith('partial')) continue;
-    size = Math.max(size, (await stat(join(dir, file)).catch(() => undefined))?.size ?? 0);
-  }
-  return size;
-};
 
 describe('resume and retries (real sshd)', () => {
   it('a killed --resume push leaves its partial file; the next one sends only the rest', async () => {

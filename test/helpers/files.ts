@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** md5 of a local file, hex. */
@@ -48,4 +48,17 @@ export function writeCorruptingSsh(dir: string, pattern: string): Promise<string
     'corrupting-ssh',
     `case "$*" in ${pattern}) perl -pe '$d and tr/a/b/; $d ||= /^$/' | ssh "$@" ;; *) exec ssh "$@" ;; esac\n`,
   );
+}
+
+/**
+ * The bytes a resumable transfer to `dir/name` has landed so far: it writes into a partial file
+ * of its own (.NAME.sshstream-ID.partial) and gives it back under the shared name when it fails.
+ */
+export async function landedSize(dir: string, name: string): Promise<number> {
+  let size = 0;
+  for (const file of await readdir(dir)) {
+    if (!file.startsWith(`.${name}.sshstream-`) || !file.endsWith('partial')) continue;
+    size = Math.max(size, (await stat(join(dir, file)).catch(() => undefined))?.size ?? 0);
+  }
+  return size;
 }
