@@ -309,6 +309,9 @@ push_data() {
   # It stops with this script.
   parent=$$
   owner=$(cat "$tmp.owner" 2>/dev/null)
+  # A sync that ignores its FILE (BSD, macOS) would write back the whole system four times a
+  # second: one that succeeds on a file that does not exist is such a one.
+  if sync -- "$tmp.absent" 2>/dev/null; then nosync=1; fi
   ( while { sleep 0.25 2>/dev/null || sleep 1; } && kill -0 "$parent"; do
       if [ -n "$owner" ] && ! kill -0 "$owner"; then
         rm -f -- "$tmp.owner" "$dir/.sshstream-$tag.sh"
