@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { effectiveSshConfig } from './ssh-config.js';
-import type { SshDestination, SshOptions } from './ssh.js';
+import { customSshCommand, type SshDestination, type SshOptions } from './ssh.js';
 
 const GCM = 'aes128-gcm@openssh.com';
 
@@ -15,7 +15,7 @@ export async function fastCipherOptions(
   destination: SshDestination,
   options: SshOptions,
 ): Promise<string[]> {
-  if ((options.sshCommand ?? process.env['SSHSTREAM_SSH'] ?? '').trim() !== '') return [];
+  if (customSshCommand(options) !== undefined) return [];
   if (options.options?.some((option) => /^\s*ciphers\b/i.test(option))) return [];
   if (!cpuHasAes()) return [];
   const [effective, defaults] = await Promise.all([

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fastCipherOptions } from './cipher.js';
 import { debug } from './debug.js';
 import { keepAliveOptions } from './keep-alive.js';
+import { sessionOptions } from './session-options.js';
 import type { ErrorContext } from './errors.js';
 import { classifyFailure, type SshExit } from './failure.js';
 import {
@@ -61,6 +62,8 @@ export class ControlConnection {
     readonly stderr: ReportReader,
     tag: string,
     readonly exited: Promise<SshExit>,
+    // sessionOptions: a session over the master is another ssh client that reads the config.
+    private readonly sessionArgs: readonly string[],
   ) {
     this.tag = tag;
     void exited.then((exit) => (this.exit = exit));
@@ -73,9 +76,10 @@ export class ControlConnection {
   ): Promise<ControlConnection> {
     const tag = `SSHSTREAM-${randomBytes(8).toString('hex')}`;
     const dir = await mkdtemp(join(tmpdir(), 'sshstream-'));
-    const [cipher, keepAlive] = await Promise.all([
+    const [cipher, keepAlive, session] = await Promise.all([
       fastCipherOptions(params.destination, params.ssh),
       keepAliveOptions(params.destination, params.ssh, params.stallTimeout),
+      sessionOptions(params.destination, params.ssh),
     ]);
     const invocation = buildSshInvocation(
       params.destination,
@@ -83,6 +87,7 @@ export class ControlConnection {
       [
         ...cipher,
         ...keepAlive,
+        ...session,
         '-o',
         'ControlMaster=yes',
         '-o',
@@ -104,7 +109,16 @@ export class ControlConnection {
     const stdout = new ReportReader(tag, master.stdout);
     const stderr = new ReportReader(tag, master.stderr);
     const exited = settle(master, stdout, stderr);
-    const connection = new ControlConnection(params, dir, master, stdout, stderr, tag, exited);
+    const connection = new ControlConnection(
+      params,
+      dir,
+      master,
+      stdout,
+      stderr,
+      tag,
+      exited,
+      session,
+    );
     const watching =
       onConnected && watchSocket(join(dir, 'control'), exited, () => onConnected(connection));
     const ready = await stdout.next(['ready']);
@@ -163,6 +177,7 @@ export class ControlConnection {
       this.params.destination,
       { ...this.params.ssh, jump: undefined },
       [
+        ...this.sessionArgs,
         '-o',
         'ControlMaster=no',
         '-o',

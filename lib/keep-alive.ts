@@ -1,5 +1,5 @@
 import { effectiveSshConfig } from './ssh-config.js';
-import type { SshDestination, SshOptions } from './ssh.js';
+import { customSshCommand, type SshDestination, type SshOptions } from './ssh.js';
 
 /**
  * The ssh options of the stall watchdog, for a stall timeout of `ms` (0: none): keep-alives
@@ -15,7 +15,7 @@ export async function keepAliveOptions(
   ms: number,
 ): Promise<string[]> {
   if (ms <= 0) return [];
-  if ((options.sshCommand ?? process.env['SSHSTREAM_SSH'] ?? '').trim() !== '') return [];
+  if (customSshCommand(options) !== undefined) return [];
   const settings = await effectiveSshConfig(destination, options);
   if (!settings) return [];
   // An explicit -o wins even when it equals ssh's default (ServerAliveInterval=0: off).

@@ -25,6 +25,7 @@ import {
 } from './errors.js';
 import { fastCipherOptions } from './cipher.js';
 import { keepAliveOptions } from './keep-alive.js';
+import { sessionOptions } from './session-options.js';
 import {
   stallError,
   stallTimeoutOf,
@@ -116,8 +117,9 @@ export class PullStream extends Transform {
     Promise.all([
       fastCipherOptions(this.source, this.options),
       keepAliveOptions(this.source, this.options, stallTimeoutOf(this.options)),
+      sessionOptions(this.source, this.options),
     ])
-      .then(([cipher, keepAlive]) => this.start([...cipher, ...keepAlive]))
+      .then(([cipher, keepAlive, session]) => this.start([...cipher, ...keepAlive, ...session]))
       .then(() => callback(), callback);
   }
 

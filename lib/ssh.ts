@@ -54,7 +54,12 @@ export function buildSshInvocation(
   if (destination.user !== undefined && !isSafeUser(destination.user)) {
     throw new UsageError(`refused user name ${JSON.stringify(destination.user)}`);
   }
-  const args: string[] = ['-T', '-x', '-a', '-o', 'RequestTTY=no', '-o', 'ClearAllForwardings=yes'];
+  // RemoteCommand=none, as scp passes: a RemoteCommand in the user's config (tmux, bash -l)
+  // would otherwise make ssh refuse any command given on its command line.
+  const args: string[] = [
+    ...['-T', '-x', '-a', '-o', 'RequestTTY=no', '-o', 'ClearAllForwardings=yes'],
+    ...['-o', 'RemoteCommand=none'],
+  ];
   args.push(...extraOptions);
   if (options.port !== undefined) args.push('-p', String(options.port));
   if (options.identity !== undefined) args.push('-i', options.identity);
@@ -69,8 +74,8 @@ export function buildSshInvocation(
   if (destination.user !== undefined) args.push('-l', destination.user);
   args.push('--', destination.host, remoteCommand);
 
-  const command = options.sshCommand ?? process.env['SSHSTREAM_SSH'];
-  if (command !== undefined && command.trim() !== '') {
+  const command = customSshCommand(options);
+  if (command !== undefined) {
     // Like git's GIT_SSH_COMMAND: the local shell splits the user's command, and our
     // arguments follow as "$@", untouched by that shell. exec: the shell must not stay in
     // between, or killing "ssh" would kill only the shell and leave the real one running;
@@ -129,4 +134,10 @@ export function missingSshCommand(exit: SshProcessResult, lastLine: string): str
   if (command === undefined) return undefined;
   const problem = why === 'Permission denied' ? 'is not executable' : 'not found on this machine';
   return `cannot run ssh: command "${command}" ${problem} (check PATH, --ssh and SSHSTREAM_SSH)`;
+}
+
+/** The --ssh / `$SSHSTREAM_SSH` command, if one is set: it may not be OpenSSH. */
+export function customSshCommand(options: SshOptions): string | undefined {
+  const command = (options.sshCommand ?? process.env['SSHSTREAM_SSH'] ?? '').trim();
+  return command === '' ? undefined : command;
 }
