@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { access, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { startCli, type CliRun } from './helpers/cli.js';
@@ -23,23 +22,21 @@ const exists = (path: string): Promise<boolean> =>
     () => false,
   );
 
-// A port on 127.0.0.1 that nothing listens on: ssh to it fails at once with "Connection refused".
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+// A port on 127.0.0.1 that nothing listens on: ssh to it fails at once with "Connection
+// refused". A privileged one, not a free ephemeral port: over the seconds of the retries another
+// process (an sshd started by another test) could take that one.
+const CLOSED_PORT = 1;
 
-// Resolves once the run's stderr matches `pattern` (the CLI announces each retry before its wait).
+// Resolves once the run's stderr matches `pattern` (the CLI announces each retry before its
+// wait); rejects if the run ends first, so a changed message fails the test instead of hanging it.
 function stderrMatches(run: CliRun, pattern: RegExp): Promise<void> {
   let seen = '';
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     run.child.stderr!.on('data', (chunk: Buffer) => {
       seen += chunk.toString('utf8');
       if (pattern.test(seen)) resolve();
     });
+    run.child.once('close', () => reject(new Error(`ended before ${pattern}: ${seen}`)));
   });
 }
 
@@ -89,12 +86,11 @@ describe('signals (real sshd)', () => {
 
   it('SIGINT while pull --retries waits to retry exits 130, not 2', async () => {
     const dir = await fresh();
-    const port = await closedPort();
     const run = startCli([
       'pull',
       ...cfg(),
       '-p',
-      String(port),
+      String(CLOSED_PORT),
       '--retries',
       '8',
       `${sandbox.current.host}:${dir}/src`,
@@ -114,7 +110,6 @@ describe('signals (real sshd)', () => {
     const dir = await fresh();
     const input = join(dir, 'input');
     await writeFile(input, 'data to push');
-    const port = await closedPort();
     const fd = openSync(input, 'r');
     let run: CliRun;
     try {
@@ -123,7 +118,7 @@ describe('signals (real sshd)', () => {
           'push',
           ...cfg(),
           '-p',
-          String(port),
+          String(CLOSED_PORT),
           '--retries',
           '8',
           `${sandbox.current.host}:${dir}/f`,
