@@ -247,9 +247,13 @@ push_control() {
 }
 
 # reader COMMAND...: runs COMMAND (the one reading stdin) with its pid in $tmp.pid, so that
-# the watcher in push_data can stop it.
+# the watcher in push_data can stop it. The file goes as soon as COMMAND has ended: its pid may
+# soon be another process's, which the watcher must never signal.
 reader() {
   sh -c 'm=$(umask); umask 077; echo $$ > "$0.pid"; umask "$m"; exec "$@"' "$tmp" "$@"
+  set -- $?
+  rm -f -- "$tmp.pid"
+  return "$1"
 }
 
 # gone: fails when the temporary file was removed under a running data session.
