@@ -1,7 +1,16 @@
 import { parseArgs } from 'node:util';
 
 /** The parts of the benchmark that `--only` can pick. */
-export const SUITES = ['push', 'pull', 'latency', 'rss', 'compress', 'phases', 'fanout'] as const;
+export const SUITES = [
+  'push',
+  'pull',
+  'latency',
+  'rss',
+  'compress',
+  'phases',
+  'fanout',
+  'wan',
+] as const;
 export type Suite = (typeof SUITES)[number];
 
 /** Everything `npm run bench -- ...` can set. */
@@ -16,6 +25,8 @@ export interface BenchOptions {
   compressSize: number;
   /** Size of the file pushed to 1, 4 and 16 targets at once (fanout suite). */
   fanOutSize: number;
+  /** Size moved through the delayed link (wan suite). */
+  wanSize: number;
   /** Transfers per method in the small-transfer latency test. */
   latencyRuns: number;
   /** A tc rate such as `200mbit`: run everything in a network namespace with a shaped `lo`. */
@@ -39,6 +50,7 @@ export const USAGE = `usage: node dist/bench/run.js [options]   (or: npm run ben
   --rss-size SIZE     size of the peak-RSS push and pull (default 1G)
   --compress-size S   size of the compression runs (default: the smallest --sizes)
   --fanout-size S     size pushed to 1, 4 and 16 targets (default: the smallest --sizes)
+  --wan-size S        size moved through the 20/50/100 ms RTT delay proxy (default 100M)
   --latency-runs N    1 KiB transfers per method in the latency test (default 20)
   --link RATE         root only: run sshd and all clients in a private network namespace
                       whose lo is shaped with tc tbf to RATE, e.g. 200mbit
@@ -106,6 +118,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | undefine
         'rss-size': { type: 'string' },
         'compress-size': { type: 'string' },
         'fanout-size': { type: 'string' },
+        'wan-size': { type: 'string' },
         'latency-runs': { type: 'string' },
         link: { type: 'string' },
         'in-netns': { type: 'string' },
@@ -141,6 +154,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | undefine
     rssSize: parseSize(values['rss-size'] ?? (quick ? '64M' : '1G')),
     compressSize: values['compress-size'] ? parseSize(values['compress-size']) : Math.min(...sizes),
     fanOutSize: values['fanout-size'] ? parseSize(values['fanout-size']) : Math.min(...sizes),
+    wanSize: parseSize(values['wan-size'] ?? (quick ? '16M' : '100M')),
     latencyRuns: values['latency-runs']
       ? positiveInteger('--latency-runs', values['latency-runs'])
       : quick

@@ -29,6 +29,7 @@ import { interrupt, Interrupted } from './rounds.js';
 import { runRss } from './rss.js';
 import { describeRevision, snapshotCli, type Revision } from './snapshot.js';
 import { runThroughput } from './throughput.js';
+import { runWan } from './wan.js';
 
 const SCRIPT = fileURLToPath(import.meta.url);
 const BUILT_CLI = fileURLToPath(new URL('../bin/sshstream.js', import.meta.url));
@@ -44,6 +45,7 @@ const SUITE_RUNNERS: Record<Suite, (context: BenchContext) => Promise<SuiteResul
   compress: runCompress,
   phases: runPhases,
   fanout: runFanOut,
+  wan: runWan,
 };
 
 const started = Date.now();
