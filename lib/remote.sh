@@ -25,12 +25,13 @@ fail() {
   exit 4
 }
 
-# pick_hash ALGO: sets H to a command printing the hex digest of stdin.
+# pick_hash ALGO: sets H to a command printing the hex digest of stdin, the fastest first:
+# OpenSSL's SHA-1/SHA-256 take a third to a half of coreutils' CPU time; for MD5 they tie.
 pick_hash() {
   case $1 in
     md5) set -- md5sum 'md5 -q' 'openssl dgst -md5' ;;
-    sha1) set -- sha1sum 'shasum -a 1' 'sha1 -q' 'openssl dgst -sha1' ;;
-    sha256) set -- sha256sum 'shasum -a 256' 'sha256 -q' 'openssl dgst -sha256' ;;
+    sha1) set -- 'openssl dgst -sha1' sha1sum 'shasum -a 1' 'sha1 -q' ;;
+    sha256) set -- 'openssl dgst -sha256' sha256sum 'shasum -a 256' 'sha256 -q' ;;
     none) H='cat >/dev/null'; return 0 ;;
     *) return 1 ;;
   esac
