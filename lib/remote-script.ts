@@ -1,13 +1,14 @@
 // The remote side of sshstream: one POSIX sh script, run through a bootstrap that every login
-// shell (sh, bash, zsh, ksh, fish, tcsh) reads the same way.
+// shell (sh, bash, zsh, ksh, fish, tcsh, BusyBox ash, mksh, yash, and rc, which is not POSIX)
+// reads the same way.
 //
 // sshd hands our command string to the user's login shell, and quoting rules differ between
 // shells (fish treats `\` inside single quotes as an escape, tcsh rejects newlines in quotes and
-// expands `!`). So the command string contains only: `exec sh -c '<BOOTSTRAP>' sshstream`
-// followed by arguments made of octal digits. The bootstrap holds no backslash, `!`, newline or
-// single quote; it makes a backslash with awk and turns each digit triple into a printf octal
-// escape. Every argument reaches the script byte-exact, and no byte the user typed is ever
-// parsed by any shell.
+// expands `!`, rc quotes only with single quotes). So the command string contains only:
+// `exec sh -c '<BOOTSTRAP>' sshstream` followed by arguments made of octal digits. The bootstrap
+// holds no backslash, `!`, newline or single quote; it makes a backslash with awk and turns each
+// digit triple into a printf octal escape. Every argument reaches the script byte-exact, and no
+// byte the user typed is ever parsed by any shell.
 //
 // The script itself does not travel on the command line (Dropbear refuses commands over 9,000
 // bytes): it comes first on the session's stdin, up to an empty line, read by sh's `read`,

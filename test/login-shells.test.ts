@@ -1,6 +1,7 @@
 // Pushes, pulls and argv exec must behave identically whatever the login shell of the remote
-// user is: sshd hands our command string to that shell, and sh, bash, zsh, ksh, fish and tcsh
-// all quote differently. One sshd; each shell has its own account (sshstream-<shell>).
+// user is: sshd hands our command string to that shell, and sh, bash, zsh, ksh, fish, tcsh,
+// BusyBox ash, mksh, yash and rc (Plan 9's, not POSIX) all quote differently. One sshd; each
+// shell has its own account (sshstream-<shell>).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';

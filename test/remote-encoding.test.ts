@@ -8,20 +8,28 @@ import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { buildRemoteCommand, encodeArgument, SCRIPT_INPUT } from '../lib/remote-script.js';
-import { shellPath, SHELLS } from './helpers/users.js';
+import { localShell, shellPath, SHELLS } from './helpers/users.js';
 
 // Outer shells: the login shells, plus dash by name (Debian's sh).
-const OUTER = [...new Set(['dash', ...SHELLS])].filter((shell) => shellPath(shell) !== undefined);
-// Inner shells: what `sh` is on other systems (bash on Fedora, zsh or bash on macOS, ksh).
-const INNER = [['dash'], ['bash'], ['bash', '--posix'], ['ksh'], ['zsh', '--emulate', 'sh']].filter(
-  ([shell]) => shellPath(shell!) !== undefined,
-);
+const OUTER = [...new Set(['dash', ...SHELLS])].filter((shell) => localShell(shell) !== undefined);
+// Inner shells: what `sh` is on other systems (bash on Fedora, zsh or bash on macOS, ksh,
+// BusyBox ash on OpenWrt and Alpine, mksh on Android).
+const INNER = [
+  ['dash'],
+  ['bash'],
+  ['bash', '--posix'],
+  ['ksh'],
+  ['zsh', '--emulate', 'sh'],
+  ['busybox', 'ash'],
+  ['mksh'],
+].filter(([shell]) => shellPath(shell!) !== undefined);
 
 /** Runs the echo command under `outer` (and `inner` in place of sh); returns the decoded args. */
 function echo(outer: string, args: readonly Uint8Array[], inner?: readonly string[]): Buffer[] {
   let command = buildRemoteCommand(['T', 'exec', 'printf', '%s\\0', 'start', ...args]);
   if (inner) command = command.replace(/^exec sh -c /, `exec ${inner.join(' ')} -c `);
-  const result = spawnSync(outer, ['-c', command], { cwd: '/', input: SCRIPT_INPUT });
+  const { file, argv0 } = localShell(outer)!;
+  const result = spawnSync(file, ['-c', command], { argv0, cwd: '/', input: SCRIPT_INPUT });
   assert.equal(result.status, 0, `${outer}: ${result.stderr}`);
   const parts: Buffer[] = [];
   // The exec operation announces the command's output with the line "<tag> start".

@@ -1,6 +1,5 @@
 import { appendFile, chmod, mkdir, readFile, rename, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { findExecutable } from '../../lib/which.js';
 import { ensureUser, type TestUser } from './users.js';
 
 /**
@@ -30,9 +29,7 @@ export PATH
 exec /bin/busybox sh "$@"
 `;
 
-/** The absolute path of busybox, or undefined when it is not installed. */
-export const findBusybox = (): string | undefined =>
-  findExecutable('/bin/busybox') ?? findExecutable('/usr/bin/busybox');
+export { findBusybox } from './users.js';
 
 // Idempotent and safe against another test file doing the same at the same moment.
 async function installShell(): Promise<void> {

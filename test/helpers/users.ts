@@ -1,15 +1,40 @@
 import { execFile } from 'node:child_process';
-import { chown, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { appendFile, chown, mkdir, readFile, rename, symlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { findExecutable } from '../../lib/which.js';
 
 const run = promisify(execFile);
 
-/** The login shells sshstream must work under (`sh` is dash on Debian). */
-export const SHELLS = ['sh', 'bash', 'zsh', 'ksh', 'fish', 'tcsh'] as const;
+/**
+ * The login shells sshstream must work under: `sh` is dash on Debian, `ash` is BusyBox's (as on
+ * OpenWrt), `rc` is Plan 9's shell (not POSIX: its quoting differs from all the others).
+ */
+export const SHELLS = [
+  'sh',
+  'bash',
+  'zsh',
+  'ksh',
+  'fish',
+  'tcsh',
+  'ash',
+  'mksh',
+  'yash',
+  'rc',
+] as const;
 export type Shell = (typeof SHELLS)[number];
+
+/**
+ * BusyBox ash as a login shell: a link named `ash` to busybox, as OpenWrt's /bin/ash. sshd runs
+ * the shell with argv[0] set to its file name, and busybox picks its applet by that name (as
+ * `busybox` it would take `-c` for an applet).
+ */
+export const ASH_LINK = '/usr/local/lib/sshstream-shells/ash';
+
+/** The absolute path of busybox, or undefined when it is not installed. */
+export const findBusybox = (): string | undefined =>
+  findExecutable('/bin/busybox') ?? findExecutable('/usr/bin/busybox');
 
 /** A local account the sandbox sshd can log in as. */
 export interface TestUser {
@@ -31,7 +56,29 @@ export function needsRoot(t: TestContext): boolean {
 
 /** The absolute path of a shell, or undefined when it is not installed. */
 export function shellPath(shell: string): string | undefined {
+  if (shell === 'ash') return findBusybox() === undefined ? undefined : ASH_LINK;
   return findExecutable(shell);
+}
+
+/** The command line that runs `shell` here (argv[0] first): busybox picks ash by that name. */
+export function localShell(shell: string): { file: string; argv0: string } | undefined {
+  const busybox = findBusybox();
+  if (shell === 'ash') return busybox === undefined ? undefined : { file: busybox, argv0: 'ash' };
+  const path = findExecutable(shell);
+  return path === undefined ? undefined : { file: path, argv0: shell };
+}
+
+// Idempotent and safe against another test file doing the same at the same moment. Listed in
+// /etc/shells as on OpenWrt (Dropbear, login and su refuse a shell that is not).
+async function installAsh(busybox: string): Promise<void> {
+  await mkdir(dirname(ASH_LINK), { recursive: true, mode: 0o755 });
+  const temporary = `${ASH_LINK}.${process.pid}`;
+  await symlink(busybox, temporary);
+  await rename(temporary, ASH_LINK);
+  const shells = await readFile('/etc/shells', 'utf8');
+  if (!shells.split('\n').includes(ASH_LINK)) {
+    await appendFile('/etc/shells', `${shells.endsWith('\n') ? '' : '\n'}${ASH_LINK}\n`);
+  }
 }
 
 /**
@@ -42,6 +89,7 @@ export function shellPath(shell: string): string | undefined {
 export async function ensureUser(name: string, shell: string): Promise<TestUser> {
   const path = shellPath(shell);
   if (path === undefined) throw new Error(`shell ${shell} is not installed`);
+  if (path === ASH_LINK) await installAsh(findBusybox()!);
   if (!(await exists(name))) {
     await run('useradd', ['-m', '-s', path, '--', name]).catch(async (error: unknown) => {
       if (!(await exists(name))) throw error;
