@@ -15,7 +15,8 @@ import { useSandbox } from './helpers/sandbox.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+// The project's compiler (TypeScript 7); `typescript` itself is the 6.0 API for the linter.
+const TSC = join(ROOT, 'node_modules', '@typescript', 'native', 'bin', 'tsc');
 const HOST = 'packaged';
 const sandbox = useSandbox({ aliases: [HOST] });
 
