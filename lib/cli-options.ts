@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm } from '../transforms/checksum.js';
 import { COMPRESSION_CHOICES, type CompressionChoice } from '../transforms/compress.js';
 import { checkCompressLevel } from './compress-level.js';
