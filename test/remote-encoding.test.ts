@@ -22,7 +22,7 @@ function echo(outer: string, args: readonly Uint8Array[], inner?: readonly strin
   let command = buildRemoteCommand(['T', 'exec', 'printf', '%s\\0', 'start', ...args]);
   if (inner) command = command.replace(/^exec sh -c /, `exec ${inner.join(' ')} -c `);
   const result = spawnSync(outer, ['-c', command], { cwd: '/', input: SCRIPT_INPUT });
-  assert.equal(result.status, 0, `${outer}: ${result.stderr}`);
+  assert.equal(result.status, 0, `${outer}: ${result.stderr.toString()}`);
   const parts: Buffer[] = [];
   // The exec operation announces the command's output with the line "<tag> start".
   const header = Buffer.from('T start\n');
