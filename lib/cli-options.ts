@@ -111,7 +111,7 @@ export function transferOptionsOf(flags: TransferFlags) {
 }
 
 /** The ssh part of the flags, for the library. */
-export function sshOptionsOf(flags: TransferFlags): SshOptions {
+function sshOptionsOf(flags: TransferFlags): SshOptions {
   return {
     port: flags.port,
     identity: flags.identity,
