@@ -69,11 +69,27 @@ import { pipeline } from 'node:stream/promises';
 import {
   createPullStream,
   createPushStream,
+  type ErrorContext,
   type PullResult,
   type PullStream,
+  type PullWithRetriesOptions,
+  type PushInput,
   type PushResult,
   type PushStream,
+  type PushWithRetriesOptions,
+  type RetryOptions,
+  type TransferResult,
 } from 'sshstream';
+
+// Every type that appears in a public signature can be named from the package root.
+export type PublicTypes = [
+  ErrorContext,
+  PullWithRetriesOptions,
+  PushInput,
+  PushWithRetriesOptions,
+  RetryOptions,
+  TransferResult,
+];
 
 export async function roundTrip(target: string, config: string): Promise<[PushResult, PullResult]> {
   const push: PushStream = createPushStream(target, { config, checksum: 'sha256', mkdir: true });
