@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 
 /** The parts of the benchmark that `--only` can pick. */
-export const SUITES = [
+const SUITES = [
   'push',
   'pull',
   'latency',
@@ -68,7 +68,7 @@ export class BenchUsageError extends Error {}
 const UNITS: Record<string, number> = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
 
 /** Parses `256M`, `1G`, `1.5G`, `4096` (binary units, optional `i`/`iB`/`B`) into bytes. */
-export function parseSize(text: string): number {
+function parseSize(text: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim());
   if (!match) throw new BenchUsageError(`bad size ${JSON.stringify(text)}: use e.g. 256M or 1G`);
   const bytes = Math.round(Number(match[1]) * UNITS[match[2]!.toUpperCase()]!);

@@ -52,7 +52,7 @@ const PATHS = ['/api/v1/orders/', '/api/v1/users/', '/api/v2/items/', '/static/i
 const STATUSES = [200, 200, 200, 200, 201, 204, 304, 404, 500];
 
 /** Compressible text: log-like lines whose timestamps, ids, sizes and durations vary. */
-export function createLogLines(seed = 42): (buffer: Buffer) => Buffer {
+function createLogLines(seed = 42): (buffer: Buffer) => Buffer {
   const random = createRandom(seed);
   let clock = Date.UTC(2025, 0, 15, 8, 0, 0);
   let carry = '';

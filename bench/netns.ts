@@ -24,7 +24,7 @@ function removeNamespace(name: string): void {
 }
 
 /** Checks that a shaped link can be built here; throws {@link LinkUnavailableError} if not. */
-export function assertLinkAvailable(): void {
+function assertLinkAvailable(): void {
   if (process.getuid?.() !== 0) {
     throw new LinkUnavailableError(
       '--link needs root (it creates a network namespace and a tc qdisc); run as root or drop --link',

@@ -73,7 +73,7 @@ async function checkResult(
 }
 
 /** Runs one case once: clean up, time it, check its output, clean up again. */
-export async function runCase(context: BenchContext, test: Case): Promise<Sample> {
+async function runCase(context: BenchContext, test: Case): Promise<Sample> {
   const outputs = outputsOf(test);
   for (const output of outputs) await rm(output, { force: true });
   if (test.inputCount) await rm(test.inputCount, { force: true });

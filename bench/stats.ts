@@ -17,7 +17,7 @@ export interface Summary {
 }
 
 /** The median of `values` (mean of the middle two for an even count); undefined when empty. */
-export function median(values: readonly number[]): number | undefined {
+function median(values: readonly number[]): number | undefined {
   if (values.length === 0) return undefined;
   const sorted = [...values].sort((a, b) => a - b);
   const middle = sorted.length >> 1;

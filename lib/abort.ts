@@ -8,7 +8,8 @@ const REASONS: Record<string, string> = { SIGTERM: 'terminated', SIGHUP: 'hangup
  * anything else to 130.
  */
 export function abortErrorFor(signal: AbortSignal, context: ErrorContext): AbortError {
-  const name = signal.reason === 'SIGTERM' || signal.reason === 'SIGHUP' ? signal.reason : 'SIGINT';
+  const reason: unknown = signal.reason;
+  const name = reason === 'SIGTERM' || reason === 'SIGHUP' ? reason : 'SIGINT';
   return new AbortError(REASONS[name] ?? 'interrupted', context, name);
 }
 

@@ -17,9 +17,9 @@ export interface FanOutFlags extends PushFlags {
 }
 
 /** At most this much of a `--targets` file is read: a list of hosts, not a data file. */
-export const TARGETS_FILE_LIMIT = 1 << 20;
+const TARGETS_FILE_LIMIT = 1 << 20;
 /** The longest line a `--targets` file may have. */
-export const TARGET_LINE_LIMIT = 4096;
+const TARGET_LINE_LIMIT = 4096;
 
 /** Targets from the command line plus `--targets FILE` (one per line; blank lines and # comments skipped). */
 export async function collectTargets(

@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm } from '../transforms/checksum.js';
 import { COMPRESSION_CHOICES, type CompressionChoice } from '../transforms/compress.js';
 import { checkCompressLevel } from './compress-level.js';
@@ -111,7 +111,7 @@ export function transferOptionsOf(flags: TransferFlags) {
 }
 
 /** The ssh part of the flags, for the library. */
-export function sshOptionsOf(flags: TransferFlags): SshOptions {
+function sshOptionsOf(flags: TransferFlags): SshOptions {
   return {
     port: flags.port,
     identity: flags.identity,

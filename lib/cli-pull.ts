@@ -11,7 +11,7 @@ import { stdoutWasClosed } from './stdout-closed.js';
 import { pull } from './transfer.js';
 
 /** Exit status when the reader of stdout went away early (128 + SIGPIPE, as `cat` gives). */
-export const EXIT_READER_CLOSED = 141;
+const EXIT_READER_CLOSED = 141;
 
 /** Flags of `sshstream pull`. */
 export interface PullFlags extends TransferFlags {

@@ -63,7 +63,7 @@ export async function runDemo({ mib, signal }: DemoOptions): Promise<void> {
 }
 
 // Random bytes in 1 MiB chunks, generated as they are read (constant memory).
-async function* generate(total: number, onChunk: (chunk: Buffer) => void): AsyncGenerator<Buffer> {
+function* generate(total: number, onChunk: (chunk: Buffer) => void): Generator<Buffer> {
   for (let sent = 0; sent < total;) {
     const chunk = randomBytes(Math.min(1 << 20, total - sent));
     onChunk(chunk);

@@ -26,14 +26,14 @@ export const EXIT_CODES = {
 } as const;
 
 /** The exit code for each signal the CLI handles: 128 + the signal's number, after cleanup. */
-export const SIGNAL_EXIT_CODES = {
+const SIGNAL_EXIT_CODES = {
   SIGHUP: EXIT_CODES.sighup,
   SIGINT: EXIT_CODES.sigint,
   SIGTERM: EXIT_CODES.sigterm,
 } as const;
 
 /** A signal the CLI turns into an orderly abort. */
-export type HandledSignal = keyof typeof SIGNAL_EXIT_CODES;
+type HandledSignal = keyof typeof SIGNAL_EXIT_CODES;
 
 /** Where an error happened: the `[user@]host:path` the transfer was about. */
 export interface ErrorContext {
@@ -146,7 +146,7 @@ export function exitCodeOf(error: unknown): number {
 }
 
 /** Whether `error` is a failed system call (it carries an errno code such as EIO or ENOSPC). */
-export function isSystemError(error: unknown): error is NodeJS.ErrnoException {
+function isSystemError(error: unknown): error is NodeJS.ErrnoException {
   const { code, errno } = (error ?? {}) as NodeJS.ErrnoException;
   return typeof errno === 'number' || (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code));
 }

@@ -43,7 +43,7 @@ export class RemoteCommandError extends RemoteIOError {
 }
 
 /** Parses `host`, `user@host` or a destination object, refusing anything ssh could read as an option. */
-export function parseDestination(destination: string | SshDestination): SshDestination {
+function parseDestination(destination: string | SshDestination): SshDestination {
   if (typeof destination !== 'string') return destination;
   const at = destination.lastIndexOf('@');
   const user = at === -1 ? undefined : destination.slice(0, at);

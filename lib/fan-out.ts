@@ -33,7 +33,7 @@ export type TargetOutcome =
   | { target: string; ok: false; error: Error; exitCode: number };
 
 /** How many failed targets a FanOutError's message names (`outcomes` has them all). */
-export const SHOWN_FAILURES = 3;
+const SHOWN_FAILURES = 3;
 
 /** Some (exit 6) or all targets of a fan-out failed; `outcomes` says which and why. */
 export class FanOutError extends SshStreamError {

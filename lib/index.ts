@@ -7,7 +7,16 @@ export {
   type TargetOutcome,
 } from './fan-out.js';
 export { createPullStream, PullStream, type PullOptions, type PullResult } from './pull.js';
-export { push, pull, pushDirect } from './transfer.js';
+export {
+  push,
+  pull,
+  pushDirect,
+  type PushInput,
+  type PushWithRetriesOptions,
+  type PullWithRetriesOptions,
+} from './transfer.js';
+export type { RetryOptions } from './retry.js';
+export type { TransferResult } from './result.js';
 export type { DirectInput } from './direct-input.js';
 export { createExecStream, execRemote, RemoteCommandError, type ExecOptions } from './exec.js';
 export {
@@ -21,6 +30,7 @@ export {
   EXIT_CODES,
   exitCodeOf,
   type ErrorCode,
+  type ErrorContext,
 } from './errors.js';
 export { parseTarget, type Target } from './target.js';
 export { DEFAULT_STALL_TIMEOUT_MS, StalledError, type StallOptions } from './stall-watchdog.js';

@@ -12,7 +12,7 @@ import { commitLocalFile, newFileMode } from './local-commit.js';
 import type { PullStream } from './pull.js';
 
 /** The fixed name of a resumable pull's partial file, beside `path`, so the next run finds it. */
-export function partialPathOf(path: string): string {
+function partialPathOf(path: string): string {
   const name = basename(path);
   return join(
     dirname(path),

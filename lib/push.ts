@@ -20,7 +20,7 @@ import {
   AbortError,
   ConnectionError,
   LocalIOError,
-  SshStreamError,
+  type SshStreamError,
   UsageError,
   VerificationError,
   type ErrorContext,

@@ -77,9 +77,7 @@ export function savedScriptPath(path: string, tag: string): string {
  * The remote script, read once, without comments, indentation or blank lines. The build copies
  * lib/remote.sh beside this module (dist/lib/remote.sh), so the published package carries it.
  */
-export const REMOTE_SCRIPT = compactScript(
-  readFileSync(new URL('./remote.sh', import.meta.url), 'utf8'),
-);
+const REMOTE_SCRIPT = compactScript(readFileSync(new URL('./remote.sh', import.meta.url), 'utf8'));
 
 /** What every session started by {@link buildRemoteCommand} reads first on stdin. */
 export const SCRIPT_INPUT = `${REMOTE_SCRIPT}\n\n`;

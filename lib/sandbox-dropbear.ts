@@ -21,7 +21,7 @@ const findFirst = (candidates: string[], name: string): string | undefined =>
   candidates.map((path) => findExecutable(path)).find(Boolean) ?? findExecutable(name);
 
 /** The absolute path of the Dropbear server, or `undefined` when it is not installed. */
-export const findDropbear = (): string | undefined =>
+const findDropbear = (): string | undefined =>
   findFirst(['/usr/sbin/dropbear', '/usr/local/sbin/dropbear', '/sbin/dropbear'], 'dropbear');
 
 // Names exactly what is missing, and how to get it, before any file is written.

@@ -111,7 +111,7 @@ export function spawnSsh(invocation: SshInvocation, options: ExecaOptions): SshP
     reject: false,
     encoding: 'buffer',
     stripFinalNewline: false,
-  }) as unknown as SshProcess;
+  });
 }
 
 /** What `env` prints when the --ssh / SSHSTREAM_SSH command cannot be run (GNU and busybox). */

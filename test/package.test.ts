@@ -15,7 +15,8 @@ import { useSandbox } from './helpers/sandbox.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+// The project's compiler (TypeScript 7); `typescript` itself is the 6.0 API for the linter.
+const TSC = join(ROOT, 'node_modules', '@typescript', 'native', 'bin', 'tsc');
 const HOST = 'packaged';
 const sandbox = useSandbox({ aliases: [HOST] });
 
@@ -68,11 +69,27 @@ import { pipeline } from 'node:stream/promises';
 import {
   createPullStream,
   createPushStream,
+  type ErrorContext,
   type PullResult,
   type PullStream,
+  type PullWithRetriesOptions,
+  type PushInput,
   type PushResult,
   type PushStream,
+  type PushWithRetriesOptions,
+  type RetryOptions,
+  type TransferResult,
 } from 'sshstream';
+
+// Every type that appears in a public signature can be named from the package root.
+export type PublicTypes = [
+  ErrorContext,
+  PullWithRetriesOptions,
+  PushInput,
+  PushWithRetriesOptions,
+  RetryOptions,
+  TransferResult,
+];
 
 export async function roundTrip(target: string, config: string): Promise<[PushResult, PullResult]> {
   const push: PushStream = createPushStream(target, { config, checksum: 'sha256', mkdir: true });

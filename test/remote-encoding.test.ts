@@ -30,7 +30,7 @@ function echo(outer: string, args: readonly Uint8Array[], inner?: readonly strin
   if (inner) command = command.replace(/^exec sh -c /, `exec ${inner.join(' ')} -c `);
   const { file, argv0 } = localShell(outer)!;
   const result = spawnSync(file, ['-c', command], { argv0, cwd: '/', input: SCRIPT_INPUT });
-  assert.equal(result.status, 0, `${outer}: ${result.stderr}`);
+  assert.equal(result.status, 0, `${outer}: ${result.stderr.toString()}`);
   const parts: Buffer[] = [];
   // The exec operation announces the command's output with the line "<tag> start".
   const header = Buffer.from('T start\n');

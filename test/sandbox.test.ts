@@ -47,7 +47,7 @@ const runNode = async (
 ): Promise<string> => {
   const script = `import * as sandbox from ${JSON.stringify(module)};\n${code}`;
   const [command, ...args] = [...prefix, process.execPath, '--input-type=module', '-e', script];
-  return (await run(command!, args, { timeout: 30_000, cwd: '/' })).stdout;
+  return (await run(command, args, { timeout: 30_000, cwd: '/' })).stdout;
 };
 
 // Another user cannot read a checkout under a 0700 directory (/root, mktemp -d): give it a copy

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, test } from 'node:test';
-import { ThrottleStream, createThrottle } from '../transforms/throttle.js';
+import { type ThrottleStream, createThrottle } from '../transforms/throttle.js';
 
 const KiB = 1024;
 const MiB = 1024 * 1024;
