@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chown, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -23,14 +23,32 @@ const run = promisify(execFile);
 let sandbox: Sandbox | undefined;
 let user: TestUser | undefined;
 let busybox: TestUser | undefined;
+// First on the sessions' PATH: a `cat` that copies only 100 bytes of a file named `-- DIR/*.tmp`
+// when DIR holds a file `short-copy` (a fault during the in-place copy); otherwise the real one.
+let bin: string | undefined;
 before(async () => {
   if (!isRoot()) return;
   // Log in as a sh user: root's login shell is slow to start here.
   user = await ensureUser('sshstream-sh', 'sh');
   if (findBusybox() !== undefined) busybox = await ensureBusyboxUser();
-  sandbox = await startSandbox({ user: user.name });
+  bin = await mkdtemp(join(tmpdir(), 'sshstream-inplace-bin-'));
+  await chmod(bin, 0o755);
+  await writeFile(
+    join(bin, 'cat'),
+    '#!/bin/sh\n' +
+      'case $1,$2 in --,*.tmp) if [ -e "${2%/*}/short-copy" ]; then head -c 100 -- "$2"; exit 0; fi ;; esac\n' +
+      'exec /bin/cat "$@"\n',
+    { mode: 0o755 },
+  );
+  sandbox = await startSandbox({
+    user: user.name,
+    sshdConfig: [`SetEnv PATH=${bin}:/usr/local/bin:/usr/bin:/bin`],
+  });
 });
-after(() => sandbox?.stop());
+after(async () => {
+  await sandbox?.stop();
+  if (bin) await rm(bin, { recursive: true, force: true });
+});
 
 let n = 0;
 // A file `dir/dst` with a host file bind-mounted over it (unmounted when the test ends), both
@@ -89,6 +107,18 @@ describe('push to a bind-mounted file (real sshd, root)', () => {
     assert.equal(result.bytes, data.length);
     assert.deepEqual(await readFile(source), data);
     assert.equal((await stat(source)).mode & 0o777, 0o640);
+    assert.deepEqual(await leftovers(dir), []);
+  });
+
+  it('a destination that differs after the in-place copy: exit 3, says it may be damaged', async (t) => {
+    if (!needsRoot(t)) return;
+    const { dir, source, target } = await boundFile(t, randomBytes(5000));
+    await writeFile(join(dir, 'short-copy'), '');
+    const data = randomBytes(40_000);
+    const result = await runCli(['push', '--inplace', '-F', sandbox!.configPath, target], data);
+    assert.equal(result.code, 3, result.stderr);
+    assert.match(result.stderr, /^sshstream: .*in-place copy.*100 bytes.*damaged.*\n$/);
+    assert.equal((await stat(source)).size, 100);
     assert.deepEqual(await leftovers(dir), []);
   });
 
