@@ -74,6 +74,7 @@ export async function runFanOut(
     ...transferOptionsOf(flags),
     mode: flags.mode,
     mkdir: flags.mkdir,
+    inplace: flags.inplace,
     maxParallel: flags.maxParallel,
     signal,
   });

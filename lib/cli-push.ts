@@ -17,6 +17,7 @@ import { push, pushDirect, type PushWithRetriesOptions } from './transfer.js';
 export interface PushFlags extends TransferFlags {
   mode?: string;
   mkdir?: boolean;
+  inplace?: boolean;
   resume?: boolean;
   retries?: number;
 }
@@ -78,6 +79,7 @@ function pushOptionsOf(
     ...transferOptionsOf(flags),
     mode: flags.mode,
     mkdir: flags.mkdir,
+    inplace: flags.inplace,
     signal,
     through: (stream) => {
       if (!mode) return [new MemoryPacer()];
@@ -193,6 +195,7 @@ async function pushFileDirect(
         compress: undefined, // none, or auto that found the data incompressible
         mode: flags.mode,
         mkdir: flags.mkdir,
+        inplace: flags.inplace,
         signal,
       },
       (stream) =>

@@ -56,6 +56,12 @@ from a short input: its partial output would be verified and committed. With
 (else exit 3, nothing committed). PATH must be a regular file, a link to one, or missing: a
 FIFO, a device or a directory is refused (exit 4); remove it first to push a file there.
 
+A file that cannot be renamed over (a mount point: Docker's -v file:file bind mount) fails
+with "Device or resource busy" (exit 4). --inplace writes into it instead: the data is still
+verified in the temporary file, then copied over the existing file in place, fsynced and
+hashed again (a mismatch exits 3). That copy is NOT atomic: a failure or a reader during it
+sees a partly written file, and it writes through a symbolic link.
+
 Several targets get the same stdin at the same time, each verified and committed on its own;
 a failing target is dropped without stopping the others, and a table ends the run.
 
@@ -166,6 +172,10 @@ function buildProgram(signal: AbortSignal, argv: readonly string[]): Command {
       )
       .addOption(new Option('--mode <octal>', 'permission bits of the file, e.g. 640'))
       .option('--mkdir', 'create missing parent directories')
+      .option(
+        '--inplace',
+        'verify in a temporary file as always, then copy it over the existing file instead of renaming (for a bind-mounted file); NOT atomic',
+      )
       .option(
         '--resume',
         'keep the remote partial file if the transfer fails, and continue one left by an earlier --resume push (stdin must be a regular file)',

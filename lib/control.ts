@@ -7,6 +7,7 @@ import { fastCipherOptions } from './cipher.js';
 import { debug } from './debug.js';
 import { keepAliveOptions } from './keep-alive.js';
 import { sessionOptions } from './session-options.js';
+import { hasUserMaster, USER_MASTER_OPTIONS } from './user-master.js';
 import type { ErrorContext } from './errors.js';
 import { classifyFailure, type SshExit } from './failure.js';
 import {
@@ -53,6 +54,8 @@ export class ControlConnection {
   private readonly sessions: SshProcess[] = [];
   // The remote copy of the script for sessions whose stdin is not a pipe (see saveScript).
   private savedScript: string | undefined;
+  // Riding the user's own running master (see hasUserMaster) instead of a private one.
+  private ridesUserMaster = false;
 
   private constructor(
     private readonly params: ControlParams,
@@ -76,24 +79,29 @@ export class ControlConnection {
   ): Promise<ControlConnection> {
     const tag = `SSHSTREAM-${randomBytes(8).toString('hex')}`;
     const dir = await mkdtemp(join(tmpdir(), 'sshstream-'));
-    const [cipher, keepAlive, session] = await Promise.all([
+    const [cipher, keepAlive, session, shared] = await Promise.all([
       fastCipherOptions(params.destination, params.ssh),
       keepAliveOptions(params.destination, params.ssh, params.stallTimeout),
       sessionOptions(params.destination, params.ssh),
+      hasUserMaster(params.destination, params.ssh),
     ]);
     const invocation = buildSshInvocation(
       params.destination,
-      params.ssh,
+      shared ? { ...params.ssh, jump: undefined } : params.ssh,
       [
         ...cipher,
         ...keepAlive,
         ...session,
-        '-o',
-        'ControlMaster=yes',
-        '-o',
-        `ControlPath=${join(dir, 'control')}`,
-        '-o',
-        'ControlPersist=no',
+        ...(shared
+          ? USER_MASTER_OPTIONS
+          : [
+              '-o',
+              'ControlMaster=yes',
+              '-o',
+              `ControlPath=${join(dir, 'control')}`,
+              '-o',
+              'ControlPersist=no',
+            ]),
       ],
       buildRemoteCommand([tag, ...params.remoteArgs]),
     );
@@ -119,8 +127,13 @@ export class ControlConnection {
       exited,
       session,
     );
+    connection.ridesUserMaster = shared;
+    // The user's master has authenticated already: sessions can ride it at once.
+    if (shared) onConnected?.(connection);
     const watching =
-      onConnected && watchSocket(join(dir, 'control'), exited, () => onConnected(connection));
+      onConnected && !shared
+        ? watchSocket(join(dir, 'control'), exited, () => onConnected(connection))
+        : undefined;
     const ready = await stdout.next(['ready']);
     watching?.stop();
     if (!ready) {
@@ -178,12 +191,16 @@ export class ControlConnection {
       { ...this.params.ssh, jump: undefined },
       [
         ...this.sessionArgs,
-        '-o',
-        'ControlMaster=no',
-        '-o',
-        `ControlPath=${join(this.dir, 'control')}`,
-        '-o',
-        'ProxyCommand=false',
+        ...(this.ridesUserMaster
+          ? USER_MASTER_OPTIONS
+          : [
+              '-o',
+              'ControlMaster=no',
+              '-o',
+              `ControlPath=${join(this.dir, 'control')}`,
+              '-o',
+              'ProxyCommand=false',
+            ]),
       ],
       piped ? buildRemoteCommand(args) : buildSavedScriptCommand(this.savedScript!, args),
     );

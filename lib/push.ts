@@ -62,6 +62,13 @@ export interface PushOptions extends SshOptions, StallOptions {
   mkdir?: boolean | undefined;
   /** Limit the rate on the wire, in bytes per second. */
   limitRate?: number | undefined;
+  /**
+   * For a destination that cannot be renamed over (a bind-mounted file, Docker's `-v file:file`):
+   * the data still lands in a temporary file and is verified there, then it is copied over the
+   * existing file in place, written back and hashed again. Not atomic: a failure during that copy
+   * leaves the destination damaged. A missing destination is still renamed into place.
+   */
+  inplace?: boolean | undefined;
   /** Aborting kills ssh, removes the remote temporary file and rejects with AbortError. */
   signal?: AbortSignal | undefined;
   /**
@@ -191,6 +198,7 @@ export class PushStream extends Writable {
           modeArgument(options.mode, this.context),
           options.compress ?? '',
           options.resume ? '1' : '0',
+          options.inplace ? '1' : '0',
         ],
         context: this.context,
         stallTimeout: stallTimeoutOf(options),
@@ -401,7 +409,17 @@ export class PushStream extends Writable {
     await this.options.beforeCommit?.(bytes);
     this.emit('verify');
     const reply = await this.commitRequest(bytes, digest);
-    const [remoteBytes = '', remoteDigest = ''] = reply.fields;
+    const [remoteBytes = '', remoteDigest = '', how] = reply.fields;
+    if (reply.word === 'mismatch' && how === 'inplace') {
+      throw new VerificationError(
+        `verification failed after the in-place copy: sent ${bytes} bytes ${this.algorithm} ` +
+          `${digest || '-'}, the destination has ${remoteBytes} bytes ${remoteDigest || '-'}; ` +
+          'it may be damaged (an in-place copy is not atomic): push again',
+        { bytes, digest },
+        { bytes: Number(remoteBytes), digest: remoteDigest },
+        this.context,
+      );
+    }
     if (reply.word !== 'committed' || remoteBytes !== String(bytes) || remoteDigest !== digest) {
       const changed =
         this.options.direct && fileStamp(this.options.direct.fd) !== this.directStamp

@@ -146,11 +146,13 @@ not_a_file() {
 
 fsync_file() { sync -- "$1" 2>/dev/null || sync; }
 
-# push-control PATH MKDIR ALGO MODE COMPRESS RESUME: prepares the temporary file, then takes
-# commands on stdin. Whatever ends this process before "commit" (EOF from a dropped connection,
-# a killed client, a signal) removes the temporary file, unless RESUME keeps it for next time.
+# push-control PATH MKDIR ALGO MODE COMPRESS RESUME INPLACE: prepares the temporary file, then
+# takes commands on stdin. Whatever ends this process before "commit" (EOF from a dropped
+# connection, a killed client, a signal) removes the temporary file, unless RESUME keeps it for
+# next time. INPLACE 1: the commit copies the verified file over an existing PATH (see inplace).
 push_control() {
   val path "$1"; val mkdirs "$2"; val algo "$3"; val mode "$4"; val compress "$5"; val resume "$6"
+  val inplace "${7:-}"; given_mode=$mode
   resolve "$path" "$resume"
   need_hash "$algo"
   # auto: the local side picks once it has seen the data, from the tools reported here.
@@ -231,7 +233,11 @@ push_control() {
         if [ -L "$p" ] && [ -d "$p" ]; then fail isdir 'is a symbolic link to a directory'; fi
         if [ -d "$p" ]; then fail isdir 'became a directory during the push; nothing committed'; fi
         not_a_file
-        e=$(mv -f -- "$tmp" "$p" 2>&1) || fail io "cannot rename into place: $e"
+        if [ "$inplace" = 1 ] && [ -f "$p" ]; then commit_inplace "$2" "$3"; fi
+        e=$(mv -f -- "$tmp" "$p" 2>&1) || case $e in
+          *[Bb]usy*) fail busy "cannot rename into place: $e (a mount point, such as a bind-mounted file, cannot be replaced: push with --inplace to write into it)" ;;
+          *) fail io "cannot rename into place: $e" ;;
+        esac
         # A directory made in the instant between the check and mv: take the file back out.
         if [ -d "$p" ] && [ -f "$p/${tmp##*/}" ]; then
           rm -f -- "$p/${tmp##*/}"
@@ -245,6 +251,21 @@ push_control() {
     esac
   done
   exit 2
+}
+
+# commit_inplace BYTES DIGEST: for a destination that cannot be renamed over (a bind-mounted
+# file): the verified temporary file is copied into it (not atomic: a failure midway leaves it
+# damaged), written back, and the destination itself hashed again. Exits: committed, mismatch
+# (exit 3, "inplace" added) or an I/O failure.
+commit_inplace() {
+  e=$(cat -- "$tmp" 2>&1 > "$p") || fail io "cannot write into place: $e (the destination may be damaged: an in-place copy is not atomic)"
+  fsync_file "$p"
+  [ -z "$given_mode" ] || e=$(chmod "$mode" "$p" 2>&1) || fail io "chmod: $e"
+  rm -f -- "$tmp"; committed=1
+  n=$(wc -c < "$p" | tr -d ' '); h=$(digest_of "$p")
+  if [ "$n" != "$1" ] || [ "$h" != "${2:-}" ]; then say mismatch "$n" "$h" inplace; exit 3; fi
+  say committed "$n" "$h"
+  exit 0
 }
 
 # reader COMMAND...: runs COMMAND (the one reading stdin) with its pid in $tmp.pid, so that

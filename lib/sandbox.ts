@@ -62,6 +62,8 @@ export interface Sandbox {
   readonly scratch: string;
   /** `['-F', configPath]`: what a client passes to ssh to reach the alias. */
   readonly sshArgs: string[];
+  /** The server's log so far (its stderr, last 64 KiB); raise sshd's `LogLevel` to see logins. */
+  log(): string;
   /** Stop sshd and its sessions (SIGTERM, wait for exit) and remove the temp dir. Idempotent. */
   stop(): Promise<void>;
 }
@@ -511,6 +513,7 @@ const createSandbox = (running: {
     knownHostsPath: join(dir, 'known_hosts'),
     scratch: running.scratch,
     sshArgs: ['-F', configPath],
+    log: sshd.stderr,
     stop: () =>
       (stopping ??= (async () => {
         process.off('exit', onExit);
