@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { abortErrorFor } from './abort.js';
 import { fastCipherOptions } from './cipher.js';
 import { debug } from './debug.js';
 import { keepAliveOptions } from './keep-alive.js';
@@ -33,6 +34,8 @@ export interface ControlParams {
   context: ErrorContext;
   /** The stall timeout in ms (0: off), for ssh's keep-alives and ConnectTimeout. */
   stallTimeout: number;
+  /** Aborting kills the master, even while it connects or authenticates. */
+  signal?: AbortSignal | undefined;
 }
 
 // How long we wait for the remote side to confirm an abort before giving up on it.
@@ -97,6 +100,10 @@ export class ControlConnection {
       ],
       buildRemoteCommand([tag, ...params.remoteArgs]),
     );
+    if (params.signal?.aborted) {
+      await rm(dir, { recursive: true, force: true });
+      throw abortErrorFor(params.signal, params.context);
+    }
     debug('control: spawning ssh master');
     const master = spawnSsh(invocation, {
       stdin: 'pipe',
@@ -104,11 +111,16 @@ export class ControlConnection {
       stderr: 'pipe',
       buffer: false,
     });
+    // ssh itself only gives up on a silent server after ConnectTimeout, or never while a
+    // prompt waits: an abort must not wait for that.
+    const stopOnAbort = () => master.kill('SIGTERM');
+    params.signal?.addEventListener('abort', stopOnAbort, { once: true });
     master.stdin?.on('error', () => {});
     master.stdin?.write(SCRIPT_INPUT);
     const stdout = new ReportReader(tag, master.stdout);
     const stderr = new ReportReader(tag, master.stderr);
     const exited = settle(master, stdout, stderr);
+    void exited.then(() => params.signal?.removeEventListener('abort', stopOnAbort));
     const connection = new ControlConnection(
       params,
       dir,
@@ -128,6 +140,7 @@ export class ControlConnection {
       connection.endSessions();
       const exit = await exited;
       await rm(dir, { recursive: true, force: true });
+      if (params.signal?.aborted) throw abortErrorFor(params.signal, params.context);
       throw classifyFailure(exit, stderr, params.context);
     }
     debug('control: remote side ready');
