@@ -78,7 +78,7 @@ export class ControlConnection {
     onConnected?: (connection: ControlConnection) => void,
   ): Promise<ControlConnection> {
     const tag = `SSHSTREAM-${randomBytes(8).toString('hex')}`;
-    const dir = await mkdtemp(join(tmpdir(), 'sshstream-'));
+    const dir = await controlDirectory();
     const [cipher, keepAlive, session] = await Promise.all([
       fastCipherOptions(params.destination, params.ssh),
       keepAliveOptions(params.destination, params.ssh, params.stallTimeout),
@@ -275,6 +275,16 @@ function watchSocket(
   }, 5);
   void exited.then(stop);
   return { stop };
+}
+
+// A Unix socket's path holds at most 103 bytes (macOS; 107 on Linux), and ssh first binds
+// ControlPath plus a 17-byte random suffix: under a long $TMPDIR the socket could not be
+// created, so the private directory (mode 0700, like any mkdtemp) goes under /tmp instead.
+const SOCKET_PATH_MAX = 103;
+function controlDirectory(): Promise<string> {
+  const base = tmpdir();
+  const longest = join(base, 'sshstream-XXXXXX', 'control').length + 17;
+  return mkdtemp(join(longest <= SOCKET_PATH_MAX ? base : '/tmp', 'sshstream-'));
 }
 
 // Resolves when the process has exited and its output streams are fully read.
