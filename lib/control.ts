@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { abortErrorFor } from './abort.js';
 import { fastCipherOptions } from './cipher.js';
 import { debug } from './debug.js';
 import { keepAliveOptions } from './keep-alive.js';
@@ -34,6 +35,8 @@ export interface ControlParams {
   context: ErrorContext;
   /** The stall timeout in ms (0: off), for ssh's keep-alives and ConnectTimeout. */
   stallTimeout: number;
+  /** Aborting kills the master, even while it connects or authenticates. */
+  signal?: AbortSignal | undefined;
 }
 
 // How long we wait for the remote side to confirm an abort before giving up on it.
@@ -78,7 +81,7 @@ export class ControlConnection {
     onConnected?: (connection: ControlConnection) => void,
   ): Promise<ControlConnection> {
     const tag = `SSHSTREAM-${randomBytes(8).toString('hex')}`;
-    const dir = await mkdtemp(join(tmpdir(), 'sshstream-'));
+    const dir = await controlDirectory();
     const [cipher, keepAlive, session, shared] = await Promise.all([
       fastCipherOptions(params.destination, params.ssh),
       keepAliveOptions(params.destination, params.ssh, params.stallTimeout),
@@ -105,6 +108,10 @@ export class ControlConnection {
       ],
       buildRemoteCommand([tag, ...params.remoteArgs]),
     );
+    if (params.signal?.aborted) {
+      await rm(dir, { recursive: true, force: true });
+      throw abortErrorFor(params.signal, params.context);
+    }
     debug('control: spawning ssh master');
     const master = spawnSsh(invocation, {
       stdin: 'pipe',
@@ -112,11 +119,16 @@ export class ControlConnection {
       stderr: 'pipe',
       buffer: false,
     });
+    // ssh itself only gives up on a silent server after ConnectTimeout, or never while a
+    // prompt waits: an abort must not wait for that.
+    const stopOnAbort = () => master.kill('SIGTERM');
+    params.signal?.addEventListener('abort', stopOnAbort, { once: true });
     master.stdin?.on('error', () => {});
     master.stdin?.write(SCRIPT_INPUT);
     const stdout = new ReportReader(tag, master.stdout);
     const stderr = new ReportReader(tag, master.stderr);
     const exited = settle(master, stdout, stderr);
+    void exited.then(() => params.signal?.removeEventListener('abort', stopOnAbort));
     const connection = new ControlConnection(
       params,
       dir,
@@ -141,6 +153,7 @@ export class ControlConnection {
       connection.endSessions();
       const exit = await exited;
       await rm(dir, { recursive: true, force: true });
+      if (params.signal?.aborted) throw abortErrorFor(params.signal, params.context);
       throw classifyFailure(exit, stderr, params.context);
     }
     debug('control: remote side ready');
@@ -279,6 +292,16 @@ function watchSocket(
   }, 5);
   void exited.then(stop);
   return { stop };
+}
+
+// A Unix socket's path holds at most 103 bytes (macOS; 107 on Linux), and ssh first binds
+// ControlPath plus a 17-byte random suffix: under a long $TMPDIR the socket could not be
+// created, so the private directory (mode 0700, like any mkdtemp) goes under /tmp instead.
+const SOCKET_PATH_MAX = 103;
+function controlDirectory(): Promise<string> {
+  const base = tmpdir();
+  const longest = join(base, 'sshstream-XXXXXX', 'control').length + 17;
+  return mkdtemp(join(longest <= SOCKET_PATH_MAX ? base : '/tmp', 'sshstream-'));
 }
 
 // Resolves when the process has exited and its output streams are fully read.

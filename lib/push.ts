@@ -138,6 +138,9 @@ export class PushStream extends Writable {
   // Set once _final runs: from then on finish() reports failures itself, with the right class.
   private finishing = false;
   private stall: StallWatch | undefined;
+  // Aborted by a destroy that comes while the push connects (see destroy).
+  private readonly connecting = new AbortController();
+  private opened = false;
   private resolveResult!: (result: PushResult) => void;
   private rejectResult!: (error: Error) => void;
 
@@ -173,7 +176,24 @@ export class PushStream extends Writable {
   }
 
   override _construct(callback: (error?: Error | null) => void): void {
-    this.open().then(() => callback(), callback);
+    this.open().then(
+      () => {
+        this.opened = true;
+        callback();
+      },
+      // Destroyed meanwhile: the destroy's error is the one to report, not how connecting ended.
+      (error: Error) => {
+        this.opened = true;
+        callback(this.destroyed ? null : error);
+      },
+    );
+  }
+
+  // Node holds a destroy back until _construct has called back, and connecting can last
+  // minutes (a silent server, a prompt nobody answers): ssh is stopped now, so it goes through.
+  override destroy(error?: Error): this {
+    if (!this.opened) this.connecting.abort(error);
+    return super.destroy(error);
   }
 
   private async open(): Promise<void> {
@@ -202,9 +222,11 @@ export class PushStream extends Writable {
         ],
         context: this.context,
         stallTimeout: stallTimeoutOf(options),
+        signal: this.connecting.signal,
       },
       startEarly,
     );
+    if (this.destroyed) return; // cleanup (after this returns) closes the connection
     const partial = Number(this.control.ready.fields[0] ?? 0);
     this.skip = options.resume && partial > 0 ? await this.continuePartial(partial, algorithm) : 0;
     if (options.direct) return this.beginDirect(options.direct);
