@@ -128,7 +128,7 @@ export class ControlConnection {
       connection.endSessions();
       const exit = await exited;
       await rm(dir, { recursive: true, force: true });
-      throw classifyFailure(exit, stderr, params.context);
+      throw classifyFailure(exit, stderr, params.context, stdout.lastLine);
     }
     debug('control: remote side ready');
     connection.ready = ready;
