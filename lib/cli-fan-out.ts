@@ -4,6 +4,7 @@ import { createProgress } from '../transforms/progress.js';
 import { transferOptionsOf } from './cli-options.js';
 import type { PushFlags } from './cli-push.js';
 import { progressMode } from './cli-report.js';
+import { connectedOf } from './connected.js';
 import { LocalIOError, SshStreamError, UsageError } from './errors.js';
 import { escapeControl } from './escape.js';
 import { FanOutError, FanOutPushStream, type TargetOutcome } from './fan-out.js';
@@ -79,13 +80,23 @@ export async function runFanOut(
     signal,
   });
   const mode = progressMode(flags);
+  // Nothing is drawn while ssh may be asking on the terminal: not before every target has
+  // authenticated (or failed).
+  const connected = connectedOf(stream);
   const progress = mode
-    ? createProgress({ output: process.stderr, label: `push to ${targets.length} targets`, mode })
+    ? createProgress({
+        output: process.stderr,
+        label: `push to ${targets.length} targets`,
+        mode,
+        after: connected,
+      })
     : undefined;
   stream.on('outcome', (outcome: TargetOutcome) => {
     if (flags.quiet || !mode) return;
-    progress?.setPhase(undefined);
-    process.stderr.write(`${mode === 'tty' ? '\r\x1b[K' : ''}${outcomeLine(outcome)}\n`);
+    void connected.then(() => {
+      progress?.setPhase(undefined);
+      process.stderr.write(`${mode === 'tty' ? '\r\x1b[K' : ''}${outcomeLine(outcome)}\n`);
+    });
   });
   try {
     const pacer = new MemoryPacer();

@@ -4,6 +4,7 @@ import { AUTO_SAMPLE_BYTES, chooseCompression } from '../transforms/compress.js'
 import { isatty } from 'node:tty';
 import { createProgress } from '../transforms/progress.js';
 import { compressionOf, transferOptionsOf, type TransferFlags } from './cli-options.js';
+import { connectedOf } from './connected.js';
 import { printResult, progressMode } from './cli-report.js';
 import { LocalIOError, UsageError, VerificationError, type ErrorContext } from './errors.js';
 import { escapeControl } from './escape.js';
@@ -88,6 +89,7 @@ function pushOptionsOf(
         label: `push ${target}`,
         mode,
         ...(size === undefined ? {} : { total: size }),
+        after: connectedOf(stream),
       });
       stream.once('verify', () =>
         progress.setPhase(`verifying ${flags.checksum} on the remote side…`),
@@ -175,12 +177,15 @@ async function pushFileDirect(
   signal: AbortSignal,
   how: { size: number; start: number; mode: ReturnType<typeof progressMode> },
 ): Promise<PushResult> {
+  let connected = (): void => {};
+  const after = new Promise<void>((resolve) => (connected = resolve));
   const progress = how.mode
     ? createProgress({
         output: process.stderr,
         label: `push ${target}`,
         mode: how.mode,
         total: how.size - how.start,
+        after,
       })
     : undefined;
   const timer =
@@ -198,11 +203,13 @@ async function pushFileDirect(
         inplace: flags.inplace,
         signal,
       },
-      (stream) =>
+      (stream) => {
+        stream.once('connected', connected);
         stream.once('verify', () => {
           progress?.advanceTo(how.size - how.start);
           progress?.setPhase(`verifying ${flags.checksum} on the remote side…`);
-        }),
+        });
+      },
     );
   } finally {
     clearInterval(timer);

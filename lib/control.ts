@@ -154,7 +154,7 @@ export class ControlConnection {
       const exit = await exited;
       await rm(dir, { recursive: true, force: true });
       if (params.signal?.aborted) throw abortErrorFor(params.signal, params.context);
-      throw classifyFailure(exit, stderr, params.context);
+      throw classifyFailure(exit, stderr, params.context, stdout.lastLine);
     }
     debug('control: remote side ready');
     connection.ready = ready;

@@ -16,6 +16,7 @@ import {
 import { parseTarget } from './target.js';
 import { destroyOnAbort } from './abort.js';
 import { PushStream, type PushOptions, type PushResult } from './push.js';
+import { mayPrompt } from './terminal.js';
 import { push } from './transfer.js';
 
 /** Options of a push to several targets. */
@@ -25,6 +26,12 @@ export interface FanOutOptions extends PushOptions {
    * and are then fed from a local temporary copy of the input, kept until all are done.
    */
   maxParallel?: number | undefined;
+  /**
+   * Authenticate the targets one at a time, and send data to all of them only then: ssh may
+   * be asking for a password or a host key on the terminal, and N questions at once cannot be
+   * answered. Default: when this process has a controlling terminal.
+   */
+  connectOneAtATime?: boolean | undefined;
 }
 
 /** How one target of a fan-out ended. */
@@ -65,16 +72,20 @@ const DEFAULT_MAX_PARALLEL = 16;
  * written to every target at the same time; the slowest healthy target sets the pace, and a
  * target that fails is dropped without stopping the others. Each target is verified and
  * committed on its own. The stream finishes when every target has; it errors with FanOutError
- * if any failed. `result` resolves with one outcome per target, in the order given.
+ * if any failed. `result` resolves with one outcome per target, in the order given. Emits
+ * `'connected'` once every target that runs from the start has authenticated (or failed).
  */
 export class FanOutPushStream extends Writable {
   /** One outcome per target, once all are done (rejects only when aborted). */
   readonly result: Promise<TargetOutcome[]>;
-  private readonly live: PushStream[];
+  private readonly live: PushStream[] = [];
   private readonly hash: Hash | undefined;
   private readonly digestSource: () => Promise<string>;
   private readonly queued: string[];
-  private readonly outcomes: Array<Promise<TargetOutcome>>;
+  private readonly outcomes: Array<Promise<TargetOutcome>> = [];
+  // Targets connected in turn by _construct (connectOneAtATime), before any data is written.
+  private readonly inTurn: string[];
+  private readonly perTarget: PushOptions;
   private spool: { dir: string; file: string; stream: WriteStream } | undefined;
   // Why the local copy for queued targets could not be written ($TMPDIR full, say).
   private spoolError: Error | undefined;
@@ -108,18 +119,20 @@ export class FanOutPushStream extends Writable {
     // and no ssh is left running behind the error. (A PushStream starts ssh once constructed,
     // and its other checks concern the options, shared by all: the first one throws alone.)
     for (const target of targets) parseTarget(target, 'push');
-    const live = targets.slice(0, maxParallel).map((target) => new PushStream(target, perTarget));
+    const first = targets.slice(0, maxParallel);
+    const inTurn = first.length > 1 && (options.connectOneAtATime ?? mayPrompt());
+    const live = inTurn ? [] : first.map((target) => new PushStream(target, perTarget));
     super({ highWaterMark: 1 << 20 });
     this.hash = hash;
     this.stopTargets = stopTargets;
     this.digestSource = digestSource;
-    this.live = live;
+    this.perTarget = perTarget;
+    this.inTurn = inTurn ? first : [];
     this.queued = targets.slice(maxParallel);
-    this.slots = maxParallel - live.length;
-    this.outcomes = live.map((stream, index) => this.outcomeOf(targets[index]!, stream.result));
-    for (const stream of live) {
-      stream.on('error', () => {});
-      void stream.result.finally(() => this.release()).catch(() => {});
+    this.slots = maxParallel - first.length;
+    live.forEach((stream, index) => this.adopt(first[index]!, stream));
+    if (!inTurn) {
+      void Promise.all(live.map(connectedOrDone)).then(() => this.emit('connected'));
     }
     this.result = new Promise((resolve, reject) => {
       this.resolveResult = resolve;
@@ -130,6 +143,41 @@ export class FanOutPushStream extends Writable {
   }
 
   override _construct(callback: (error?: Error | null) => void): void {
+    this.connectInTurn().then(
+      () => this.makeSpool(callback),
+      (error: Error) => callback(error),
+    );
+  }
+
+  // One target after another: each starts once the one before has authenticated or failed.
+  // An abort ends the wait at once (destroy() itself waits for _construct to finish).
+  private async connectInTurn(): Promise<void> {
+    if (this.inTurn.length === 0) return;
+    const signal = this.options.signal;
+    const stop = () => this.stopTargets.abort(signal?.reason);
+    signal?.addEventListener('abort', stop, { once: true });
+    try {
+      for (const target of this.inTurn) {
+        if (this.stopTargets.signal.aborted) break;
+        const stream = new PushStream(target, this.perTarget);
+        this.adopt(target, stream);
+        await connectedOrDone(stream);
+      }
+    } finally {
+      signal?.removeEventListener('abort', stop);
+    }
+    this.emit('connected');
+  }
+
+  // A live target: its outcome is recorded, and its slot is freed when it ends.
+  private adopt(target: string, stream: PushStream): void {
+    this.live.push(stream);
+    this.outcomes.push(this.outcomeOf(target, stream.result));
+    stream.on('error', () => {});
+    void stream.result.finally(() => this.release()).catch(() => {});
+  }
+
+  private makeSpool(callback: (error?: Error | null) => void): void {
     if (this.queued.length === 0) return callback();
     mkdtemp(join(tmpdir(), 'sshstream-spool-')).then((dir) => {
       const file = join(dir, 'input');
@@ -252,6 +300,17 @@ export class FanOutPushStream extends Writable {
     if (next) next();
     else this.slots += 1;
   }
+}
+
+// Resolves once `stream` has authenticated, or has ended without.
+function connectedOrDone(stream: PushStream): Promise<void> {
+  return new Promise((resolve) => {
+    stream.once('connected', () => resolve());
+    stream.result.then(
+      () => resolve(),
+      () => resolve(),
+    );
+  });
 }
 
 // Resolves when `stream` can take more: at once, on 'drain', or when it failed (then it is

@@ -1,5 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { RemoteIOError, type ErrorContext } from './errors.js';
+import { escapeControl } from './escape.js';
 
 // A login shell that prints more than this before our header is not one we can talk through.
 const MAX_NOISE = 1 << 20;
@@ -21,6 +22,16 @@ export class HeaderStripper extends Transform {
     private readonly context: ErrorContext = {},
   ) {
     super();
+  }
+
+  /** The last line the remote side printed while no header came (a server's refusal, say), escaped. */
+  get noiseLine(): string {
+    const lines = (this.pending ?? Buffer.alloc(0))
+      .toString('latin1')
+      .split('\n')
+      .filter((line) => line.trim() !== '');
+    const last = (lines.at(-1) ?? '').slice(-2048);
+    return escapeControl(Buffer.from(last, 'latin1')).trim();
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {

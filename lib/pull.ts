@@ -91,6 +91,7 @@ export class PullStream extends Transform {
   private readonly checksum: ChecksumStream;
   private stderr!: ReportReader;
   private stall: StallWatch | undefined;
+  private header: HeaderStripper | undefined;
   private readonly tag = `SSHSTREAM-${randomBytes(8).toString('hex')}`;
   private readonly started = performance.now();
   private resolveResult!: (result: PullResult) => void;
@@ -157,24 +158,23 @@ export class PullStream extends Transform {
     this.stderr = new ReportReader(tag, this.child.stderr);
     void this.child.then(() => this.stderr.end());
     const late = auto ? new LateDecompressor() : undefined;
-    const stages: Duplex[] = [
-      new HeaderStripper(
-        tag,
-        (size, offset, chosen) => {
-          if (late && isCompression(chosen)) {
-            late.decompressWith(chosen);
-            this.compress = chosen;
-          }
-          if (resume && offset === resume.bytes && offset > 0) {
-            this.offset = offset;
-            this.checksum.continueFrom(resume.hash.copy(), offset);
-          }
-          this.announce(size);
-          this.watchStall();
-        },
-        this.context,
-      ),
-    ];
+    this.header = new HeaderStripper(
+      tag,
+      (size, offset, chosen) => {
+        if (late && isCompression(chosen)) {
+          late.decompressWith(chosen);
+          this.compress = chosen;
+        }
+        if (resume && offset === resume.bytes && offset > 0) {
+          this.offset = offset;
+          this.checksum.continueFrom(resume.hash.copy(), offset);
+        }
+        this.announce(size);
+        this.watchStall();
+      },
+      this.context,
+    );
+    const stages: Duplex[] = [this.header];
     if (options.limitRate) stages.push(createThrottle(options.limitRate));
     if (late) stages.push(late);
     else if (fixed) stages.push(createDecompressor(fixed));
@@ -229,7 +229,9 @@ export class PullStream extends Transform {
   private async verify(): Promise<PullResult> {
     const exit = await this.child!;
     this.stderr.end();
-    if (exit.exitCode !== 0) throw classifyFailure(exit, this.stderr, this.context);
+    if (exit.exitCode !== 0) {
+      throw classifyFailure(exit, this.stderr, this.context, this.header?.noiseLine);
+    }
     const { digest, bytes, algorithm } = await this.checksum.result;
     const sum = this.stderr.reports.find((report) => report.word === 'sum');
     if (!sum)
@@ -274,7 +276,7 @@ export class PullStream extends Transform {
       this.stderr.end();
       settle(
         exit.exitCode !== 0 && this.stderr.error
-          ? classifyFailure(exit, this.stderr, this.context)
+          ? classifyFailure(exit, this.stderr, this.context, this.header?.noiseLine)
           : error,
       );
     });

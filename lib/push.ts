@@ -109,7 +109,11 @@ export const INLINE_LIMIT = 16 * 1024;
 /** What a verified and committed push reports. */
 export type PushResult = TransferResult;
 
-/** The Writable returned by createPushStream; `result` settles once the file is committed or not. */
+/**
+ * The Writable returned by createPushStream; `result` settles once the file is committed or not.
+ * Emits `'connected'` once ssh has authenticated and the remote side is ready (until then ssh
+ * may be asking on the terminal for a password or a host key).
+ */
 export class PushStream extends Writable {
   /** Resolves after the remote file is verified and renamed into place; rejects otherwise. */
   readonly result: Promise<PushResult>;
@@ -227,6 +231,7 @@ export class PushStream extends Writable {
       startEarly,
     );
     if (this.destroyed) return; // cleanup (after this returns) closes the connection
+    this.emit('connected');
     const partial = Number(this.control.ready.fields[0] ?? 0);
     this.skip = options.resume && partial > 0 ? await this.continuePartial(partial, algorithm) : 0;
     if (options.direct) return this.beginDirect(options.direct);

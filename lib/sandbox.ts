@@ -34,9 +34,11 @@ export interface SandboxOptions {
   user?: string;
   /**
    * Extra sshd_config lines. They go before the defaults, so they override them (sshd keeps the
-   * first value of a keyword); a `Match` block is not supported.
+   * first value of a keyword); a `Match` block goes in `sshdMatch`.
    */
   sshdConfig?: string[];
+  /** sshd_config lines appended after the defaults: `Match` blocks (e.g. `Match User NAME`). */
+  sshdMatch?: string[];
 }
 
 /** A running throwaway sshd on 127.0.0.1 and the ssh_config that reaches it. */
@@ -190,7 +192,7 @@ const freePort = async (): Promise<number> => {
   return address.port;
 };
 
-const sshdConfigText = (dir: string, port: number, extra: string[]): string =>
+const sshdConfigText = (dir: string, port: number, extra: string[], match: string[]): string =>
   [
     ...extra,
     'ListenAddress 127.0.0.1',
@@ -210,6 +212,7 @@ const sshdConfigText = (dir: string, port: number, extra: string[]): string =>
     'PrintMotd no',
     'PrintLastLog no',
     `Subsystem sftp ${findSftpServer()}`,
+    ...match,
     '',
   ].join('\n');
 
@@ -405,9 +408,10 @@ const sshdCommand = async (
   dir: string,
   port: number,
   extra: string[],
+  match: string[],
 ): Promise<ServerCommand> => {
   const configPath = join(dir, 'sshd_config');
-  await writeFile(configPath, sshdConfigText(dir, port, extra), { mode: 0o644 });
+  await writeFile(configPath, sshdConfigText(dir, port, extra, match), { mode: 0o644 });
   return { command: sshd, args: ['-D', '-e', '-f', configPath] };
 };
 
@@ -443,8 +447,8 @@ const startServer = async (
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const server = options.server ?? 'openssh';
   const dropbear = server === 'dropbear' ? findDropbearTools() : undefined;
-  if (dropbear !== undefined && options.sshdConfig !== undefined) {
-    throw new Error('dropbear sandbox: sshdConfig applies to OpenSSH only');
+  if (dropbear !== undefined && (options.sshdConfig ?? options.sshdMatch) !== undefined) {
+    throw new Error('dropbear sandbox: sshdConfig and sshdMatch apply to OpenSSH only');
   }
   const sshdPath = dropbear === undefined ? findSshd() : dropbear.dropbear;
   if (sshdPath === undefined) throw new SshdNotFoundError();
@@ -460,7 +464,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const home = dropbear === undefined ? '' : await homeOf(user.name);
     const started = await startServer(dir, async (port) =>
       dropbear === undefined
-        ? sshdCommand(sshdPath, dir, port, options.sshdConfig ?? [])
+        ? sshdCommand(sshdPath, dir, port, options.sshdConfig ?? [], options.sshdMatch ?? [])
         : dropbearCommand(dropbear, dir, port, home),
     );
     sshd = started.sshd;

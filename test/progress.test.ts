@@ -44,6 +44,21 @@ const frames = (text: string): string[] =>
     .map((frame) => frame.replace(/\x1b\[K$/, ''));
 
 describe('progress in tty mode', () => {
+  test('with `after`, nothing is drawn until it settles (ssh may be asking on the terminal)', async () => {
+    let release = (): void => {};
+    const after = new Promise<void>((resolve) => (release = resolve));
+    const { output, clock, progress } = setup({ mode: 'tty', total: 1000, after });
+    progress.write(Buffer.alloc(300));
+    clock.ms = 5000;
+    progress.setPhase(undefined);
+    progress.advanceTo(400);
+    assert.equal(output.text, '');
+    release();
+    await after;
+    assert.match(frames(output.text).at(-1) ?? '', /^push sandbox:\/tmp\/x  400 B \/ 1000 B   40%/);
+    progress.destroy();
+  });
+
   test('advanceTo counts bytes that never pass through the stream (ssh reading a file)', () => {
     const { output, clock, progress } = setup({ mode: 'tty', total: 1000 });
     progress.advanceTo(250);

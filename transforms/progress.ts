@@ -15,6 +15,11 @@ export interface ProgressOptions {
   interval?: number;
   /** Clock in milliseconds, injectable for tests (default `Date.now`). */
   now?: () => number;
+  /**
+   * Draw nothing until this settles (bytes are still counted). ssh asks for passwords and
+   * host-key confirmation on the terminal until it has authenticated: nothing may draw over that.
+   */
+  after?: Promise<unknown> | undefined;
 }
 
 const TTY_INTERVAL_MS = 100;
@@ -81,6 +86,7 @@ export class ProgressStream extends Transform {
   #lastText = '';
   #drawn = false;
   #stopped = false;
+  #held: boolean;
 
   constructor(options: ProgressOptions) {
     super();
@@ -104,6 +110,17 @@ export class ProgressStream extends Transform {
     if (options.total !== undefined) {
       this.setTotal(options.total);
     }
+    this.#held = options.after !== undefined;
+    const release = () => this.#release();
+    options.after?.then(release, release);
+  }
+
+  // Drawing starts; the rate is measured from now, not over the time spent authenticating.
+  #release(): void {
+    this.#held = false;
+    this.#samples.splice(0, this.#samples.length, { t: this.#now(), bytes: this.bytes });
+    if (this.bytes > 0 && !this.writableFinished) this.#startTimer();
+    this.#draw(this.writableFinished || this.#phase !== undefined);
   }
 
   /** Sets the expected size in bytes (enables percent, bar and ETA). */
@@ -229,7 +246,7 @@ export class ProgressStream extends Transform {
   }
 
   #draw(force: boolean): void {
-    if (this.#stopped) {
+    if (this.#stopped || this.#held) {
       return;
     }
     const now = this.#now();
@@ -262,7 +279,7 @@ export class ProgressStream extends Transform {
   }
 
   #startTimer(): void {
-    if (this.#timer === undefined && !this.#stopped && !this.writableFinished) {
+    if (this.#timer === undefined && !this.#stopped && !this.#held && !this.writableFinished) {
       this.#timer = setInterval(() => this.#draw(false), this.#interval);
       this.#timer.unref();
     }

@@ -128,3 +128,20 @@ async function exists(name: string): Promise<boolean> {
     () => false,
   );
 }
+
+/**
+ * The account `name` (see ensureUser) with `password` set, for tests of password logins
+ * (the sandbox sshd must then allow PasswordAuthentication).
+ */
+export async function ensurePasswordUser(
+  name: string,
+  shell: string,
+  password: string,
+): Promise<TestUser> {
+  const user = await ensureUser(name, shell);
+  await new Promise<void>((resolve, reject) => {
+    const child = execFile('chpasswd', (error) => (error ? reject(error) : resolve()));
+    child.stdin!.end(`${name}:${password}\n`);
+  });
+  return user;
+}

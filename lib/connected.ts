@@ -1,0 +1,9 @@
+import type { EventEmitter } from 'node:events';
+
+/**
+ * Resolves once `stream` emits `'connected'` (ssh has authenticated): until then ssh may be
+ * asking on the terminal, and nothing may be drawn over its question. Never rejects.
+ */
+export function connectedOf(stream: EventEmitter): Promise<void> {
+  return new Promise((resolve) => stream.once('connected', () => resolve()));
+}
