@@ -1,16 +1,7 @@
 import { parseArgs } from 'node:util';
 
 /** The parts of the benchmark that `--only` can pick. */
-const SUITES = [
-  'push',
-  'pull',
-  'latency',
-  'rss',
-  'compress',
-  'phases',
-  'fanout',
-  'wan',
-] as const;
+const SUITES = ['push', 'pull', 'latency', 'rss', 'compress', 'phases', 'fanout', 'wan'] as const;
 export type Suite = (typeof SUITES)[number];
 
 /** Everything `npm run bench -- ...` can set. */

@@ -108,7 +108,7 @@ function wanCases(context: BenchContext, input: string, bytes: number): Case[] {
 }
 
 /** The one-way delays of the rows: 10, 25 and 50 ms, i.e. 20, 50 and 100 ms RTT. */
-export const WAN_DELAYS_MS = [10, 25, 50] as const;
+const WAN_DELAYS_MS = [10, 25, 50] as const;
 
 // Temporary files of `name` in `dir` once the remote side has cleaned up: the server notices the
 // dropped connection a moment after the client exits, so allow it a few seconds.

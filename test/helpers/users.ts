@@ -140,7 +140,9 @@ export async function ensurePasswordUser(
 ): Promise<TestUser> {
   const user = await ensureUser(name, shell);
   await new Promise<void>((resolve, reject) => {
-    const child = execFile('chpasswd', (error) => (error ? reject(error) : resolve()));
+    const child = execFile('chpasswd', (error: Error | null) =>
+      error ? reject(error) : resolve(),
+    );
     child.stdin!.end(`${name}:${password}\n`);
   });
   return user;
