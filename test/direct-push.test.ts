@@ -185,7 +185,10 @@ describe('direct push: ssh reads a big file on stdin itself (real sshd)', () => 
     try {
       const args = ['push', ...cfg(), '--ssh', wrapper, `${sandbox.current.host}:${dir}/out`];
       const run = startCli(args, { SSHSTREAM_DEBUG: '1' }, handle.fd);
-      await waitFor(async () => (await leftovers(dir)).length >= 1);
+      // The temporary file exists before the data session starts: wait for that start too.
+      let stderr = '';
+      run.child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      await waitFor(async () => DIRECT.test(stderr) && (await leftovers(dir)).length >= 1);
       run.child.kill('SIGINT');
       const guard = setTimeout(() => run.child.kill('SIGKILL'), 20_000);
       const result = await run.done;
