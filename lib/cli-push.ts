@@ -11,7 +11,7 @@ import { escapeControl } from './escape.js';
 import { MemoryPacer } from './memory-pacer.js';
 import { descriptorOffset, fileStamp } from './direct-input.js';
 import { startProducer } from './producer.js';
-import type { PushResult } from './push.js';
+import type { PushResult } from './push/options.js';
 import { push, pushDirect, type PushWithRetriesOptions } from './transfer.js';
 
 /** Flags of `sshstream push`. */

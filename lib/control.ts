@@ -9,7 +9,7 @@ import { debug } from './debug.js';
 import { keepAliveOptions } from './keep-alive.js';
 import { sessionOptions } from './session-options.js';
 import { hasUserMaster, USER_MASTER_OPTIONS } from './user-master.js';
-import type { ErrorContext } from './errors.js';
+import type { ErrorContext, SshStreamError } from './errors.js';
 import { classifyFailure, type SshExit } from './failure.js';
 import {
   buildRemoteCommand,
@@ -167,6 +167,19 @@ export class ControlConnection {
    */
   get sessionEnded(): Promise<void> {
     return this.stdout.ended;
+  }
+
+  /**
+   * Reports the connection lost: resolves with the failure once the control script ends while
+   * `needed()` (nothing can be committed without it), after ending the sessions that would
+   * keep the master going; resolves undefined when it ends once no longer needed.
+   */
+  async lost(needed: () => boolean): Promise<SshStreamError | undefined> {
+    await this.sessionEnded;
+    if (!needed()) return undefined;
+    this.endSessions();
+    const exit = await this.exited;
+    return needed() ? classifyFailure(exit, this.stderr, this.params.context) : undefined;
   }
 
   /** Ends every session riding this connection, so the master can exit. */

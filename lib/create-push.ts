@@ -1,5 +1,6 @@
 import { FanOutPushStream, type FanOutOptions } from './fan-out.js';
-import { PushStream, type PushOptions } from './push.js';
+import { PushStream } from './push/push-stream.js';
+import type { PushOptions } from './push/options.js';
 
 /**
  * A Writable that streams everything written to it into `target` (`[user@]host:path`) through

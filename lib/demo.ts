@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { createProgress } from '../transforms/progress.js';
 import { printResult } from './cli-report.js';
 import { execRemote } from './exec.js';
-import { createPushStream } from './push.js';
+import { createPushStream } from './create-push.js';
 import { startSandbox } from './sandbox.js';
 
 /** What `sshstream demo` runs. */

@@ -15,9 +15,10 @@ import {
 } from './errors.js';
 import { parseTarget } from './target.js';
 import { destroyOnAbort } from './abort.js';
-import { PushStream, type PushOptions, type PushResult } from './push.js';
+import { PushStream } from './push/push-stream.js';
+import type { PushOptions, PushResult } from './push/options.js';
 import { mayPrompt } from './terminal.js';
-import { push } from './transfer.js';
+import { pushWithRetries } from './transfer.js';
 
 /** Options of a push to several targets. */
 export interface FanOutOptions extends PushOptions {
@@ -114,14 +115,16 @@ export class FanOutPushStream extends Writable {
     const digestSource = () => (digest ??= Promise.resolve(hash ? hash.digest('hex') : ''));
     const stopTargets = new AbortController();
     setMaxListeners(0, stopTargets.signal); // one listener per target, by design
-    const perTarget = { ...rest, signal: stopTargets.signal, digestSource };
+    const perTarget = { ...rest, signal: stopTargets.signal };
     // Every target is checked before any connects: one bad target refuses the whole command,
     // and no ssh is left running behind the error. (A PushStream starts ssh once constructed,
     // and its other checks concern the options, shared by all: the first one throws alone.)
     for (const target of targets) parseTarget(target, 'push');
     const first = targets.slice(0, maxParallel);
     const inTurn = first.length > 1 && (options.connectOneAtATime ?? mayPrompt());
-    const live = inTurn ? [] : first.map((target) => new PushStream(target, perTarget));
+    const live = inTurn
+      ? []
+      : first.map((target) => new PushStream(target, perTarget, { digestSource }));
     super({ highWaterMark: 1 << 20 });
     this.hash = hash;
     this.stopTargets = stopTargets;
@@ -159,7 +162,7 @@ export class FanOutPushStream extends Writable {
     try {
       for (const target of this.inTurn) {
         if (this.stopTargets.signal.aborted) break;
-        const stream = new PushStream(target, this.perTarget);
+        const stream = new PushStream(target, this.perTarget, { digestSource: this.digestSource });
         this.adopt(target, stream);
         await connectedOrDone(stream);
       }
@@ -259,16 +262,16 @@ export class FanOutPushStream extends Writable {
       );
     }
     const { maxParallel: _max, ...options } = this.options;
-    const perTarget = {
-      ...options,
-      signal: this.stopTargets.signal,
-      digestSource: this.digestSource,
-    };
+    const perTarget = { ...options, signal: this.stopTargets.signal };
+    const internals = { digestSource: this.digestSource };
     const outcomes = await Promise.all(
       this.queued.map(async (target) => {
         await this.acquire();
         try {
-          return await this.outcomeOf(target, push(spool.file, target, perTarget));
+          return await this.outcomeOf(
+            target,
+            pushWithRetries(spool.file, target, perTarget, internals),
+          );
         } finally {
           this.release();
         }

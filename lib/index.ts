@@ -1,5 +1,6 @@
 export { createPushStream } from './create-push.js';
-export { PushStream, type PushOptions, type PushResult } from './push.js';
+export { PushStream } from './push/push-stream.js';
+export type { PushOptions, PushResult } from './push/options.js';
 export {
   FanOutPushStream,
   FanOutError,

@@ -7,7 +7,8 @@ import { withRetries, type RetryOptions } from './retry.js';
 import { writeFileAtomic } from './local-file.js';
 import { pullIntoPartial } from './local-partial.js';
 import { createPullStream, type PullOptions, type PullResult, type PullStream } from './pull.js';
-import { createPushStream, type PushOptions, type PushResult, type PushStream } from './push.js';
+import type { PushInternals, PushOptions, PushResult } from './push/options.js';
+import { PushStream } from './push/push-stream.js';
 
 /** Where a push reads from: a stream (read once), or a local path or descriptor (re-readable). */
 export type PushInput = Readable | string | { fd: number };
@@ -23,10 +24,20 @@ export interface PushWithRetriesOptions extends PushOptions, RetryOptions {
  * the remote destination is then untouched. `retries` (which implies `resume`) needs an input
  * that can be read again: a path or a descriptor of a regular file.
  */
-export async function push(
+export function push(
   input: PushInput,
   target: string,
   options: PushWithRetriesOptions = {},
+): Promise<PushResult> {
+  return pushWithRetries(input, target, options, {});
+}
+
+/** push(), with the internal inputs of a PushStream (a fan-out passes its digest). */
+export async function pushWithRetries(
+  input: PushInput,
+  target: string,
+  options: PushWithRetriesOptions,
+  internals: PushInternals,
 ): Promise<PushResult> {
   const { retries = 0, onRetry, through, ...pushOptions } = options;
   const rereadable = !(input instanceof Readable);
@@ -37,12 +48,11 @@ export async function push(
     });
   }
   const resumable = retries > 0 || pushOptions.resume === true;
-  const attemptOptions = {
-    ...pushOptions,
-    ...(resumable && rereadable ? { resume: true, resumeSource: sourceOf(input) } : {}),
-  };
+  const attemptOptions = resumable && rereadable ? { ...pushOptions, resume: true } : pushOptions;
+  const attemptInternals =
+    resumable && rereadable ? { ...internals, resumeSource: sourceOf(input) } : internals;
   return withRetries({ retries, onRetry, signal: pushOptions.signal }, () =>
-    pushOnce(input, target, attemptOptions, through),
+    pushOnce(input, target, attemptOptions, attemptInternals, through),
   );
 }
 
@@ -50,9 +60,10 @@ async function pushOnce(
   input: PushInput,
   target: string,
   options: PushOptions,
+  internals: PushInternals,
   through: PushWithRetriesOptions['through'],
 ): Promise<PushResult> {
-  const stream = createPushStream(target, options);
+  const stream = new PushStream(target, options, internals);
   const stages = through?.(stream) ?? [];
   try {
     await pipeline([openInput(input), ...stages, stream] as unknown as NodeJS.WritableStream[]);
@@ -76,15 +87,15 @@ function openInput(input: PushInput): Readable {
 
 /**
  * Pushes a regular file that ssh reads by itself from descriptor `direct.fd` (see
- * PushOptions.direct): nothing passes through node. Resolves with the verified result.
+ * PushInternals.direct): nothing passes through node. Resolves with the verified result.
  */
 export async function pushDirect(
   direct: DirectInput,
   target: string,
-  options: Omit<PushOptions, 'direct'> = {},
+  options: PushOptions = {},
   watch?: (stream: PushStream) => void,
 ): Promise<PushResult> {
-  const stream = createPushStream(target, { ...options, direct });
+  const stream = new PushStream(target, options, { direct });
   watch?.(stream);
   try {
     await pipeline([Readable.from([]), stream]);

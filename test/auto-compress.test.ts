@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { createPushStream } from '../lib/push.js';
+import { createPushStream } from '../lib/create-push.js';
 import { startSandbox, type Sandbox } from '../lib/sandbox.js';
 import { findExecutable } from '../lib/which.js';
 import { runCli } from './helpers/cli.js';

@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { UsageError } from '../lib/errors.js';
-import { createPushStream } from '../lib/push.js';
+import { PushStream } from '../lib/push/push-stream.js';
 import { pushDirect } from '../lib/transfer.js';
 import { startCli, type CliResult } from './helpers/cli.js';
 import { leftovers, md5, waitFor, writeScript } from './helpers/files.js';
@@ -219,17 +219,19 @@ describe('direct push: ssh reads a big file on stdin itself (real sshd)', () => 
       assert.equal(md5(await readFile(join(dir, 'out'))), md5(data));
       assert.throws(
         () =>
-          createPushStream(`${sandbox.current.host}:${dir}/x`, {
-            direct: { fd: handle.fd, start: 0 },
-            compress: 'gzip',
-          }),
+          new PushStream(
+            `${sandbox.current.host}:${dir}/x`,
+            { compress: 'gzip' },
+            { direct: { fd: handle.fd, start: 0 } },
+          ),
         UsageError,
       );
       // Bytes written to a direct push are refused, and nothing is committed.
-      const written = createPushStream(`${sandbox.current.host}:${dir}/y`, {
-        config: sandbox.current.configPath,
-        direct: { fd: handle.fd, start: 0 },
-      });
+      const written = new PushStream(
+        `${sandbox.current.host}:${dir}/y`,
+        { config: sandbox.current.configPath },
+        { direct: { fd: handle.fd, start: 0 } },
+      );
       await assert.rejects(pipeline(Readable.from([Buffer.from('stray')]), written), UsageError);
       await assert.rejects(written.result);
       assert.deepEqual((await readdir(dir)).sort(), ['input', 'out']);

@@ -14,7 +14,7 @@ import { chmod, lstat, mkdir, readdir, readFile, symlink, writeFile } from 'node
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { INLINE_LIMIT } from '../lib/push.js';
+import { INLINE_LIMIT } from '../lib/push/options.js';
 import { startSandbox, type Sandbox } from '../lib/sandbox.js';
 import { startCli, type CliResult, type CliRun } from './helpers/cli.js';
 import { leftovers, waitFor as waitForAny } from './helpers/files.js';

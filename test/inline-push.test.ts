@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFile, readdir, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { INLINE_LIMIT } from '../lib/push.js';
+import { INLINE_LIMIT } from '../lib/push/options.js';
 import { runCli } from './helpers/cli.js';
 import { leftovers, md5, writeScript } from './helpers/files.js';
 import { useSandbox } from './helpers/sandbox.js';

@@ -1,0 +1,39 @@
+import { ControlConnection } from '../control.js';
+import type { ErrorContext } from '../errors.js';
+import { stallTimeoutOf } from '../stall-watchdog.js';
+import type { Target } from '../target.js';
+import { modeArgument, type PushOptions } from './options.js';
+
+/**
+ * Connects and authenticates, and starts the remote control script that owns the temporary
+ * file; resolves once it is ready. `onConnected` runs as soon as ssh has authenticated, so a
+ * data session can start while the control script still checks the destination.
+ */
+export function connectPush(
+  target: Target,
+  options: PushOptions,
+  context: ErrorContext,
+  signal: AbortSignal,
+  onConnected: (control: ControlConnection) => void,
+): Promise<ControlConnection> {
+  return ControlConnection.open(
+    {
+      destination: target,
+      ssh: options,
+      remoteArgs: [
+        'push-control',
+        target.path,
+        options.mkdir ? '1' : '0',
+        options.checksum ?? 'md5',
+        modeArgument(options.mode, context),
+        options.compress ?? '',
+        options.resume ? '1' : '0',
+        options.inplace ? '1' : '0',
+      ],
+      context,
+      stallTimeout: stallTimeoutOf(options),
+      signal,
+    },
+    onConnected,
+  );
+}

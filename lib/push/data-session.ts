@@ -1,0 +1,38 @@
+import type { ControlConnection } from '../control.js';
+import type { ErrorContext } from '../errors.js';
+import { classifyFailure } from '../failure.js';
+import { ReportReader } from '../reports.js';
+import type { SshProcess } from '../ssh.js';
+
+/** A session of the remote script that carries a push's bytes into the temporary file. */
+export interface DataSession {
+  readonly process: SshProcess;
+  /** Resolves when the session has exited with 0; rejects with why it failed otherwise. */
+  readonly done: Promise<void>;
+}
+
+type SessionStdin = Parameters<ControlConnection['spawnSession']>[1]['stdin'];
+
+/**
+ * Starts `push-data` over the connection. Its stdin is a pipe (the script, then our "go" line
+ * and the bytes) or a descriptor of the input file that ssh reads itself.
+ */
+export function startDataSession(
+  control: ControlConnection,
+  args: readonly string[],
+  stdin: SessionStdin,
+  context: ErrorContext,
+): DataSession {
+  const process = control.spawnSession(['push-data', ...args], {
+    stdin,
+    stdout: 'ignore',
+    stderr: 'pipe',
+    buffer: false,
+  });
+  const stderr = new ReportReader(control.tag, process.stderr);
+  const done = process.then((exit): void => {
+    if (exit.exitCode !== 0) throw classifyFailure(exit, stderr, context);
+  });
+  done.catch(() => {});
+  return { process, done };
+}

@@ -1,0 +1,279 @@
+import { Writable } from 'node:stream';
+import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
+import type { Compression } from '../../transforms/compress.js';
+import { destroyOnAbort } from '../abort.js';
+import type { ControlConnection } from '../control.js';
+import { debug } from '../debug.js';
+import { AbortError, VerificationError, type ErrorContext } from '../errors.js';
+import { verifiedResult } from '../result.js';
+import {
+  stallError,
+  StalledError,
+  stallTimeoutOf,
+  watchStall,
+  type ProgressProbe,
+  type StallWatch,
+} from '../stall-watchdog.js';
+import type { Target } from '../target.js';
+import { AutoCompressDelivery } from './auto-compress.js';
+import { commitPush } from './commit.js';
+import { connectPush } from './connect.js';
+import { startDataSession, type DataSession } from './data-session.js';
+import type { Delivery, DeliveryEvents } from './delivery.js';
+import { DirectDelivery } from './direct.js';
+import { InlineDelivery } from './inline.js';
+import { createInputHash } from './input-hash.js';
+import {
+  checkPush,
+  INLINE_LIMIT,
+  type PushInternals,
+  type PushOptions,
+  type PushResult,
+} from './options.js';
+import { PipedDelivery } from './piped.js';
+import { resumeOffset } from './resume.js';
+
+/**
+ * The Writable returned by createPushStream; `result` settles once the file is committed or not.
+ * Emits `'connected'` once ssh has authenticated and the remote side is ready (until then ssh
+ * may be asking on the terminal for a password or a host key), and `'verify'` once every byte
+ * has landed and the commit starts.
+ *
+ * The push itself is a sequence of small parts: connect (connect.ts), resume (resume.ts), one
+ * Delivery that carries the bytes (inline, piped, direct, auto-compressed), commit (commit.ts).
+ * This class only orders them and reacts to failures.
+ */
+export class PushStream extends Writable {
+  /** Resolves after the remote file is verified and renamed into place; rejects otherwise. */
+  readonly result: Promise<PushResult>;
+  private readonly target: Target;
+  private readonly context: ErrorContext;
+  private readonly algorithm: ChecksumAlgorithm;
+  private readonly started = performance.now();
+  private control: ControlConnection | undefined;
+  private delivery: Delivery | undefined;
+  // The data session, once one runs (it may start before the delivery: see open()).
+  private session: DataSession | undefined;
+  private stall: StallWatch | undefined;
+  private skip = 0;
+  // Set once _final runs: from then on finish() reports failures itself, with the right class.
+  private finishing = false;
+  private committed = false;
+  // Aborted by a destroy that comes while the push connects (see destroy).
+  private readonly connecting = new AbortController();
+  private opened = false;
+  private resolveResult!: (result: PushResult) => void;
+  private rejectResult!: (error: Error) => void;
+
+  /** `internals` are for this package's own push functions (see PushInternals). */
+  constructor(
+    target: string,
+    private readonly options: PushOptions = {},
+    private readonly internals: PushInternals = {},
+  ) {
+    // Bad arguments throw here, synchronously, before the stream schedules any work.
+    const checked = checkPush(target, { ...options, ...internals });
+    super({ highWaterMark: 1 << 20 });
+    this.target = checked.target;
+    this.context = checked.context;
+    this.algorithm = options.checksum ?? 'md5';
+    this.result = new Promise<PushResult>((resolve, reject) => {
+      this.resolveResult = resolve;
+      this.rejectResult = reject;
+    });
+    this.result.catch(() => {});
+    destroyOnAbort(this, options.signal, this.context);
+  }
+
+  override _construct(callback: (error?: Error | null) => void): void {
+    this.open().then(
+      () => {
+        this.opened = true;
+        callback();
+      },
+      // Destroyed meanwhile: the destroy's error is the one to report, not how connecting ended.
+      (error: Error) => {
+        this.opened = true;
+        callback(this.destroyed ? null : error);
+      },
+    );
+  }
+
+  // Node holds a destroy back until _construct has called back, and connecting can last
+  // minutes (a silent server, a prompt nobody answers): ssh is stopped now, so it goes through.
+  override destroy(error?: Error): this {
+    if (!this.opened) this.connecting.abort(error);
+    return super.destroy(error);
+  }
+
+  private async open(): Promise<void> {
+    const { options, internals } = this;
+    // The data session starts as soon as ssh has authenticated, so its start-up overlaps the
+    // control script's checks; it waits for our "go" line before it touches any file. Auto
+    // compression needs the format first, chosen once a sample of the input is here.
+    const startEarly = (control: ControlConnection) => {
+      if (options.compress !== 'auto' && !internals.direct && !this.fitsInline())
+        this.startSession(control, options.compress);
+    };
+    const control = await connectPush(
+      this.target,
+      options,
+      this.context,
+      this.connecting.signal,
+      startEarly,
+    );
+    this.control = control;
+    if (this.destroyed) return; // cleanup (after this returns) closes the connection
+    this.emit('connected');
+    void control.lost(() => this.running).then((failure) => failure && this.destroy(failure));
+    if (options.resume) {
+      const partial = Number(control.ready.fields[0] ?? 0);
+      this.skip = await resumeOffset(control, partial, internals.resumeSource, this.algorithm);
+    }
+    this.delivery = await this.chooseDelivery(control);
+  }
+
+  private async chooseDelivery(control: ControlConnection): Promise<Delivery> {
+    const { options, internals } = this;
+    if (internals.direct) {
+      return DirectDelivery.start(
+        control,
+        this.target.path,
+        internals.direct,
+        this.algorithm,
+        this.context,
+        this.events,
+      );
+    }
+    if (!this.session && this.fitsInline()) {
+      debug('push: small input, sent inline');
+      return new InlineDelivery(control, createInputHash(this.algorithm, internals.digestSource));
+    }
+    if (options.compress === 'auto') {
+      return new AutoCompressDelivery(control, (format) => this.piped(control, format, undefined));
+    }
+    return this.piped(control, options.compress, options.compressLevel);
+  }
+
+  private piped(
+    control: ControlConnection,
+    compress: Compression | undefined,
+    level: number | undefined,
+  ): PipedDelivery {
+    const session = this.startSession(control, compress);
+    const { limitRate } = this.options;
+    const hash = createInputHash(this.algorithm, this.internals.digestSource);
+    const params = { algorithm: this.algorithm, skip: this.skip, context: this.context };
+    return new PipedDelivery(session, hash, { ...params, compress, level, limitRate }, this.events);
+  }
+
+  private startSession(control: ControlConnection, compress: Compression | undefined): DataSession {
+    const resume = this.options.resume ? '1' : '0';
+    this.session ??= startDataSession(
+      control,
+      [this.target.path, compress ?? '', resume],
+      'pipe',
+      this.context,
+    );
+    return this.session;
+  }
+
+  private readonly events: DeliveryEvents = {
+    sessionStarted: (session: DataSession, progress: ProgressProbe) => {
+      this.session = session;
+      // A data session failing before the input ends fails the push at once.
+      session.done.catch((error: Error) => this.running && this.destroy(error));
+      // Data ready to go and none moving for the stall timeout fails the push (retryable).
+      // After the last byte left, ssh's keep-alives watch the link (see keepAliveOptions).
+      const ms = stallTimeoutOf(this.options);
+      this.stall = watchStall(ms, progress, () => {
+        if (!this.destroyed) this.destroy(stallError(ms, this.context));
+      });
+    },
+  };
+
+  // Until the input ends, failures are this stream's to report; after that, finish() reports them.
+  private get running(): boolean {
+    return !this.finishing && !this.destroyed;
+  }
+
+  // Whether the whole input is already here and small: compression or a rate limit would not
+  // matter for it; a resumable push keeps the data session's partial-file handling.
+  private fitsInline(): boolean {
+    const { resume, limitRate } = this.options;
+    return (
+      !resume &&
+      !limitRate &&
+      !this.internals.direct &&
+      this.writableEnded &&
+      this.writableLength <= INLINE_LIMIT
+    );
+  }
+
+  override _write(
+    chunk: Buffer,
+    _encoding: BufferEncoding,
+    callback: (error?: Error | null) => void,
+  ): void {
+    this.delivery!.write(chunk, callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.finish().then(() => callback(), callback);
+  }
+
+  private async finish(): Promise<void> {
+    this.finishing = true;
+    debug('push: input ended');
+    const delivery = this.delivery!;
+    const local = await delivery.end();
+    this.stall?.stop();
+    await this.options.beforeCommit?.(local.bytes);
+    this.emit('verify');
+    const control = this.control!;
+    const note = () => delivery.mismatchNote?.() ?? '';
+    await commitPush(control, local, this.algorithm, this.context, note);
+    this.committed = true;
+    await control.close();
+    this.resolveResult(
+      verifiedResult({
+        target: this.target.display,
+        ...local,
+        algorithm: this.algorithm,
+        started: this.started,
+        compress: delivery.compress,
+        resumed: this.skip,
+      }),
+    );
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    const failure = error ?? new AbortError('push aborted before the end of input', this.context);
+    // `result` settles only after cleanup, so whoever awaits it knows the remote side is clean.
+    const done = () => {
+      this.rejectResult(failure);
+      callback(error);
+    };
+    this.cleanup(failure).then(done, done);
+  }
+
+  // Stops the data session first (so nothing more lands), then has the remote side remove the
+  // temporary file. With the connection gone, the remote control script removes it on EOF.
+  // A resumable push keeps its partial file, unless its content is known to be wrong.
+  private async cleanup(failure: Error): Promise<void> {
+    this.stall?.stop();
+    this.delivery?.stop();
+    // A stalled link would not carry the abort request: the master goes at once, and the
+    // remote side removes (or, resuming, keeps) its file when the connection ends.
+    if (failure instanceof StalledError) this.control?.kill();
+    const session = this.session?.process;
+    if (session && session.exitCode === null) session.kill('SIGTERM');
+    if (session) await session;
+    if (!this.control) return;
+    if (this.committed) await this.control.close();
+    else
+      await this.control.abort(
+        this.options.resume === true && !(failure instanceof VerificationError),
+      );
+  }
+}

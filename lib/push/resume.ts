@@ -1,0 +1,33 @@
+import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
+import type { ControlConnection } from '../control.js';
+import { hashPrefix } from '../skip-bytes.js';
+
+/**
+ * How many bytes of the remote partial file (`partial` long) to keep: all of them when they
+ * equal the same prefix of the input (re-read from `source`), else none (the file is
+ * truncated and the push starts over).
+ */
+export async function resumeOffset(
+  control: ControlConnection,
+  partial: number,
+  source: string | number | undefined,
+  algorithm: ChecksumAlgorithm,
+): Promise<number> {
+  if (partial <= 0) return 0;
+  if (source !== undefined && algorithm !== 'none') {
+    const [local, remote] = await Promise.all([
+      hashPrefix(source, partial, algorithm),
+      control.request('partial-sum', ['partial-sum']),
+    ]);
+    const [remoteBytes, remoteDigest] = remote.fields;
+    if (
+      local.bytes === partial &&
+      remoteBytes === String(partial) &&
+      remoteDigest === local.digest
+    ) {
+      return partial;
+    }
+  }
+  await control.request('truncate', ['truncated']);
+  return 0;
+}
