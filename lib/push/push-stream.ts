@@ -1,28 +1,23 @@
 import { Writable } from 'node:stream';
 import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
-import type { Compression } from '../../transforms/compress.js';
 import { destroyOnAbort } from '../abort.js';
 import type { ControlConnection } from '../control.js';
 import { debug } from '../debug.js';
-import { AbortError, VerificationError, type ErrorContext } from '../errors.js';
+import { AbortError, type ErrorContext } from '../errors.js';
 import { verifiedResult } from '../result.js';
 import {
   stallError,
-  StalledError,
   stallTimeoutOf,
   watchStall,
   type ProgressProbe,
   type StallWatch,
 } from '../stall-watchdog.js';
 import type { Target } from '../target.js';
-import { AutoCompressDelivery } from './auto-compress.js';
 import { commitPush } from './commit.js';
 import { connectPush } from './connect.js';
-import { startDataSession, type DataSession } from './data-session.js';
+import { chooseDelivery, startPushSession } from './choose-delivery.js';
+import type { DataSession } from './data-session.js';
 import type { Delivery, DeliveryEvents } from './delivery.js';
-import { DirectDelivery } from './direct.js';
-import { InlineDelivery } from './inline.js';
-import { createInputHash } from './input-hash.js';
 import {
   checkPush,
   INLINE_LIMIT,
@@ -30,8 +25,8 @@ import {
   type PushOptions,
   type PushResult,
 } from './options.js';
-import { PipedDelivery } from './piped.js';
 import { resumeOffset } from './resume.js';
+import { tearDownPush } from './teardown.js';
 
 /**
  * The Writable returned by createPushStream; `result` settles once the file is committed or not.
@@ -112,8 +107,10 @@ export class PushStream extends Writable {
     // control script's checks; it waits for our "go" line before it touches any file. Auto
     // compression needs the format first, chosen once a sample of the input is here.
     const startEarly = (control: ControlConnection) => {
-      if (options.compress !== 'auto' && !internals.direct && !this.fitsInline())
-        this.startSession(control, options.compress);
+      if (options.compress !== 'auto' && !internals.direct && !this.fitsInline()) {
+        const where = { control, target: this.target, options, context: this.context };
+        this.session = startPushSession(where, options.compress);
+      }
     };
     const control = await connectPush(
       this.target,
@@ -130,52 +127,18 @@ export class PushStream extends Writable {
       const partial = Number(control.ready.fields[0] ?? 0);
       this.skip = await resumeOffset(control, partial, internals.resumeSource, this.algorithm);
     }
-    this.delivery = await this.chooseDelivery(control);
-  }
-
-  private async chooseDelivery(control: ControlConnection): Promise<Delivery> {
-    const { options, internals } = this;
-    if (internals.direct) {
-      return DirectDelivery.start(
-        control,
-        this.target.path,
-        internals.direct,
-        this.algorithm,
-        this.context,
-        this.events,
-      );
-    }
-    if (!this.session && this.fitsInline()) {
-      debug('push: small input, sent inline');
-      return new InlineDelivery(control, createInputHash(this.algorithm, internals.digestSource));
-    }
-    if (options.compress === 'auto') {
-      return new AutoCompressDelivery(control, (format) => this.piped(control, format, undefined));
-    }
-    return this.piped(control, options.compress, options.compressLevel);
-  }
-
-  private piped(
-    control: ControlConnection,
-    compress: Compression | undefined,
-    level: number | undefined,
-  ): PipedDelivery {
-    const session = this.startSession(control, compress);
-    const { limitRate } = this.options;
-    const hash = createInputHash(this.algorithm, this.internals.digestSource);
-    const params = { algorithm: this.algorithm, skip: this.skip, context: this.context };
-    return new PipedDelivery(session, hash, { ...params, compress, level, limitRate }, this.events);
-  }
-
-  private startSession(control: ControlConnection, compress: Compression | undefined): DataSession {
-    const resume = this.options.resume ? '1' : '0';
-    this.session ??= startDataSession(
+    this.delivery = await chooseDelivery({
       control,
-      [this.target.path, compress ?? '', resume],
-      'pipe',
-      this.context,
-    );
-    return this.session;
+      target: this.target,
+      options,
+      internals,
+      algorithm: this.algorithm,
+      context: this.context,
+      skip: this.skip,
+      early: this.session,
+      small: this.fitsInline(),
+      events: this.events,
+    });
   }
 
   private readonly events: DeliveryEvents = {
@@ -254,26 +217,9 @@ export class PushStream extends Writable {
       this.rejectResult(failure);
       callback(error);
     };
-    this.cleanup(failure).then(done, done);
-  }
-
-  // Stops the data session first (so nothing more lands), then has the remote side remove the
-  // temporary file. With the connection gone, the remote control script removes it on EOF.
-  // A resumable push keeps its partial file, unless its content is known to be wrong.
-  private async cleanup(failure: Error): Promise<void> {
     this.stall?.stop();
-    this.delivery?.stop();
-    // A stalled link would not carry the abort request: the master goes at once, and the
-    // remote side removes (or, resuming, keeps) its file when the connection ends.
-    if (failure instanceof StalledError) this.control?.kill();
-    const session = this.session?.process;
-    if (session && session.exitCode === null) session.kill('SIGTERM');
-    if (session) await session;
-    if (!this.control) return;
-    if (this.committed) await this.control.close();
-    else
-      await this.control.abort(
-        this.options.resume === true && !(failure instanceof VerificationError),
-      );
+    const { control, delivery, session, committed } = this;
+    const parts = { control, delivery, session, committed, resume: this.options.resume === true };
+    tearDownPush(parts, failure).then(done, done);
   }
 }

@@ -1,0 +1,69 @@
+import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
+import type { Compression } from '../../transforms/compress.js';
+import type { ControlConnection } from '../control.js';
+import { debug } from '../debug.js';
+import type { ErrorContext } from '../errors.js';
+import type { Target } from '../target.js';
+import { AutoCompressDelivery } from './auto-compress.js';
+import { startDataSession, type DataSession } from './data-session.js';
+import type { Delivery, DeliveryEvents } from './delivery.js';
+import { DirectDelivery } from './direct.js';
+import { InlineDelivery } from './inline.js';
+import { createInputHash } from './input-hash.js';
+import type { PushInternals, PushOptions } from './options.js';
+import { PipedDelivery } from './piped.js';
+
+/** What decides how a push's bytes travel, once the connection is up. */
+export interface DeliveryChoice {
+  control: ControlConnection;
+  target: Target;
+  options: PushOptions;
+  internals: PushInternals;
+  algorithm: ChecksumAlgorithm;
+  context: ErrorContext;
+  /** Bytes a resumed partial file already holds. */
+  skip: number;
+  /** The data session started while the control script got ready, if any. */
+  early: DataSession | undefined;
+  /** The whole input is here already, and small enough to go inline. */
+  small: boolean;
+  events: DeliveryEvents;
+}
+
+/** Picks and starts the delivery: direct, inline, auto-compressed or piped, in that order. */
+export async function chooseDelivery(choice: DeliveryChoice): Promise<Delivery> {
+  const { control, target, options, internals, algorithm, context, events } = choice;
+  if (internals.direct) {
+    return DirectDelivery.start(control, target.path, internals.direct, algorithm, context, events);
+  }
+  if (!choice.early && choice.small) {
+    debug('push: small input, sent inline');
+    return new InlineDelivery(control, createInputHash(algorithm, internals.digestSource));
+  }
+  const piped = (compress: Compression | undefined, level: number | undefined) => {
+    const session = choice.early ?? startPushSession(choice, compress);
+    const hash = createInputHash(algorithm, internals.digestSource);
+    const { skip } = choice;
+    const { limitRate } = options;
+    const params = { algorithm, skip, compress, level, limitRate, context };
+    return new PipedDelivery(session, hash, params, events);
+  };
+  // auto picks its format's default level: one level cannot suit both gzip and zstd.
+  if (options.compress === 'auto')
+    return new AutoCompressDelivery(control, (f) => piped(f, undefined));
+  return piped(options.compress, options.compressLevel);
+}
+
+/** Starts the data session that a piped delivery feeds; it waits for our "go" line. */
+export function startPushSession(
+  {
+    control,
+    target,
+    options,
+    context,
+  }: Pick<DeliveryChoice, 'control' | 'target' | 'options' | 'context'>,
+  compress: Compression | undefined,
+): DataSession {
+  const args = [target.path, compress ?? '', options.resume ? '1' : '0'];
+  return startDataSession(control, args, 'pipe', context);
+}
