@@ -20,7 +20,7 @@ export async function leftovers(dir: string): Promise<string[]> {
 /** Resolves when `predicate` holds, polling; rejects after `ms`. */
 export async function waitFor(
   predicate: () => Promise<boolean> | boolean,
-  ms = 10000,
+  ms = 60_000,
 ): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await predicate())) {
