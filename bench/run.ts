@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startSandbox, type Sandbox } from '../lib/sandbox.js';
+import { startSandbox, type Sandbox } from '../lib/sandbox/sandbox.js';
 import { findExecutable } from '../lib/which.js';
 import {
   BenchUsageError,

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { Duplex, Transform, pipeline, type TransformCallback } from 'node:stream';
-import { abortErrorFor, destroyOnAbort } from './abort.js';
+import { abortErrorFor, destroyOnAbort } from './util/abort.js';
 import { ConnectionError, RemoteIOError, UsageError, type ErrorContext } from './errors.js';
-import { escapeControl } from './escape.js';
+import { escapeControl } from './util/escape.js';
 import { HeaderStripper } from './header.js';
-import { buildRemoteCommand, SCRIPT_INPUT } from './remote-script.js';
+import { buildRemoteCommand, SCRIPT_INPUT } from './remote/script.js';
 import {
   buildSshInvocation,
   missingSshCommand,
@@ -12,8 +12,8 @@ import {
   type SshDestination,
   type SshOptions,
   type SshProcessResult,
-} from './ssh.js';
-import { isSafeHost } from './target.js';
+} from './ssh/command.js';
+import { isSafeHost } from './ssh/target.js';
 
 /** Options of a remote command: ssh options plus an AbortSignal that kills ssh. */
 export interface ExecOptions extends SshOptions {

@@ -1,6 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { RemoteIOError, type ErrorContext } from './errors.js';
-import { escapeControl } from './escape.js';
+import { escapeControl } from './util/escape.js';
 
 // A login shell that prints more than this before our header is not one we can talk through.
 const MAX_NOISE = 1 << 20;

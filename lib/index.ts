@@ -1,4 +1,4 @@
-export { createPushStream } from './create-push.js';
+export { createPushStream } from './push/create.js';
 export { PushStream } from './push/push-stream.js';
 export type { PushOptions, PushResult } from './push/options.js';
 export {
@@ -6,7 +6,7 @@ export {
   FanOutError,
   type FanOutOptions,
   type TargetOutcome,
-} from './fan-out.js';
+} from './push/fan-out.js';
 export { createPullStream, PullStream, type PullOptions, type PullResult } from './pull.js';
 export {
   push,
@@ -16,9 +16,9 @@ export {
   type PushWithRetriesOptions,
   type PullWithRetriesOptions,
 } from './transfer.js';
-export type { RetryOptions } from './retry.js';
-export type { TransferResult } from './result.js';
-export type { DirectInput } from './direct-input.js';
+export type { RetryOptions } from './util/retry.js';
+export type { TransferResult } from './util/result.js';
+export type { DirectInput } from './push/direct-input.js';
 export { createExecStream, execRemote, RemoteCommandError, type ExecOptions } from './exec.js';
 export {
   SshStreamError,
@@ -33,8 +33,11 @@ export {
   type ErrorCode,
   type ErrorContext,
 } from './errors.js';
-export { parseTarget, type Target } from './target.js';
-export { DEFAULT_STALL_TIMEOUT_MS, StalledError, type StallOptions } from './stall-watchdog.js';
-export type { SshOptions, SshDestination } from './ssh.js';
+export { parseTarget, type Target } from './ssh/target.js';
+export {
+  DEFAULT_STALL_TIMEOUT_MS,
+  StalledError,
+  type StallOptions,
+} from './util/stall-watchdog.js';
+export type { SshOptions, SshDestination } from './ssh/command.js';
 export * as transforms from '../transforms/index.js';
-export { startSandbox, type Sandbox, type SandboxOptions, type SandboxServer } from './sandbox.js';

@@ -23,26 +23,26 @@ import {
   VerificationError,
   type ErrorContext,
 } from './errors.js';
-import { fastCipherOptions } from './cipher.js';
-import { keepAliveOptions } from './keep-alive.js';
-import { sessionOptions } from './session-options.js';
+import { fastCipherOptions } from './ssh/cipher.js';
+import { keepAliveOptions } from './ssh/keep-alive.js';
+import { sessionOptions } from './ssh/session-options.js';
 import {
   stallError,
   stallTimeoutOf,
   watchStall,
   type StallOptions,
   type StallWatch,
-} from './stall-watchdog.js';
-import { classifyFailure } from './failure.js';
-import { checkCompressLevel } from './compress-level.js';
-import { destroyOnAbort } from './abort.js';
-import { verifiedResult, type TransferResult } from './result.js';
-import { buildRemoteCommand, SCRIPT_INPUT } from './remote-script.js';
+} from './util/stall-watchdog.js';
+import { classifyFailure } from './ssh/failure.js';
+import { checkCompressLevel } from './util/compress-level.js';
+import { destroyOnAbort } from './util/abort.js';
+import { verifiedResult, type TransferResult } from './util/result.js';
+import { buildRemoteCommand, SCRIPT_INPUT } from './remote/script.js';
 import { HeaderStripper } from './header.js';
 import { LateDecompressor } from './late-decompressor.js';
-import { ReportReader } from './reports.js';
-import { buildSshInvocation, spawnSsh, type SshOptions, type SshProcess } from './ssh.js';
-import { parseTarget, type Target } from './target.js';
+import { ReportReader } from './remote/reports.js';
+import { buildSshInvocation, spawnSsh, type SshOptions, type SshProcess } from './ssh/command.js';
+import { parseTarget, type Target } from './ssh/target.js';
 
 /** Options of a pull. */
 export interface PullOptions extends SshOptions, StallOptions {

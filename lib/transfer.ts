@@ -1,9 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { Readable, type Duplex, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { DirectInput } from './direct-input.js';
+import type { DirectInput } from './push/direct-input.js';
 import { LocalIOError, SshStreamError, UsageError, isInternalError } from './errors.js';
-import { withRetries, type RetryOptions } from './retry.js';
+import { withRetries, type RetryOptions } from './util/retry.js';
 import { writeFileAtomic } from './local-file.js';
 import { pullIntoPartial } from './local-partial.js';
 import { createPullStream, type PullOptions, type PullResult, type PullStream } from './pull.js';

@@ -5,9 +5,12 @@ import { fileURLToPath } from 'node:url';
 
 const dist = fileURLToPath(new URL('../dist/', import.meta.url));
 
-// lib/remote.sh is not TypeScript, so tsc does not emit it, yet dist/lib/remote-script.js reads
+// lib/remote/remote.sh is not TypeScript, so tsc does not emit it, yet dist/lib/remote/script.js reads
 // it at run time: put it beside that module.
-copyFileSync(fileURLToPath(new URL('../lib/remote.sh', import.meta.url)), `${dist}lib/remote.sh`);
+copyFileSync(
+  fileURLToPath(new URL('../lib/remote/remote.sh', import.meta.url)),
+  `${dist}lib/remote/remote.sh`,
+);
 
 // sourceMap is off (the .ts sources are not published, so maps would point at nothing); maps
 // left in dist/ by an earlier build would still be packed, so remove them.

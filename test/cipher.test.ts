@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fastCipherOptions } from '../lib/cipher.js';
+import { fastCipherOptions } from '../lib/ssh/cipher.js';
 
 // `ssh -G` only resolves configuration: no connection is made.
 describe('fastCipherOptions (real ssh -G)', () => {

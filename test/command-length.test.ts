@@ -6,7 +6,7 @@ import {
   buildRemoteCommand,
   buildSavedScriptCommand,
   savedScriptPath,
-} from '../lib/remote-script.js';
+} from '../lib/remote/script.js';
 
 const TAG = 'SSHSTREAM-0123456789abcdef';
 // A 1,000-byte path: three digits per byte, still leaves room under the limit.

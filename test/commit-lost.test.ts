@@ -10,7 +10,7 @@ import { access, open, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startSandbox, type Sandbox } from '../lib/sandbox.js';
+import { startSandbox, type Sandbox } from '../lib/sandbox/sandbox.js';
 import { findExecutable } from '../lib/which.js';
 import { runCli, startCli } from './helpers/cli.js';
 import { leftovers, md5, waitFor } from './helpers/files.js';

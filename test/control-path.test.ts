@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startSandbox, type Sandbox } from '../lib/index.js';
+import { startSandbox, type Sandbox } from '../lib/sandbox/sandbox.js';
 import { runCli, startCli } from './helpers/cli.js';
 import { leftovers, md5, waitFor } from './helpers/files.js';
 import { descendants } from './helpers/processes.js';

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { INLINE_LIMIT } from '../lib/push/options.js';
-import { startSandbox, type Sandbox } from '../lib/sandbox.js';
+import { startSandbox, type Sandbox } from '../lib/sandbox/sandbox.js';
 import { startCli, type CliResult, type CliRun } from './helpers/cli.js';
 import { leftovers, waitFor as waitForAny } from './helpers/files.js';
 import { descendants, remoteSession } from './helpers/processes.js';

@@ -12,7 +12,7 @@ import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { before, describe, it } from 'node:test';
 import { parseTarget, pull, push, UsageError } from '../lib/index.js';
-import { buildRemoteCommand, SCRIPT_INPUT } from '../lib/remote-script.js';
+import { buildRemoteCommand, SCRIPT_INPUT } from '../lib/remote/script.js';
 import { runCli } from './helpers/cli.js';
 import { md5 } from './helpers/files.js';
 import { useSandbox } from './helpers/sandbox.js';

@@ -12,7 +12,7 @@ import { Readable } from 'node:stream';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { push } from '../lib/index.js';
-import { startSandbox, type Sandbox } from '../lib/sandbox.js';
+import { startSandbox, type Sandbox } from '../lib/sandbox/sandbox.js';
 import { runCli } from './helpers/cli.js';
 import { leftovers, md5 } from './helpers/files.js';
 import { ensureBusyboxUser, findBusybox } from './helpers/busybox.js';

@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, it } from 'node:test';
-import { MemoryPacer } from '../lib/memory-pacer.js';
+import { MemoryPacer } from '../lib/cli/memory-pacer.js';
 
 const CHUNK = 64 * 1024;
 

@@ -142,6 +142,11 @@ const CJS_CONSUMER = `const sshstream = require('sshstream');
 console.log(JSON.stringify(['createPushStream', 'createPullStream', 'push', 'pull'].map((name) => typeof sshstream[name])));
 `;
 
+const SANDBOX_CONSUMER = `import { startSandbox } from 'sshstream/sandbox';
+import * as library from 'sshstream';
+console.log(JSON.stringify([typeof startSandbox, typeof library.startSandbox]));
+`;
+
 describe('the packed tarball, installed into a fresh project', () => {
   let version = '';
   let work = '';
@@ -182,7 +187,7 @@ describe('the packed tarball, installed into a fresh project', () => {
   });
 
   it('carries what the runtime reads, a LICENSE, and no source maps', () => {
-    for (const file of ['LICENSE', 'README.md', 'package.json', 'dist/lib/remote.sh']) {
+    for (const file of ['LICENSE', 'README.md', 'package.json', 'dist/lib/remote/remote.sh']) {
       assert.ok(packed.includes(file), `${file} in ${packed.join(' ')}`);
     }
     for (const file of ['dist/bin/sshstream.js', 'dist/lib/index.js', 'dist/lib/index.d.ts']) {
@@ -261,6 +266,13 @@ describe('the packed tarball, installed into a fresh project', () => {
       'function',
       'function',
     ]);
+  });
+
+  it("the sandbox is its own export, 'sshstream/sandbox', not part of the library", async () => {
+    await writeFile(join(project, 'sandbox.mjs'), SANDBOX_CONSUMER);
+    const result = await runIn(project, process.execPath, ['sandbox.mjs']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout.toString()), ['function', 'undefined']);
   });
 
   it('a TypeScript consumer type-checks against the shipped declarations', async () => {

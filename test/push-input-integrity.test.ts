@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startSandbox, type Sandbox } from '../lib/sandbox.js';
+import { startSandbox, type Sandbox } from '../lib/sandbox/sandbox.js';
 import { startCli, type CliRun } from './helpers/cli.js';
 import { leftovers, md5, waitFor, writeScript } from './helpers/files.js';
 import { ensureUser, isRoot, userDir, type TestUser } from './helpers/users.js';

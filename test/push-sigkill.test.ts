@@ -9,7 +9,7 @@ import { open, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startSandbox, type Sandbox } from '../lib/sandbox.js';
+import { startSandbox, type Sandbox } from '../lib/sandbox/sandbox.js';
 import { startCli, type CliRun } from './helpers/cli.js';
 import { leftovers, waitFor } from './helpers/files.js';
 import { descendants, remoteSession } from './helpers/processes.js';

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { buildRemoteCommand, encodeArgument, SCRIPT_INPUT } from '../lib/remote-script.js';
+import { buildRemoteCommand, encodeArgument, SCRIPT_INPUT } from '../lib/remote/script.js';
 import { localShell, shellPath, SHELLS } from './helpers/users.js';
 
 // Outer shells: the login shells, plus dash by name (Debian's sh).

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { startSandbox, type Sandbox } from '../lib/sandbox.js';
+import { startSandbox, type Sandbox } from '../lib/sandbox/sandbox.js';
 import { runCli } from './helpers/cli.js';
 import { ensureUser, isRoot, userDir, type TestUser } from './helpers/users.js';
 

@@ -8,7 +8,7 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startSandbox, type Sandbox } from '../lib/sandbox.js';
+import { startSandbox, type Sandbox } from '../lib/sandbox/sandbox.js';
 import { runCli } from './helpers/cli.js';
 import { md5, writeScript } from './helpers/files.js';
 import { ensureUser, isRoot, userDir, type TestUser } from './helpers/users.js';

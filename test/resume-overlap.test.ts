@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startSandbox, type Sandbox } from '../lib/sandbox.js';
+import { startSandbox, type Sandbox } from '../lib/sandbox/sandbox.js';
 import { startCli, type CliResult } from './helpers/cli.js';
 import { landedSize, md5, waitFor } from './helpers/files.js';
 import { ensureUser, isRoot } from './helpers/users.js';

@@ -9,13 +9,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { findSshd, startSandbox, type Sandbox } from '../lib/sandbox.js';
+import { findSshd, startSandbox, type Sandbox } from '../lib/sandbox/sandbox.js';
 
 const run = promisify(execFile);
 const isRoot = process.getuid?.() === 0;
 const TEST_USER = 'sshstream-test';
 const LOCKED_USER = 'sshstream-locked';
-const sandboxModule = fileURLToPath(new URL('../lib/sandbox.js', import.meta.url));
+const sandboxModule = fileURLToPath(new URL('../lib/sandbox/sandbox.js', import.meta.url));
 
 const ssh = async (sandbox: Sandbox, alias: string, command: string): Promise<string> =>
   (await run('ssh', [...sandbox.sshArgs, alias, command], { timeout: 20_000 })).stdout;
@@ -51,20 +51,23 @@ const runNode = async (
 };
 
 // Another user cannot read a checkout under a 0700 directory (/root, mktemp -d): give it a copy
-// of the compiled lib/ in a directory everyone can read, and return the sandbox module there.
+// of the compiled lib/ and transforms/ in a directory everyone can read, and return the sandbox
+// module there.
 const readableSandboxModule = async (): Promise<{ module: string; dir: string }> => {
   const dir = await mkdtemp(join('/tmp', 'sshstream-readable-'));
   await chmod(dir, 0o755);
-  await cp(fileURLToPath(new URL('../lib/', import.meta.url)), join(dir, 'lib'), {
-    recursive: true,
-  });
-  await writeFile(join(dir, 'package.json'), '{ "type": "module" }\n', { mode: 0o644 });
-  // cp keeps the modes, and a checkout made under umask 077 has 0600 files.
-  for (const entry of await readdir(join(dir, 'lib'), { recursive: true })) {
-    const path = join(dir, 'lib', entry);
-    await chmod(path, (await stat(path)).isDirectory() ? 0o755 : 0o644);
+  for (const part of ['lib', 'transforms']) {
+    await cp(fileURLToPath(new URL(`../${part}/`, import.meta.url)), join(dir, part), {
+      recursive: true,
+    });
+    // cp keeps the modes, and a checkout made under umask 077 has 0600 files.
+    for (const entry of await readdir(join(dir, part), { recursive: true })) {
+      const path = join(dir, part, entry);
+      await chmod(path, (await stat(path)).isDirectory() ? 0o755 : 0o644);
+    }
   }
-  return { module: join(dir, 'lib', 'sandbox.js'), dir };
+  await writeFile(join(dir, 'package.json'), '{ "type": "module" }\n', { mode: 0o644 });
+  return { module: join(dir, 'lib', 'sandbox', 'sandbox.js'), dir };
 };
 
 test('findSshd returns an executable sshd', async () => {

@@ -3,7 +3,7 @@
 // wrong password fed by sshpass is a failed authentication (2), not a remote failure (4).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startSandbox, type Sandbox } from '../lib/sandbox.js';
+import { startSandbox, type Sandbox } from '../lib/sandbox/sandbox.js';
 import { runCli } from './helpers/cli.js';
 import { ensurePasswordUser, ensureUser, isRoot, needsRoot } from './helpers/users.js';
 

@@ -10,7 +10,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it, type TestContext } from 'node:test';
-import { keepAliveOptions } from '../lib/keep-alive.js';
+import { keepAliveOptions } from '../lib/ssh/keep-alive.js';
 import { startCli, type CliResult, type CliRun } from './helpers/cli.js';
 import { leftovers, md5, waitFor } from './helpers/files.js';
 import { useSandbox } from './helpers/sandbox.js';

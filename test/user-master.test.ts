@@ -14,7 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { createPushStream } from '../lib/index.js';
-import { startSandbox, type Sandbox } from '../lib/sandbox.js';
+import { startSandbox, type Sandbox } from '../lib/sandbox/sandbox.js';
 import { startCli, type CliRun } from './helpers/cli.js';
 import { leftovers, md5, waitFor } from './helpers/files.js';
 import { ensureUser, isRoot, userDir, type TestUser } from './helpers/users.js';

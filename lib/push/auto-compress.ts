@@ -4,8 +4,8 @@ import {
   localCompressions,
   type Compression,
 } from '../../transforms/compress.js';
-import type { ControlConnection } from '../control.js';
-import { debug } from '../debug.js';
+import type { ControlConnection } from '../ssh/control-connection.js';
+import { debug } from '../util/debug.js';
 import type { Delivery, LocalDigest } from './delivery.js';
 
 /**

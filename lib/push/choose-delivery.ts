@@ -1,9 +1,9 @@
 import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
 import type { Compression } from '../../transforms/compress.js';
-import type { ControlConnection } from '../control.js';
-import { debug } from '../debug.js';
+import type { ControlConnection } from '../ssh/control-connection.js';
+import { debug } from '../util/debug.js';
 import type { ErrorContext } from '../errors.js';
-import type { Target } from '../target.js';
+import type { Target } from '../ssh/target.js';
 import { AutoCompressDelivery } from './auto-compress.js';
 import { startDataSession, type DataSession } from './data-session.js';
 import type { Delivery, DeliveryEvents } from './delivery.js';

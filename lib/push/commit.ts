@@ -1,7 +1,7 @@
 import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
-import type { ControlConnection } from '../control.js';
+import type { ControlConnection } from '../ssh/control-connection.js';
 import { ConnectionError, VerificationError, type ErrorContext } from '../errors.js';
-import type { Report } from '../reports.js';
+import type { Report } from '../remote/reports.js';
 import type { LocalDigest } from './delivery.js';
 
 /**

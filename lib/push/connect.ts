@@ -1,7 +1,7 @@
-import { ControlConnection } from '../control.js';
+import { ControlConnection } from '../ssh/control-connection.js';
 import type { ErrorContext } from '../errors.js';
-import { stallTimeoutOf } from '../stall-watchdog.js';
-import type { Target } from '../target.js';
+import { stallTimeoutOf } from '../util/stall-watchdog.js';
+import type { Target } from '../ssh/target.js';
 import { modeArgument, type PushOptions } from './options.js';
 
 /**

@@ -1,8 +1,8 @@
-import type { ControlConnection } from '../control.js';
+import type { ControlConnection } from '../ssh/control-connection.js';
 import type { ErrorContext } from '../errors.js';
-import { classifyFailure } from '../failure.js';
-import { ReportReader } from '../reports.js';
-import type { SshProcess } from '../ssh.js';
+import { classifyFailure } from '../ssh/failure.js';
+import { ReportReader } from '../remote/reports.js';
+import type { SshProcess } from '../ssh/command.js';
 
 /** A session of the remote script that carries a push's bytes into the temporary file. */
 export interface DataSession {

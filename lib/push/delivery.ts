@@ -1,5 +1,5 @@
 import type { Compression } from '../../transforms/compress.js';
-import type { ProgressProbe } from '../stall-watchdog.js';
+import type { ProgressProbe } from '../util/stall-watchdog.js';
 import type { DataSession } from './data-session.js';
 
 /** Count and digest of the input as this side saw it. */

@@ -1,8 +1,8 @@
 import { fstatSync } from 'node:fs';
 import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
-import type { ControlConnection } from '../control.js';
-import { debug } from '../debug.js';
-import { descriptorOffset, fileStamp, hashFrom, type DirectInput } from '../direct-input.js';
+import type { ControlConnection } from '../ssh/control-connection.js';
+import { debug } from '../util/debug.js';
+import { descriptorOffset, fileStamp, hashFrom, type DirectInput } from './direct-input.js';
 import { LocalIOError, UsageError, VerificationError, type ErrorContext } from '../errors.js';
 import { startDataSession, type DataSession } from './data-session.js';
 import type { Delivery, DeliveryEvents, LocalDigest } from './delivery.js';

@@ -1,5 +1,5 @@
-import type { ControlConnection } from '../control.js';
-import { encodeArgument } from '../remote-script.js';
+import type { ControlConnection } from '../ssh/control-connection.js';
+import { encodeArgument } from '../remote/script.js';
 import type { Delivery, LocalDigest } from './delivery.js';
 import { writeWithBackpressure, type InputHash } from './input-hash.js';
 

@@ -1,12 +1,12 @@
 import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
 import type { CompressionChoice } from '../../transforms/compress.js';
-import { checkCompressLevel } from '../compress-level.js';
-import type { DirectInput } from '../direct-input.js';
+import { checkCompressLevel } from '../util/compress-level.js';
+import type { DirectInput } from './direct-input.js';
 import { UsageError, type ErrorContext } from '../errors.js';
-import type { TransferResult } from '../result.js';
-import { buildSshInvocation, type SshOptions } from '../ssh.js';
-import type { StallOptions } from '../stall-watchdog.js';
-import { parseTarget, type Target } from '../target.js';
+import type { TransferResult } from '../util/result.js';
+import { buildSshInvocation, type SshOptions } from '../ssh/command.js';
+import type { StallOptions } from '../util/stall-watchdog.js';
+import { parseTarget, type Target } from '../ssh/target.js';
 
 /** Options of a push: where ssh connects and how the bytes travel. */
 export interface PushOptions extends SshOptions, StallOptions {

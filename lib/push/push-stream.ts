@@ -1,18 +1,18 @@
 import { Writable } from 'node:stream';
 import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
-import { destroyOnAbort } from '../abort.js';
-import type { ControlConnection } from '../control.js';
-import { debug } from '../debug.js';
+import { destroyOnAbort } from '../util/abort.js';
+import type { ControlConnection } from '../ssh/control-connection.js';
+import { debug } from '../util/debug.js';
 import { AbortError, type ErrorContext } from '../errors.js';
-import { verifiedResult } from '../result.js';
+import { verifiedResult } from '../util/result.js';
 import {
   stallError,
   stallTimeoutOf,
   watchStall,
   type ProgressProbe,
   type StallWatch,
-} from '../stall-watchdog.js';
-import type { Target } from '../target.js';
+} from '../util/stall-watchdog.js';
+import type { Target } from '../ssh/target.js';
 import { commitPush } from './commit.js';
 import { connectPush } from './connect.js';
 import { chooseDelivery, startPushSession } from './choose-delivery.js';

@@ -1,6 +1,6 @@
 import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
-import type { ControlConnection } from '../control.js';
-import { hashPrefix } from '../skip-bytes.js';
+import type { ControlConnection } from '../ssh/control-connection.js';
+import { hashPrefix } from './skip-bytes.js';
 
 /**
  * How many bytes of the remote partial file (`partial` long) to keep: all of them when they

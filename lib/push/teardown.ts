@@ -1,6 +1,6 @@
-import type { ControlConnection } from '../control.js';
+import type { ControlConnection } from '../ssh/control-connection.js';
 import { VerificationError } from '../errors.js';
-import { StalledError } from '../stall-watchdog.js';
+import { StalledError } from '../util/stall-watchdog.js';
 import type { DataSession } from './data-session.js';
 import type { Delivery } from './delivery.js';
 

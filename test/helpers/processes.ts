@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodeArgument } from '../../lib/remote-script.js';
-import type { Sandbox } from '../../lib/sandbox.js';
+import { encodeArgument } from '../../lib/remote/script.js';
+import type { Sandbox } from '../../lib/sandbox/sandbox.js';
 
 /** A running process: its pid, parent and argv. */
 export interface ProcessInfo {

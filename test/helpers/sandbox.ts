@@ -1,5 +1,5 @@
 import { after, before } from 'node:test';
-import { startSandbox, type Sandbox, type SandboxOptions } from '../../lib/sandbox.js';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../lib/sandbox/sandbox.js';
 
 /**
  * One real sshd for the test file that calls this at top level: started before its tests,

@@ -1,0 +1,93 @@
+// The remote side of sshstream: one POSIX sh script, run through a bootstrap that every login
+// shell (sh, bash, zsh, ksh, fish, tcsh, BusyBox ash, mksh, yash, and rc, which is not POSIX)
+// reads the same way.
+//
+// sshd hands our command string to the user's login shell, and quoting rules differ between
+// shells (fish treats `\` inside single quotes as an escape, tcsh rejects newlines in quotes and
+// expands `!`, rc quotes only with single quotes). So the command string contains only:
+// `exec sh -c '<BOOTSTRAP>' sshstream` followed by arguments made of octal digits. The bootstrap
+// holds no backslash, `!`, newline or single quote; it makes a backslash with awk and turns each
+// digit triple into a printf octal escape. Every argument reaches the script byte-exact, and no
+// byte the user typed is ever parsed by any shell.
+//
+// The script itself does not travel on the command line (Dropbear refuses commands over 9,000
+// bytes): it comes first on the session's stdin, up to an empty line, read by sh's `read`,
+// which never reads past the newline, so what follows is left for the script. A session whose
+// stdin is taken (ssh reading a local file itself) runs a copy that the control session of the
+// same transfer saved in a private file instead.
+
+import { readFileSync } from 'node:fs';
+
+// Shared start: $b is a backslash, d() decodes one octal argument, $n is a newline.
+const DECODER =
+  'b=$(awk -v f=%c "BEGIN{printf(f,92)}");' +
+  'd(){ printf "$(printf %s "$1" | sed "s/^x//;s/[0-7][0-7][0-7]/$b$b&/g")"; };' +
+  'n=$(printf "%bx" "${b}n");n=${n%x};';
+
+// Reads the script from stdin up to the empty line; EOF before it runs nothing.
+const FROM_STDIN =
+  DECODER + 's=;while :;do IFS= read -r l||exit 2;[ -n "$l" ]||break;s=$s$l$n;done;eval "$s"';
+
+// Runs the saved copy named by the first argument.
+const FROM_FILE = DECODER + 'f=$(d "$1");shift;. "$f"';
+
+/**
+ * Encodes bytes as octal digit triples, the only alphabet every shell reads literally, after an
+ * `x` so that an empty argument is still a word.
+ */
+export function encodeArgument(value: string | Uint8Array): string {
+  const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value);
+  let out = 'x';
+  for (const byte of bytes) out += byte.toString(8).padStart(3, '0');
+  return out;
+}
+
+/**
+ * The remote command string: bootstrap, then the encoded arguments. The session's stdin must
+ * start with {@link SCRIPT_INPUT}.
+ */
+export function buildRemoteCommand(args: readonly (string | Uint8Array)[]): string {
+  return `exec sh -c '${FROM_STDIN}' sshstream ${args.map(encodeArgument).join(' ')}`;
+}
+
+/**
+ * The remote command string for a session whose stdin is not ours to write: runs the script
+ * saved at `scriptPath` (see {@link savedScriptPath}) with the encoded arguments.
+ */
+export function buildSavedScriptCommand(
+  scriptPath: string | Uint8Array,
+  args: readonly (string | Uint8Array)[],
+): string {
+  const encoded = [scriptPath, ...args].map(encodeArgument);
+  return `exec sh -c '${FROM_FILE}' sshstream ${encoded.join(' ')}`;
+}
+
+/**
+ * Where the control session of a push to `path` saves the script for sessions that cannot get it
+ * on stdin: beside the destination (a directory the push can write to), named by the tag. The
+ * remote script computes the same name (`$dir/.sshstream-$tag.sh`).
+ */
+export function savedScriptPath(path: string, tag: string): string {
+  const p = path.startsWith('/') ? path : `./${path}`;
+  const dir = p.slice(0, p.lastIndexOf('/')) || '/';
+  return `${dir}/.sshstream-${tag}.sh`;
+}
+
+/**
+ * The remote script, read once, without comments, indentation or blank lines. The build copies
+ * lib/remote/remote.sh beside this module (dist/lib/remote/remote.sh), so the published package carries it.
+ */
+const REMOTE_SCRIPT = compactScript(readFileSync(new URL('./remote.sh', import.meta.url), 'utf8'));
+
+/** What every session started by {@link buildRemoteCommand} reads first on stdin. */
+export const SCRIPT_INPUT = `${REMOTE_SCRIPT}\n\n`;
+
+// Comments and indentation are dead weight on every session's stdin, and an empty line ends
+// the script. Safe because remote.sh has no here-documents or multi-line strings.
+function compactScript(script: string): string {
+  return script
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .join('\n');
+}

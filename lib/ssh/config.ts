@@ -1,0 +1,58 @@
+import { buildSshInvocation, spawnSsh, type SshDestination, type SshOptions } from './command.js';
+
+const cache = new Map<string, Promise<Map<string, string> | undefined>>();
+
+// `ssh -G` costs a process start, and a transfer asks for the same settings more than once at
+// the same time (ciphers, keep-alives): callers share one run while it is under way. Nothing
+// is kept after it: the user's config may change between transfers.
+/**
+ * The effective ssh settings for `destination` with the user's options (`ssh -G`: lower-case
+ * keyword -> value), or undefined when ssh cannot tell. Always the system ssh, never --ssh.
+ */
+export function effectiveSshConfig(
+  destination: SshDestination,
+  options: SshOptions,
+): Promise<Map<string, string> | undefined> {
+  const { port, identity, config, options: extra, jump } = options;
+  const key = JSON.stringify([
+    destination.host,
+    destination.user,
+    port,
+    identity,
+    config,
+    extra,
+    jump,
+  ]);
+  let found = cache.get(key);
+  if (!found) {
+    found = readConfig(destination, options);
+    cache.set(key, found);
+    const forget = () => cache.delete(key);
+    found.then(forget, forget);
+  }
+  return found;
+}
+
+async function readConfig(
+  destination: SshDestination,
+  options: SshOptions,
+): Promise<Map<string, string> | undefined> {
+  const invocation = buildSshInvocation(
+    destination,
+    { ...options, sshCommand: '' },
+    ['-G'],
+    'true',
+  );
+  const result = await spawnSsh(invocation, { stdin: 'ignore', timeout: 5000 });
+  if (result.exitCode !== 0) return undefined;
+  const settings = new Map<string, string>();
+  for (const line of Buffer.from(result.stdout as Uint8Array)
+    .toString('latin1')
+    .split('\n')) {
+    const space = line.indexOf(' ');
+    if (space > 0 && !settings.has(line.slice(0, space))) {
+      settings.set(line.slice(0, space), line.slice(space + 1).trim());
+    }
+  }
+  return settings;
+}
