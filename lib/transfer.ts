@@ -5,6 +5,7 @@ import type { DirectInput } from './direct-input.js';
 import { LocalIOError, SshStreamError, UsageError, isInternalError } from './errors.js';
 import { withRetries, type RetryOptions } from './retry.js';
 import { writeFileAtomic } from './local-file.js';
+import { pipeThrough } from './pipe-through.js';
 import { pullIntoPartial } from './local-partial.js';
 import { createPullStream, type PullOptions, type PullResult, type PullStream } from './pull.js';
 import { createPushStream, type PushOptions, type PushResult, type PushStream } from './push.js';
@@ -55,7 +56,7 @@ async function pushOnce(
   const stream = createPushStream(target, options);
   const stages = through?.(stream) ?? [];
   try {
-    await pipeline([openInput(input), ...stages, stream] as unknown as NodeJS.WritableStream[]);
+    await pipeThrough(openInput(input), stages, stream);
   } catch (error) {
     throw await preferOwnError(stream.result, error, 'cannot read input', 'push', target);
   }
@@ -139,8 +140,8 @@ export async function pull(
     const stream = createPullStream(source, pullOptions);
     const stages = through?.(stream) ?? [];
     try {
-      if (typeof output === 'string') await writeFileAtomic(stream, output, stages);
-      else await pipeline([stream, ...stages, output] as unknown as NodeJS.WritableStream[]);
+      if (typeof output === 'string') await writeFileAtomic(stream, output, { through: stages });
+      else await pipeThrough(stream, stages, output);
     } catch (error) {
       throw await preferOwnError(stream.result, error, 'cannot write output', 'pull', source);
     }
