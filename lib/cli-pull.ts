@@ -6,7 +6,8 @@ import { printResult, progressMode } from './cli-report.js';
 import { LocalIOError, SshStreamError, UsageError, isInternalError } from './errors.js';
 import { escapeControl } from './escape.js';
 import { MemoryPacer } from './memory-pacer.js';
-import { createPullStream, type PullOptions, type PullStream } from './pull.js';
+import { createPullStream, type PullOptions } from './pull.js';
+import type { PullStream } from './pull-stream.js';
 import { stdoutWasClosed } from './stdout-closed.js';
 import { pull } from './transfer.js';
 

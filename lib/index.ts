@@ -6,7 +6,8 @@ export {
   type FanOutOptions,
   type TargetOutcome,
 } from './fan-out.js';
-export { createPullStream, PullStream, type PullOptions, type PullResult } from './pull.js';
+export { createPullStream, type PullOptions, type PullResult } from './pull.js';
+export { PullStream } from './pull-stream.js';
 export {
   push,
   pull,

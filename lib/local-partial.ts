@@ -6,7 +6,7 @@ import type { ChecksumAlgorithm } from '../transforms/checksum.js';
 import { VerificationError } from './errors.js';
 import { hashRange } from './hash-range.js';
 import { writeFileAtomic } from './local-file.js';
-import type { PullStream } from './pull.js';
+import type { PullStream } from './pull-stream.js';
 
 /** The fixed name of a resumable pull's partial file, beside `path`, so the next run finds it. */
 function partialPathOf(path: string): string {

@@ -7,7 +7,8 @@ import { withRetries, type RetryOptions } from './retry.js';
 import { writeFileAtomic } from './local-file.js';
 import { pipeThrough } from './pipe-through.js';
 import { pullIntoPartial } from './local-partial.js';
-import { createPullStream, type PullOptions, type PullResult, type PullStream } from './pull.js';
+import { createPullStream, type PullOptions, type PullResult } from './pull.js';
+import type { PullStream } from './pull-stream.js';
 import { createPushStream, type PushOptions, type PushResult, type PushStream } from './push.js';
 
 /** Where a push reads from: a stream (read once), or a local path or descriptor (re-readable). */
