@@ -6,7 +6,7 @@ import type { ChecksumAlgorithm } from '../transforms/checksum.js';
 
 const pread = promisify(read);
 
-/** Where hashRange reads: from `start` (default 0) up to `end` (exclusive; default the file's end). */
+/** Where hashRange reads: from `start` (default 0) to `end`, exclusive (default: the end). */
 export interface ByteRange {
   start?: number | undefined;
   end?: number | undefined;
