@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { findExecutable } from '../lib/which.js';
+import { findExecutable } from '../transforms/which.js';
 
 /** Why `--link` cannot run here (not root, no ip or tc), for a clear one-line message. */
 export class LinkUnavailableError extends Error {}

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSandbox, type Sandbox } from '../lib/sandbox/sandbox.js';
-import { findExecutable } from '../lib/which.js';
+import { findExecutable } from '../transforms/which.js';
 import {
   BenchUsageError,
   parseBenchArgs,

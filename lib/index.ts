@@ -7,7 +7,8 @@ export {
   type FanOutOptions,
   type TargetOutcome,
 } from './push/fan-out.js';
-export { createPullStream, PullStream, type PullOptions, type PullResult } from './pull.js';
+export { createPullStream, type PullOptions, type PullResult } from './pull/pull.js';
+export { PullStream } from './pull/pull-stream.js';
 export {
   push,
   pull,
@@ -19,7 +20,7 @@ export {
 export type { RetryOptions } from './util/retry.js';
 export type { TransferResult } from './util/result.js';
 export type { DirectInput } from './push/direct-input.js';
-export { createExecStream, execRemote, RemoteCommandError, type ExecOptions } from './exec.js';
+export { createExecStream, execRemote, RemoteCommandError, type ExecOptions } from './ssh/exec.js';
 export {
   SshStreamError,
   UsageError,

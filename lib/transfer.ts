@@ -4,9 +4,11 @@ import { pipeline } from 'node:stream/promises';
 import type { DirectInput } from './push/direct-input.js';
 import { LocalIOError, SshStreamError, UsageError, isInternalError } from './errors.js';
 import { withRetries, type RetryOptions } from './util/retry.js';
-import { writeFileAtomic } from './local-file.js';
-import { pullIntoPartial } from './local-partial.js';
-import { createPullStream, type PullOptions, type PullResult, type PullStream } from './pull.js';
+import { writeFileAtomic } from './pull/local-file.js';
+import { pipeThrough } from './util/pipe-through.js';
+import { pullIntoPartial } from './pull/local-partial.js';
+import { createPullStream, type PullOptions, type PullResult } from './pull/pull.js';
+import type { PullStream } from './pull/pull-stream.js';
 import type { PushInternals, PushOptions, PushResult } from './push/options.js';
 import { PushStream } from './push/push-stream.js';
 
@@ -66,7 +68,7 @@ async function pushOnce(
   const stream = new PushStream(target, options, internals);
   const stages = through?.(stream) ?? [];
   try {
-    await pipeline([openInput(input), ...stages, stream] as unknown as NodeJS.WritableStream[]);
+    await pipeThrough(openInput(input), stages, stream);
   } catch (error) {
     throw await preferOwnError(stream.result, error, 'cannot read input', 'push', target);
   }
@@ -150,8 +152,8 @@ export async function pull(
     const stream = createPullStream(source, pullOptions);
     const stages = through?.(stream) ?? [];
     try {
-      if (typeof output === 'string') await writeFileAtomic(stream, output, stages);
-      else await pipeline([stream, ...stages, output] as unknown as NodeJS.WritableStream[]);
+      if (typeof output === 'string') await writeFileAtomic(stream, output, { through: stages });
+      else await pipeThrough(stream, stages, output);
     } catch (error) {
       throw await preferOwnError(stream.result, error, 'cannot write output', 'pull', source);
     }

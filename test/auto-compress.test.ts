@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { createPushStream } from '../lib/push/create.js';
 import { startSandbox, type Sandbox } from '../lib/sandbox/sandbox.js';
-import { findExecutable } from '../lib/which.js';
+import { findExecutable } from '../transforms/which.js';
 import { runCli } from './helpers/cli.js';
 import { leftovers, md5 } from './helpers/files.js';
 import { useSandbox } from './helpers/sandbox.js';

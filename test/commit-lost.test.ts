@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startSandbox, type Sandbox } from '../lib/sandbox/sandbox.js';
-import { findExecutable } from '../lib/which.js';
+import { findExecutable } from '../transforms/which.js';
 import { runCli, startCli } from './helpers/cli.js';
 import { leftovers, md5, waitFor } from './helpers/files.js';
 import { ensureUser, isRoot, userDir, type TestUser } from './helpers/users.js';

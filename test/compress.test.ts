@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { execa } from 'execa';
-import { hasLocalCommand } from '../lib/which.js';
+import { hasLocalCommand } from '../transforms/which.js';
 import {
   type Compression,
   MissingCommandError,

@@ -1,12 +1,13 @@
 // The exec primitive's failures reach the caller as typed errors: a login shell that prints
-// more than the header stripper accepts, and an AbortSignal (an abort, not a lost connection).
+// more than the header reader accepts (a pull's too), and an AbortSignal (an abort, not a lost
+// connection).
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { before, describe, it } from 'node:test';
-import { AbortError, RemoteIOError, createExecStream, execRemote } from '../lib/index.js';
+import { AbortError, RemoteIOError, createExecStream, execRemote, pull } from '../lib/index.js';
 import { useSandbox } from './helpers/sandbox.js';
 import { sink } from './helpers/streams.js';
 import { ensureUser, isRoot, shellPath, type TestUser } from './helpers/users.js';
@@ -33,6 +34,20 @@ describe('exec: login noise over the 1 MiB limit', () => {
       assert.match(error.message, /^exec sandbox: no data header from the remote side/);
       return true;
     });
+  });
+
+  it('a pull through it rejects with a RemoteIOError too, and writes nothing', async (t) => {
+    if (!isRoot()) return t.skip('needs root (a test user with a noisy login shell)');
+    if (!user) return t.skip('bash is not installed');
+    const out = sink();
+    const source = `${user.name}@${sandbox.current.host}:/etc/hostname`;
+    await assert.rejects(pull(source, out, ssh()), (error: unknown) => {
+      assert.ok(error instanceof RemoteIOError, String(error));
+      assert.equal(error.exitCode, 4);
+      assert.match(error.message, /^pull .*: no data header from the remote side/);
+      return true;
+    });
+    assert.equal(out.data().length, 0);
   });
 });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { formatBytes, formatDuration, formatRate, parseRate } from '../lib/format.js';
+import { formatBytes, formatDuration, formatRate, parseRate } from '../transforms/format.js';
 
 const KiB = 1024;
 const MiB = 1024 ** 2;

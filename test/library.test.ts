@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
@@ -142,6 +143,9 @@ describe('library API (real sshd)', () => {
       ...ssh(),
       checksum: 'sha256',
     });
+    // A Readable only: nothing may be written into a pull.
+    assert.ok(stream instanceof Readable);
+    assert.ok(!(stream instanceof Writable), 'the pull stream has a writable side');
     let announced: number | undefined;
     stream.on('size', (size: number) => (announced = size));
     const chunks: Buffer[] = [];
@@ -154,6 +158,16 @@ describe('library API (real sshd)', () => {
     const result = await stream.result;
     assert.equal(result.bytes, data.length);
     assert.equal(result.algorithm, 'sha256');
+  });
+
+  it('a pull nobody reads still errors when the remote side fails', async () => {
+    const dir = await fresh();
+    const stream = createPullStream(`${sandbox.current.host}:${dir}/missing`, ssh());
+    // Waiting for 'error' itself: once() resolves with it instead of rejecting.
+    const [error] = (await once(stream, 'error')) as [unknown];
+    assert.ok(error instanceof RemoteIOError, String(error));
+    assert.match(error.message, /no such file/);
+    await assert.rejects(stream.result, RemoteIOError);
   });
 
   it('push() and pull() take local paths; pull writes the file atomically', async () => {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LocalIOError, createPullStream } from '../lib/index.js';
-import { findExecutable } from '../lib/which.js';
+import { findExecutable } from '../transforms/which.js';
 import { runCli } from './helpers/cli.js';
 import { useSandbox } from './helpers/sandbox.js';
 

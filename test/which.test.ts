@@ -3,7 +3,7 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { findExecutable, hasLocalCommand } from '../lib/which.js';
+import { findExecutable, hasLocalCommand } from '../transforms/which.js';
 
 describe('findExecutable', () => {
   let dir = '';

@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { createGunzip, createGzip, deflateRawSync } from 'node:zlib';
 import { execa } from 'execa';
-import { findExecutable } from '../lib/which.js';
+import { findExecutable } from './which.js';
 
 /** Compression formats sshstream can put on the wire. */
 export type Compression = 'gzip' | 'zstd';

@@ -1,5 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { formatBytes, formatDuration, formatRate } from '../lib/format.js';
+import { formatBytes, formatDuration, formatRate } from './format.js';
 
 /** Options for {@link createProgress}. */
 export interface ProgressOptions {

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createProgress } from '../../transforms/progress.js';
 import { printResult } from './report.js';
-import { execRemote } from '../exec.js';
+import { execRemote } from '../ssh/exec.js';
 import { createPushStream } from '../push/create.js';
 import { startSandbox } from '../sandbox/sandbox.js';
 

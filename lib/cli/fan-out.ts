@@ -8,7 +8,7 @@ import { connectedOf } from './connected.js';
 import { LocalIOError, SshStreamError, UsageError } from '../errors.js';
 import { escapeControl } from '../util/escape.js';
 import { FanOutError, FanOutPushStream, type TargetOutcome } from '../push/fan-out.js';
-import { formatBytes, formatDuration, formatRate } from '../format.js';
+import { formatBytes, formatDuration, formatRate } from '../../transforms/format.js';
 import { MemoryPacer } from './memory-pacer.js';
 
 /** Flags of a push to several targets. */

@@ -3,7 +3,7 @@ import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm } from '../../transforms/ch
 import { COMPRESSION_CHOICES, type CompressionChoice } from '../../transforms/compress.js';
 import { checkCompressLevel } from '../util/compress-level.js';
 import { UsageError } from '../errors.js';
-import { parseRate } from '../format.js';
+import { parseRate } from '../../transforms/format.js';
 import type { SshOptions } from '../ssh/command.js';
 
 /** Options shared by push and pull, as commander parses them. */

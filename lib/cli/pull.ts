@@ -6,7 +6,8 @@ import { printResult, progressMode } from './report.js';
 import { LocalIOError, SshStreamError, UsageError, isInternalError } from '../errors.js';
 import { escapeControl } from '../util/escape.js';
 import { MemoryPacer } from './memory-pacer.js';
-import { createPullStream, type PullOptions, type PullStream } from '../pull.js';
+import { createPullStream, type PullOptions } from '../pull/pull.js';
+import type { PullStream } from '../pull/pull-stream.js';
 import { stdoutWasClosed } from './stdout-closed.js';
 import { pull } from '../transfer.js';
 

@@ -1,6 +1,6 @@
 import { fstatSync } from 'node:fs';
 import { escapeControl } from '../util/escape.js';
-import { formatBytes, formatDuration, formatRate } from '../format.js';
+import { formatBytes, formatDuration, formatRate } from '../../transforms/format.js';
 import type { TransferFlags } from './options.js';
 
 /** What every transfer result has, for the summary line and --json. */

@@ -1,9 +1,6 @@
-import { createHash } from 'node:crypto';
-import { fstatSync, read, readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
+import { fstatSync, readFileSync } from 'node:fs';
 import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
-
-const pread = promisify(read);
+import { hashRange } from '../util/hash-range.js';
 
 /**
  * A push input that ssh reads by itself: a descriptor of a regular file, from `start` (its
@@ -32,8 +29,8 @@ export function fileStamp(fd: number): string {
 }
 
 /**
- * Count and digest of `fd` from `start` to its end, read with pread into one reused buffer
- * (no garbage per chunk). `stopped()` ends the loop early (the push failed).
+ * Count and digest of `fd` from `start` to its end (see hashRange: pread, one reused buffer).
+ * `stopped()` ends the loop early (the push failed).
  */
 export async function hashFrom(
   fd: number,
@@ -41,14 +38,6 @@ export async function hashFrom(
   algorithm: ChecksumAlgorithm,
   stopped: () => boolean,
 ): Promise<{ bytes: number; digest: string }> {
-  const hash = algorithm === 'none' ? undefined : createHash(algorithm);
-  const buffer = Buffer.allocUnsafe(1 << 20);
-  let position = start;
-  while (!stopped()) {
-    const { bytesRead } = await pread(fd, buffer, 0, buffer.length, position);
-    if (bytesRead === 0) break;
-    hash?.update(buffer.subarray(0, bytesRead));
-    position += bytesRead;
-  }
-  return { bytes: position - start, digest: hash?.digest('hex') ?? '' };
+  const { bytes, hash } = await hashRange(fd, algorithm, { start }, stopped);
+  return { bytes, digest: hash?.digest('hex') ?? '' };
 }

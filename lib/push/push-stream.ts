@@ -4,6 +4,7 @@ import { destroyOnAbort } from '../util/abort.js';
 import type { ControlConnection } from '../ssh/control-connection.js';
 import { debug } from '../util/debug.js';
 import { AbortError, type ErrorContext } from '../errors.js';
+import { createDeferred } from '../util/deferred.js';
 import { verifiedResult } from '../util/result.js';
 import {
   stallError,
@@ -57,8 +58,7 @@ export class PushStream extends Writable {
   // Aborted by a destroy that comes while the push connects (see destroy).
   private readonly connecting = new AbortController();
   private opened = false;
-  private resolveResult!: (result: PushResult) => void;
-  private rejectResult!: (error: Error) => void;
+  private readonly settled = createDeferred<PushResult>();
 
   /** `internals` are for this package's own push functions (see PushInternals). */
   constructor(
@@ -72,11 +72,7 @@ export class PushStream extends Writable {
     this.target = checked.target;
     this.context = checked.context;
     this.algorithm = options.checksum ?? 'md5';
-    this.result = new Promise<PushResult>((resolve, reject) => {
-      this.resolveResult = resolve;
-      this.rejectResult = reject;
-    });
-    this.result.catch(() => {});
+    this.result = this.settled.promise;
     destroyOnAbort(this, options.signal, this.context);
   }
 
@@ -198,7 +194,7 @@ export class PushStream extends Writable {
     await commitPush(control, local, this.algorithm, this.context, note);
     this.committed = true;
     await control.close();
-    this.resolveResult(
+    this.settled.resolve(
       verifiedResult({
         target: this.target.display,
         ...local,
@@ -214,7 +210,7 @@ export class PushStream extends Writable {
     const failure = error ?? new AbortError('push aborted before the end of input', this.context);
     // `result` settles only after cleanup, so whoever awaits it knows the remote side is clean.
     const done = () => {
-      this.rejectResult(failure);
+      this.settled.reject(failure);
       callback(error);
     };
     this.stall?.stop();

@@ -1,7 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
+import { hashRange } from '../util/hash-range.js';
 
 // On resume the remote side already holds the first `count` bytes: they are hashed locally
 // with the rest but not sent again.
@@ -28,16 +27,6 @@ export async function hashPrefix(
   count: number,
   algorithm: Exclude<ChecksumAlgorithm, 'none'>,
 ): Promise<{ bytes: number; digest: string }> {
-  const hash = createHash(algorithm);
-  let bytes = 0;
-  if (count === 0) return { bytes, digest: hash.digest('hex') };
-  const stream =
-    typeof source === 'number'
-      ? createReadStream('', { fd: source, start: 0, end: count - 1, autoClose: false })
-      : createReadStream(source, { start: 0, end: count - 1 });
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    hash.update(chunk);
-    bytes += chunk.length;
-  }
-  return { bytes, digest: hash.digest('hex') };
+  const { bytes, hash } = await hashRange(source, algorithm, { end: count });
+  return { bytes, digest: hash!.digest('hex') };
 }

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { chown, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { findExecutable } from '../which.js';
+import { findExecutable } from '../../transforms/which.js';
 
 const run = promisify(execFile);
 

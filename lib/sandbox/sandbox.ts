@@ -14,7 +14,7 @@ import {
   writeDropbearKeys,
   type ServerCommand,
 } from './dropbear.js';
-import { findExecutable } from '../which.js';
+import { findExecutable } from '../../transforms/which.js';
 
 const run = promisify(execFile);
 

@@ -102,6 +102,8 @@ export interface SshProcess extends Promise<SshProcessResult> {
   readonly stderr: Readable | null;
   readonly exitCode: number | null | undefined;
   kill(signal?: NodeJS.Signals): boolean;
+  /** stdout as a Readable that ends only once the process has exited (execa's readable()). */
+  readable(): Readable;
 }
 
 /** Spawns ssh (the only place that does). Data flows as raw bytes; no local shell is involved. */

@@ -2,9 +2,10 @@ import { buildSshInvocation, spawnSsh, type SshDestination, type SshOptions } fr
 
 const cache = new Map<string, Promise<Map<string, string> | undefined>>();
 
-// `ssh -G` costs a process start, and a transfer asks for the same settings more than once at
-// the same time (ciphers, keep-alives): callers share one run while it is under way. Nothing
-// is kept after it: the user's config may change between transfers.
+// `ssh -G` costs a process start, and every transfer asks for the same settings several times
+// (ciphers, keep-alives, session options, the user's master), a fan-out once per target: one
+// run per destination and options serves the whole process. A failed run is not kept, so a
+// later transfer tries again.
 /**
  * The effective ssh settings for `destination` with the user's options (`ssh -G`: lower-case
  * keyword -> value), or undefined when ssh cannot tell. Always the system ssh, never --ssh.
@@ -28,7 +29,9 @@ export function effectiveSshConfig(
     found = readConfig(destination, options);
     cache.set(key, found);
     const forget = () => cache.delete(key);
-    found.then(forget, forget);
+    found.then((settings) => {
+      if (!settings) forget();
+    }, forget);
   }
   return found;
 }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,6 +16,7 @@ import {
   savedScriptPath,
   SCRIPT_INPUT,
 } from '../remote/script.js';
+import { newReportTag } from '../remote/report-tag.js';
 import { ReportReader, type Report } from '../remote/reports.js';
 import {
   buildSshInvocation,
@@ -80,7 +80,7 @@ export class ControlConnection {
     params: ControlParams,
     onConnected?: (connection: ControlConnection) => void,
   ): Promise<ControlConnection> {
-    const tag = `SSHSTREAM-${randomBytes(8).toString('hex')}`;
+    const tag = newReportTag();
     const dir = await controlDirectory();
     const [cipher, keepAlive, session, shared] = await Promise.all([
       fastCipherOptions(params.destination, params.ssh),

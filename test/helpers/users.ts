@@ -3,7 +3,7 @@ import { appendFile, chown, mkdir, readFile, rename, symlink } from 'node:fs/pro
 import { dirname, join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
-import { findExecutable } from '../../lib/which.js';
+import { findExecutable } from '../../transforms/which.js';
 
 const run = promisify(execFile);
 

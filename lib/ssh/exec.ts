@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { Duplex, Transform, pipeline, type TransformCallback } from 'node:stream';
-import { abortErrorFor, destroyOnAbort } from './util/abort.js';
-import { ConnectionError, RemoteIOError, UsageError, type ErrorContext } from './errors.js';
-import { escapeControl } from './util/escape.js';
-import { HeaderStripper } from './header.js';
-import { buildRemoteCommand, SCRIPT_INPUT } from './remote/script.js';
+import { Duplex, PassThrough, pipeline } from 'node:stream';
+import { abortErrorFor, destroyOnAbort } from '../util/abort.js';
+import { ConnectionError, RemoteIOError, UsageError, type ErrorContext } from '../errors.js';
+import { escapeControl } from '../util/escape.js';
+import { bytesAfterHeader } from '../remote/header.js';
+import { buildRemoteCommand, SCRIPT_INPUT } from '../remote/script.js';
+import { newReportTag } from '../remote/report-tag.js';
 import {
   buildSshInvocation,
   missingSshCommand,
@@ -12,8 +12,8 @@ import {
   type SshDestination,
   type SshOptions,
   type SshProcessResult,
-} from './ssh/command.js';
-import { isSafeHost } from './ssh/target.js';
+} from './command.js';
+import { isSafeHost } from './target.js';
 
 /** Options of a remote command: ssh options plus an AbortSignal that kills ssh. */
 export interface ExecOptions extends SshOptions {
@@ -68,7 +68,7 @@ function remoteCommandOf(command: string | readonly string[]): {
   if (command[0]!.startsWith('-')) {
     throw new UsageError(`refused command ${JSON.stringify(command[0])}: begins with "-"`);
   }
-  const tag = `SSHSTREAM-${randomBytes(8).toString('hex')}`;
+  const tag = newReportTag();
   return { line: buildRemoteCommand([tag, 'exec', ...command]), tag, input: SCRIPT_INPUT };
 }
 
@@ -95,25 +95,24 @@ export function createExecStream(
     buffer: { stdout: false, stderr: true },
     ...(options.signal ? { cancelSignal: options.signal } : {}),
   });
+  // ssh's stdin fails with EPIPE when the command stops reading (or never ran): not an uncaught
+  // error; ssh's exit status says what happened.
   child.stdin?.on('error', () => {});
   if (remote.input !== undefined) child.stdin?.write(remote.input);
-  // Holds back the end of stdout until ssh has exited, so a failure is never mistaken for EOF.
-  const gate = new Transform({
-    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
-      callback(null, chunk);
+  // execa's readable() ends only once ssh has exited, so a failure is never mistaken for EOF;
+  // the stage after it drops the header and turns the exit status into the stream's error.
+  const output = new PassThrough();
+  pipeline(
+    child.readable(),
+    async function* (stdout: AsyncIterable<Buffer>) {
+      yield* remote.tag ? bytesAfterHeader(stdout, remote.tag, context) : stdout;
+      const failure = failureOf(await child, context, options.signal);
+      if (failure) throw failure;
     },
-    flush(callback: TransformCallback) {
-      child.then((result) => callback(failureOf(result, context, options.signal)), callback);
-    },
-  });
-  // pipeline, not pipe: an error of any stage (too much login noise) reaches the reader.
-  const stages = remote.tag
-    ? [child.stdout!, new HeaderStripper(remote.tag, undefined, context), gate]
-    : [child.stdout!, gate];
-  pipeline(stages, (error) => {
-    if (error) gate.destroy(error);
-  });
-  const duplex = Duplex.from({ writable: child.stdin!, readable: gate });
+    output,
+    () => {}, // an error of any stage reaches the reader through `output`
+  );
+  const duplex = Duplex.from({ writable: child.stdin!, readable: output });
   duplex.on('close', () => {
     if (child.exitCode === null || child.exitCode === undefined) child.kill('SIGTERM');
   });

@@ -1,15 +1,12 @@
-import { createHash, type Hash } from 'node:crypto';
-import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { randomBytes, type Hash } from 'node:crypto';
 import { lstat, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { ChecksumAlgorithm } from '../transforms/checksum.js';
-import { VerificationError } from './errors.js';
-import { commitLocalFile, newFileMode } from './local-commit.js';
-import type { PullStream } from './pull.js';
+import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
+import { VerificationError } from '../errors.js';
+import { hashRange } from '../util/hash-range.js';
+import { writeFileAtomic } from './local-file.js';
+import type { PullStream } from './pull-stream.js';
 
 /** The fixed name of a resumable pull's partial file, beside `path`, so the next run finds it. */
 function partialPathOf(path: string): string {
@@ -38,15 +35,10 @@ export async function pullIntoPartial(
   const held = taken ? await stat(own) : undefined;
   const resumeFrom =
     held && held.size > 0 && algorithm !== 'none'
-      ? { bytes: held.size, hash: await hashFile(own, algorithm) }
+      ? { bytes: held.size, hash: (await hashRange(own, algorithm)).hash! }
       : undefined;
-  let sink: WriteStream | undefined;
   try {
     const stream = start(resumeFrom);
-    const mode = await stat(path).then(
-      (existing) => existing.mode & 0o7777,
-      () => newFileMode(dirname(path)),
-    );
     try {
       // The header says whether the remote side continues our partial file or starts over.
       await new Promise<void>((resolve, reject) => {
@@ -55,9 +47,10 @@ export async function pullIntoPartial(
       });
       // A file of our own: appended to, truncated, or (nothing taken) created exclusively.
       const flags = stream.offset > 0 ? 'a' : taken ? 'w' : 'wx';
-      sink = createWriteStream(own, { flags, mode: 0o600 });
-      await pipeline([stream, ...through(stream), sink] as unknown as NodeJS.WritableStream[]);
-      await commitLocalFile(own, path, mode);
+      await writeFileAtomic(stream, path, {
+        through: through(stream),
+        temporary: { path: own, flags },
+      });
       return stream;
     } catch (error) {
       const failure = await stream.result.then(
@@ -68,8 +61,7 @@ export async function pullIntoPartial(
       throw error;
     }
   } finally {
-    // Given back only once our descriptor is closed: nothing of ours writes into it later.
-    if (sink && !sink.closed) await once(sink, 'close').catch(() => {});
+    // The writer has closed its descriptor: nothing of ours writes into the file given back.
     await rename(own, partial).catch(() => {});
   }
 }
@@ -108,13 +100,4 @@ function isRunning(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-async function hashFile(
-  path: string,
-  algorithm: Exclude<ChecksumAlgorithm, 'none'>,
-): Promise<Hash> {
-  const hash = createHash(algorithm);
-  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) hash.update(chunk);
-  return hash;
 }
