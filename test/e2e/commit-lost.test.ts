@@ -1,0 +1,105 @@
+// The connection lost after the remote rename but before the "committed" report reaches us: the
+// file is in place, yet sshstream cannot know it. A `sync` first on the session's PATH stands in
+// for the one that fsyncs the destination's directory right after the rename: when a marker file
+// is there, it removes the marker (so it acts once) and SIGKILLs the sshd process of its own
+// connection, which is then cut for real, as a dropped link would cut it.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { access, open, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startSandbox, type Sandbox } from '../../lib/sandbox/sandbox.js';
+import { findExecutable } from '../../transforms/which.js';
+import { runCli, startCli } from '../helpers/cli.js';
+import { leftovers, md5, waitFor } from '../helpers/files.js';
+import { ensureUser, isRoot, userDir, type TestUser } from '../helpers/users.js';
+
+const MARKER = 'cut-after-rename';
+
+const bin = mkdtempSync(join(tmpdir(), 'sshstream-cutting-sync-'));
+chmodSync(bin, 0o755);
+writeFileSync(
+  join(bin, 'sync'),
+  `#!/bin/sh
+if [ "$1" = -- ] && [ -d "$2" ] && [ -f "$2/${MARKER}" ] && rm -f -- "$2/${MARKER}"; then
+  pid=$$
+  while [ "$pid" -gt 1 ]; do
+    pid=$(sed -n 's/^PPid:[[:space:]]*//p' "/proc/$pid/status")
+    case $(cat "/proc/$pid/comm") in sshd*) kill -9 "$pid"; exit 0 ;; esac
+  done
+fi
+exec ${findExecutable('sync') ?? '/bin/sync'} "$@"
+`,
+  { mode: 0o755 },
+);
+after(() => rmSync(bin, { recursive: true, force: true }));
+
+// As root, log in as a sh user: a login shell reading startup files only slows each session.
+let sandbox: { current: Sandbox };
+let user: TestUser | undefined;
+before(async () => {
+  user = isRoot() ? await ensureUser('sshstream-sh', 'sh') : undefined;
+  const current = await startSandbox({
+    ...(user ? { user: user.name } : {}),
+    sshdConfig: [`SetEnv PATH=${bin}:/usr/local/bin:/usr/bin:/bin`],
+  });
+  sandbox = { current };
+});
+after(() => sandbox?.current.stop());
+const cfg = () => ['-F', sandbox.current.configPath];
+let n = 0;
+
+// A directory holding an old `out` and the marker: the next commit into it loses its report.
+async function armed(): Promise<string> {
+  const dir = await userDir(sandbox.current.scratch, `commit-lost-${n++}`, user);
+  await writeFile(join(dir, 'out'), 'original');
+  await writeFile(join(dir, MARKER), '');
+  return dir;
+}
+
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+describe('connection lost between the rename and the report (real sshd)', () => {
+  it('exit 2, "may have been committed"; the file is committed intact, nothing left behind', async () => {
+    const dir = await armed();
+    const data = randomBytes(3 << 20);
+    const result = await runCli(['push', ...cfg(), `${sandbox.current.host}:${dir}/out`], data);
+    assert.equal(result.code, 2, result.stderr);
+    assert.equal(await exists(join(dir, MARKER)), false, 'the cut happened');
+    const lines = result.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, result.stderr);
+    assert.match(lines[0]!, /^sshstream: push .*out.*the file may have been committed/);
+    assert.equal(md5(await readFile(join(dir, 'out'))), md5(data));
+    await waitFor(async () => (await leftovers(dir)).length === 0, 5000).catch(async () =>
+      assert.fail(`left: ${(await leftovers(dir)).join(', ')}`),
+    );
+  });
+
+  it('with --retries: the retry pushes again and verifies, exit 0', async () => {
+    const dir = await armed();
+    const data = randomBytes(3 << 20);
+    const input = join(dir, 'input');
+    await writeFile(input, data);
+    const handle = await open(input, 'r');
+    try {
+      const args = ['push', ...cfg(), '--retries', '2', `${sandbox.current.host}:${dir}/out`];
+      const { code, stderr } = await startCli(args, {}, handle.fd).done;
+      assert.equal(code, 0, stderr);
+      assert.equal(await exists(join(dir, MARKER)), false, 'the cut happened');
+      assert.match(stderr, /the file may have been committed .*; retry 1 of 2/);
+      assert.match(stderr, /verified/);
+    } finally {
+      await handle.close();
+    }
+    assert.equal(md5(await readFile(join(dir, 'out'))), md5(data));
+    await waitFor(async () => (await leftovers(dir)).length === 0, 5000).catch(async () =>
+      assert.fail(`left: ${(await leftovers(dir)).join(', ')}`),
+    );
+  });
+});

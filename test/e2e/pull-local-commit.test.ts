@@ -1,0 +1,97 @@
+// A pull into a local FILE commits as the remote side does: data fsynced, renamed, and the
+// rename itself made durable by an fsync of the directory; the file's mode follows `cat >`.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CLI } from '../helpers/cli.js';
+import { md5 } from '../helpers/files.js';
+import { useSandbox } from '../helpers/sandbox.js';
+
+const sandbox = useSandbox();
+
+// Runs the CLI under `sh -c 'umask MASK; exec …'`, optionally traced by strace into `trace`.
+function run(
+  args: string[],
+  mask: string,
+  trace?: string,
+): Promise<{ code: number | null; stderr: string }> {
+  const tracer = trace
+    ? `exec strace -f -qq -e trace=openat,rename,renameat,renameat2,fsync -o "$0" "$@"`
+    : 'exec "$@"';
+  const child = spawn(
+    'sh',
+    ['-c', `umask ${mask}; ${tracer}`, trace ?? 'sh', process.execPath, CLI, ...args],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stderr })));
+}
+
+// Whether, in an strace log, `dir` is opened and fsynced after the rename onto `path`.
+function directorySyncedAfterRename(log: string, path: string, dir: string): boolean {
+  const lines = log.split('\n');
+  const renamed = lines.findIndex(
+    (line) => /rename/.test(line) && line.includes(`"${path}"`) && / = 0$/.test(line),
+  );
+  if (renamed < 0) return false;
+  const later = lines.slice(renamed + 1);
+  const opened = later
+    .map((line) => new RegExp(`openat\\(AT_FDCWD, "${dir}", [^)]*\\) = (\\d+)$`).exec(line)?.[1])
+    .filter((fd) => fd !== undefined);
+  return opened.some((fd) =>
+    later.some((line) => new RegExp(`fsync\\(${fd}\\)\\s+= 0$`).test(line)),
+  );
+}
+
+describe('pull into a local FILE: the commit', () => {
+  let dir = '';
+  let remote = '';
+  const data = randomBytes(256 * 1024);
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sshstream-commit-'));
+    remote = join(sandbox.current.scratch, `commit-${randomBytes(4).toString('hex')}`);
+    await writeFile(remote, data);
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+  const source = () => `${sandbox.current.host}:${remote}`;
+  const cfg = () => ['-F', sandbox.current.configPath, '-q'];
+
+  for (const resume of [false, true]) {
+    const flags = resume ? ['--resume'] : [];
+    it(`${resume ? 'pull --resume' : 'pull'} FILE fsyncs the directory after the rename`, async () => {
+      const local = join(dir, `synced${resume ? '-resume' : ''}`);
+      const trace = join(dir, `trace${resume ? '-resume' : ''}`);
+      const result = await run(['pull', ...cfg(), ...flags, source(), local], '022', trace);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(md5(await readFile(local)), md5(data));
+      const log = await readFile(trace, 'utf8');
+      assert.ok(
+        directorySyncedAfterRename(log, local, dir),
+        `no fsync of ${dir} after the rename:\n${log
+          .split('\n')
+          .filter((l) => l.includes(dir) || /fsync|rename/.test(l))
+          .join('\n')}`,
+      );
+    });
+
+    it(`${resume ? 'pull --resume' : 'pull'}: a new FILE gets 0666 less the umask, an existing one keeps its mode`, async () => {
+      const fresh = join(dir, `fresh${resume ? '-resume' : ''}`);
+      const result = await run(['pull', ...cfg(), ...flags, source(), fresh], '027');
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal((await stat(fresh)).mode & 0o777, 0o640);
+      // A world-writable file stays so: its mode is the user's choice, not the umask's.
+      const shared = join(dir, `shared${resume ? '-resume' : ''}`);
+      await writeFile(shared, 'old');
+      await chmod(shared, 0o666);
+      const again = await run(['pull', ...cfg(), ...flags, source(), shared], '022');
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal((await stat(shared)).mode & 0o777, 0o666);
+      assert.equal(md5(await readFile(shared)), md5(data));
+    });
+  }
+});

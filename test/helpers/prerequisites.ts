@@ -1,0 +1,18 @@
+import type { TestContext } from 'node:test';
+
+/**
+ * Under CI=true every prerequisite is there (.ci/run installs the packages and runs as root):
+ * a test that would be skipped for lack of one must fail instead, or CI would pass on less.
+ */
+const mustRunAll = process.env.CI === 'true';
+
+/** For a `{ skip }` option: `reason` when not `ready`, never under CI (the test then fails). */
+export function skipUnless(ready: boolean, reason: string): string | false {
+  return ready || mustRunAll ? false : reason;
+}
+
+/** Inside a test whose prerequisite is missing: skips it, or under CI fails it. */
+export function skipOrFail(t: Pick<TestContext, 'skip'>, reason: string): void {
+  if (mustRunAll) throw new Error(`missing under CI=true: ${reason}`);
+  t.skip(reason);
+}
