@@ -71,6 +71,11 @@ export class ReportReader {
     return escapeControl(Buffer.from(cut, 'latin1')).trim();
   }
 
+  /** Whether the untagged text kept so far (its last 16 KiB) contains `text`. */
+  includes(text: string): boolean {
+    return this.other.includes(text);
+  }
+
   /** Characters of remote text held in memory (bounded whatever the peer sends). */
   get retained(): number {
     return this.held + this.other.length;

@@ -7,7 +7,8 @@ import { fastCipherOptions } from './cipher.js';
 import { debug } from '../util/debug.js';
 import { keepAliveOptions } from './keep-alive.js';
 import { sessionOptions } from './session-options.js';
-import { hasUserMaster, USER_MASTER_OPTIONS } from './user-master.js';
+import { RIDER_OPTIONS, RIDER_SPAWN } from './rider.js';
+import { hasUserMaster } from './user-master.js';
 import type { ErrorContext, SshStreamError } from '../errors.js';
 import { classifyFailure, type SshExit } from './failure.js';
 import {
@@ -45,9 +46,10 @@ const ABORT_TIMEOUT_MS = 5000;
 /**
  * One authenticated ssh connection per transfer: an OpenSSH ControlMaster (private socket, no
  * persistence) whose own session runs the remote control script. Further sessions (the data
- * stream) ride the same connection, so the user authenticates once. The control script owns the
- * remote temporary file: it commits on our word and removes the file on anything else,
- * including EOF when we or the connection die.
+ * stream) ride the same connection, so the user authenticates once; where the server allows
+ * only one session per connection, they connect on their own if that needs no question (see
+ * rider.ts). The control script owns the remote temporary file: it commits on our word and
+ * removes the file on anything else, including EOF when we or the connection die.
  */
 export class ControlConnection {
   readonly tag: string;
@@ -68,7 +70,8 @@ export class ControlConnection {
     readonly stderr: ReportReader,
     tag: string,
     readonly exited: Promise<SshExit>,
-    // sessionOptions: a session over the master is another ssh client that reads the config.
+    // A session over the master is another ssh client that reads the config (sessionOptions),
+    // and one that may connect on its own (see rider.ts): the cipher and keep-alives go too.
     private readonly sessionArgs: readonly string[],
   ) {
     this.tag = tag;
@@ -90,13 +93,13 @@ export class ControlConnection {
     ]);
     const invocation = buildSshInvocation(
       params.destination,
-      shared ? { ...params.ssh, jump: undefined } : params.ssh,
+      params.ssh,
       [
         ...cipher,
         ...keepAlive,
         ...session,
         ...(shared
-          ? USER_MASTER_OPTIONS
+          ? RIDER_OPTIONS
           : [
               '-o',
               'ControlMaster=yes',
@@ -113,11 +116,13 @@ export class ControlConnection {
       throw abortErrorFor(params.signal, params.context);
     }
     debug('control: spawning ssh master');
+    // Riding the user's master, this is a rider like any data session; else it may ask.
     const master = spawnSsh(invocation, {
       stdin: 'pipe',
       stdout: 'pipe',
       stderr: 'pipe',
       buffer: false,
+      ...(shared ? RIDER_SPAWN : {}),
     });
     // ssh itself only gives up on a silent server after ConnectTimeout, or never while a
     // prompt waits: an abort must not wait for that.
@@ -129,16 +134,11 @@ export class ControlConnection {
     const stderr = new ReportReader(tag, master.stderr);
     const exited = settle(master, stdout, stderr);
     void exited.then(() => params.signal?.removeEventListener('abort', stopOnAbort));
-    const connection = new ControlConnection(
-      params,
-      dir,
-      master,
-      stdout,
-      stderr,
-      tag,
-      exited,
-      session,
-    );
+    const connection = new ControlConnection(params, dir, master, stdout, stderr, tag, exited, [
+      ...cipher,
+      ...keepAlive,
+      ...session,
+    ]);
     connection.ridesUserMaster = shared;
     // The user's master has authenticated already: sessions can ride it at once.
     if (shared) onConnected?.(connection);
@@ -209,28 +209,19 @@ export class ControlConnection {
     const piped = options.stdin === 'pipe';
     if (!piped && this.savedScript === undefined) throw new Error('saveScript() first');
     const args = [this.tag, ...remoteArgs];
-    // Only ever over the master: without it, ProxyCommand=false makes ssh fail at once rather
-    // than open a second connection (and ask for a password or a key touch again). -J would
-    // conflict with it and is not needed on a multiplexed session.
+    // Over the master; should the server refuse it a session there (MaxSessions 1), ssh
+    // connects on its own, never asking (rider.ts), through the same -J as the master.
     const invocation = buildSshInvocation(
       this.params.destination,
-      { ...this.params.ssh, jump: undefined },
+      this.params.ssh,
       [
         ...this.sessionArgs,
-        ...(this.ridesUserMaster
-          ? USER_MASTER_OPTIONS
-          : [
-              '-o',
-              'ControlMaster=no',
-              '-o',
-              `ControlPath=${join(this.dir, 'control')}`,
-              '-o',
-              'ProxyCommand=false',
-            ]),
+        ...RIDER_OPTIONS,
+        ...(this.ridesUserMaster ? [] : ['-o', `ControlPath=${join(this.dir, 'control')}`]),
       ],
       piped ? buildRemoteCommand(args) : buildSavedScriptCommand(this.savedScript!, args),
     );
-    const session = spawnSsh(invocation, options);
+    const session = spawnSsh(invocation, { ...options, ...RIDER_SPAWN });
     if (piped) {
       session.stdin?.on('error', () => {});
       session.stdin?.write(SCRIPT_INPUT);

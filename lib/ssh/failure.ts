@@ -5,6 +5,7 @@ import {
   type SshStreamError,
 } from '../errors.js';
 import type { ReportReader } from '../remote/reports.js';
+import { sessionRefusal } from './rider.js';
 import { missingSshCommand } from './command.js';
 
 /** What we know about a finished ssh process. */
@@ -43,6 +44,8 @@ export function classifyFailure(
   if (missing !== undefined) {
     return new ConnectionError(missing, context);
   }
+  const refused = exit.exitCode === 255 ? sessionRefusal(stderr, said) : undefined;
+  if (refused !== undefined) return new ConnectionError(refused, context);
   if (AUTH_FAILED.test(said)) return new ConnectionError(`authentication failed: ${said}`, context);
   if (exit.exitCode === 255) {
     return new ConnectionError(

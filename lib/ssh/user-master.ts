@@ -10,26 +10,12 @@ import {
 
 const CHECK_TIMEOUT_MS = 5000;
 
-/**
- * The options that make an ssh client a session of the user's own master, as a plain `ssh
- * host` would be: the ControlPath comes from their config (or -o), ControlMaster=no keeps the
- * client from ever becoming a master itself, ProxyCommand=false makes it fail at once rather
- * than log in again should that master have gone meanwhile. Add `jump: undefined` to the
- * SshOptions: -J would conflict with the ProxyCommand, and a session needs no jump host.
- */
-export const USER_MASTER_OPTIONS: readonly string[] = [
-  '-o',
-  'ControlMaster=no',
-  '-o',
-  'ProxyCommand=false',
-];
-
 // Users with ControlMaster/ControlPath in their config authenticate once (password, 2FA, a key
 // touch) and expect every later ssh, scp or rsync to ride that connection: a push must too.
 /**
  * Whether the user's ssh config (or -o) names a ControlPath for `destination` and a master is
- * running there (`ssh -O check`), so sessions can ride it with {@link USER_MASTER_OPTIONS}.
- * Never for a --ssh command (it may not be OpenSSH). The master is the user's: nothing here or
+ * running there (`ssh -O check`), so sessions can ride it with RIDER_OPTIONS (rider.ts) and
+ * that ControlPath. Never for a --ssh command (it may not be OpenSSH). The master is the user's: nothing here or
  * in its riders ever stops it (no `ssh -O exit`/`stop`).
  */
 export async function hasUserMaster(
