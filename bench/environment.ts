@@ -52,7 +52,7 @@ export function environmentLines(environment: Environment, extra: string[]): str
     `- ssh: ${environment.ssh}; cipher of plain ssh: ${environment.cipher}` +
       (environment.cipherPinned
         ? ' (pinned with --cipher for every method)'
-        : ' (not pinned: sshstream may pick another, see lib/cipher.ts; --cipher pins one for all)'),
+        : ' (not pinned: sshstream may pick another, see lib/ssh/cipher.ts; --cipher pins one for all)'),
     environment.netns
       ? `- link: network namespace ${environment.netns}, lo qdisc: \`${environment.qdisc}\``
       : '- link: loopback, unshaped',

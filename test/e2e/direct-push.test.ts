@@ -1,4 +1,4 @@
-// A big regular file on stdin is read by ssh itself (lib/direct-input.ts): the bytes never pass
+// A big regular file on stdin is read by ssh itself (lib/push/direct.ts): the bytes never pass
 // through node, and the local hash reads the file with pread. These tests prove the path is
 // taken, that it starts at stdin's offset, and that a file changing underway is caught.
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Small inputs go inline on the control session (lib/push.ts INLINE_LIMIT): one ssh session
+// Small inputs go inline on the control session (lib/push/options.ts INLINE_LIMIT): one ssh session
 // instead of two. These tests prove the bytes still land exactly, that the inline path is the
 // one taken (by counting the ssh sessions a logging wrapper sees), and that it is verified.
 import assert from 'node:assert/strict';

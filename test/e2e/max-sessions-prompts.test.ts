@@ -1,5 +1,5 @@
 // sshd with `MaxSessions 1` refuses a push's data session on the connection the user logged in
-// with, and the data connects on its own without asking (lib/rider.ts). Where that connection
+// with, and the data connects on its own without asking (lib/ssh/rider.ts). Where that connection
 // would need a password, the user is still asked exactly once (on a real terminal, tmux), and
 // the push fails with one line naming the limit, exit 2, and leaves nothing behind.
 import assert from 'node:assert/strict';

@@ -1,6 +1,6 @@
 // sshd with `MaxSessions 1` allows one session per connection. The control script takes the
 // master's, so the data session is refused there: it then connects on its own, never asking
-// the user anything (lib/rider.ts). With a key that works: push verifies in every form, pull
+// the user anything (lib/ssh/rider.ts). With a key that works: push verifies in every form, pull
 // needs one session only, an interrupt leaves nothing behind, the user's own master still
 // serves. (Logins that need a password: max-sessions-prompts.test.ts.)
 import assert from 'node:assert/strict';

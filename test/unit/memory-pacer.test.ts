@@ -1,5 +1,5 @@
 // The CLI's memory pacer: data passes unchanged, and spent chunk Buffers are collected as the
-// transfer goes instead of piling up (see lib/memory-pacer.ts).
+// transfer goes instead of piling up (see lib/cli/memory-pacer.ts).
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
