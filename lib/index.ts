@@ -33,7 +33,7 @@ export {
   exitCodeOf,
   type ErrorCode,
   type ErrorContext,
-} from './errors.js';
+} from './util/errors.js';
 export { parseTarget, type Target } from './ssh/target.js';
 export {
   DEFAULT_STALL_TIMEOUT_MS,

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { Readable, type Duplex, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { DirectInput } from './push/direct-input.js';
-import { LocalIOError, SshStreamError, UsageError, isInternalError } from './errors.js';
+import { LocalIOError, SshStreamError, UsageError, isInternalError } from './util/errors.js';
 import { withRetries, type RetryOptions } from './util/retry.js';
 import { writeFileAtomic } from './pull/local-file.js';
 import { pipeThrough } from './util/pipe-through.js';

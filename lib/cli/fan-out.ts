@@ -5,7 +5,7 @@ import { transferOptionsOf } from './options.js';
 import type { PushFlags } from './push.js';
 import { progressMode } from './report.js';
 import { connectedOf } from './connected.js';
-import { LocalIOError, SshStreamError, UsageError } from '../errors.js';
+import { LocalIOError, SshStreamError, UsageError } from '../util/errors.js';
 import { escapeControl } from '../util/escape.js';
 import { FanOutError, FanOutPushStream, type TargetOutcome } from '../push/fan-out.js';
 import { formatBytes, formatDuration, formatRate } from '../../transforms/format.js';

@@ -2,7 +2,7 @@ import { type Command, Option } from 'commander';
 import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm } from '../../transforms/checksum.js';
 import { COMPRESSION_CHOICES, type CompressionChoice } from '../../transforms/compress.js';
 import { checkCompressLevel } from '../util/compress-level.js';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../util/errors.js';
 import { parseRate } from '../../transforms/format.js';
 import type { SshOptions } from '../ssh/command.js';
 

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { LocalIOError, type ErrorContext } from '../errors.js';
+import { LocalIOError, type ErrorContext } from '../util/errors.js';
 
 /** A command whose stdout is a push's input (`sshstream push HOST:PATH -- COMMAND ARGS...`). */
 export interface Producer {

@@ -5,7 +5,7 @@ import { runPush } from './push.js';
 import { addTransferOptions, checkTransferFlags, wholeNumber } from './options.js';
 import { runDemo } from './demo.js';
 import { abortErrorFor } from '../util/abort.js';
-import { AbortError, EXIT_CODES, SshStreamError, UsageError, exitCodeOf } from '../errors.js';
+import { AbortError, EXIT_CODES, SshStreamError, UsageError, exitCodeOf } from '../util/errors.js';
 import { escapeControl, escapeRawControl } from '../util/escape.js';
 import { packageVersion } from './package-version.js';
 

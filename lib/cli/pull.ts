@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { createProgress } from '../../transforms/progress.js';
 import { transferOptionsOf, type TransferFlags } from './options.js';
 import { printResult, progressMode } from './report.js';
-import { LocalIOError, SshStreamError, UsageError, isInternalError } from '../errors.js';
+import { LocalIOError, SshStreamError, UsageError, isInternalError } from '../util/errors.js';
 import { escapeControl } from '../util/escape.js';
 import { MemoryPacer } from './memory-pacer.js';
 import { createPullStream, type PullOptions } from '../pull/pull.js';

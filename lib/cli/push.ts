@@ -6,7 +6,7 @@ import { createProgress } from '../../transforms/progress.js';
 import { compressionOf, transferOptionsOf, type TransferFlags } from './options.js';
 import { connectedOf } from './connected.js';
 import { printResult, progressMode } from './report.js';
-import { LocalIOError, UsageError, VerificationError, type ErrorContext } from '../errors.js';
+import { LocalIOError, UsageError, VerificationError, type ErrorContext } from '../util/errors.js';
 import { escapeControl } from '../util/escape.js';
 import { MemoryPacer } from './memory-pacer.js';
 import { descriptorOffset, fileStamp } from '../push/direct-input.js';

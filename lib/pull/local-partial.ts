@@ -3,7 +3,7 @@ import { lstat, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
-import { VerificationError } from '../errors.js';
+import { VerificationError } from '../util/errors.js';
 import { hashRange } from '../util/hash-range.js';
 import { writeFileAtomic } from './local-file.js';
 import type { PullStream } from './pull-stream.js';

@@ -7,10 +7,10 @@ import {
   SshStreamError,
   VerificationError,
   type ErrorContext,
-} from '../errors.js';
+} from '../util/errors.js';
 import { classifyFailure } from '../ssh/failure.js';
 import { keepAliveOptions } from '../ssh/keep-alive.js';
-import type { PullOptions } from './pull.js';
+import type { PullOptions } from './options.js';
 import { buildRemoteCommand, SCRIPT_INPUT } from '../remote/script.js';
 import { newReportTag } from '../remote/report-tag.js';
 import { ReportReader } from '../remote/reports.js';

@@ -4,10 +4,10 @@ import { createDecompressor, isCompression, type Compression } from '../../trans
 import { createThrottle } from '../../transforms/throttle.js';
 import { destroyOnAbort } from '../util/abort.js';
 import { createDeferred } from '../util/deferred.js';
-import { AbortError, type ErrorContext } from '../errors.js';
+import { AbortError, type ErrorContext } from '../util/errors.js';
 import { parseDataHeader, readHeader, type DataHeader } from '../remote/header.js';
 import { pipeThrough } from '../util/pipe-through.js';
-import type { PullOptions, PullResult } from './pull.js';
+import type { PullOptions, PullResult } from './options.js';
 import { causeOf, startPullSession, verifyPull, type PullSession } from './pull-session.js';
 import { verifiedResult } from '../util/result.js';
 import { stallError, stallTimeoutOf, watchStall, type StallWatch } from '../util/stall-watchdog.js';

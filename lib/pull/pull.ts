@@ -1,40 +1,12 @@
-import type { Hash } from 'node:crypto';
-import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
-import { localCompressions, type CompressionChoice } from '../../transforms/compress.js';
+import { localCompressions } from '../../transforms/compress.js';
 import { checkCompressLevel } from '../util/compress-level.js';
-import { LocalIOError } from '../errors.js';
+import { LocalIOError } from '../util/errors.js';
+import type { PullOptions } from './options.js';
 import { PullStream } from './pull-stream.js';
-import type { TransferResult } from '../util/result.js';
-import { buildSshInvocation, type SshOptions } from '../ssh/command.js';
-import type { StallOptions } from '../util/stall-watchdog.js';
+import { buildSshInvocation } from '../ssh/command.js';
 import { parseTarget } from '../ssh/target.js';
 
-/** Options of a pull. */
-export interface PullOptions extends SshOptions, StallOptions {
-  /** Hash over the uncompressed bytes on both ends. Default 'md5'. */
-  checksum?: ChecksumAlgorithm;
-  /**
-   * Compress on the wire. `'auto'`: the remote side samples the file's first 64 KiB and
-   * compresses (zstd if both ends have it, else gzip) only when they shrink below 90%.
-   */
-  compress?: CompressionChoice | undefined;
-  /** Limit the rate on the wire, in bytes per second. */
-  limitRate?: number | undefined;
-  /** Compression level (gzip 1-9, zstd 1-19), applied on the remote side. */
-  compressLevel?: number | undefined;
-  /** Aborting kills ssh and errors the stream with AbortError. */
-  signal?: AbortSignal | undefined;
-  /**
-   * Resume: the caller already holds the first `bytes` bytes, and `hash` (of the chosen
-   * algorithm) has seen them. If the remote file starts with the same bytes, only the rest is
-   * sent (`offset` then equals `bytes`); otherwise all of it is. The digest still covers the
-   * whole file.
-   */
-  resumeFrom?: { bytes: number; hash: Hash } | undefined;
-}
-
-/** What a verified pull reports. */
-export type PullResult = TransferResult;
+export type { PullOptions, PullResult } from './options.js';
 
 /**
  * A Readable of the remote file `source` (`[user@]host:path`) through the system ssh. It ends

@@ -2,7 +2,7 @@ import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
 import type { Compression } from '../../transforms/compress.js';
 import type { ControlConnection } from '../ssh/control-connection.js';
 import { debug } from '../util/debug.js';
-import type { ErrorContext } from '../errors.js';
+import type { ErrorContext } from '../util/errors.js';
 import type { Target } from '../ssh/target.js';
 import { AutoCompressDelivery } from './auto-compress.js';
 import { startDataSession, type DataSession } from './data-session.js';

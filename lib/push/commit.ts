@@ -1,6 +1,6 @@
 import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
 import type { ControlConnection } from '../ssh/control-connection.js';
-import { ConnectionError, VerificationError, type ErrorContext } from '../errors.js';
+import { ConnectionError, VerificationError, type ErrorContext } from '../util/errors.js';
 import type { Report } from '../remote/reports.js';
 import type { LocalDigest } from './delivery.js';
 

@@ -1,5 +1,5 @@
 import { ControlConnection } from '../ssh/control-connection.js';
-import type { ErrorContext } from '../errors.js';
+import type { ErrorContext } from '../util/errors.js';
 import { stallTimeoutOf } from '../util/stall-watchdog.js';
 import type { Target } from '../ssh/target.js';
 import { modeArgument, type PushOptions } from './options.js';

@@ -1,5 +1,5 @@
 import type { ControlConnection } from '../ssh/control-connection.js';
-import type { ErrorContext } from '../errors.js';
+import type { ErrorContext } from '../util/errors.js';
 import { classifyFailure } from '../ssh/failure.js';
 import { ReportReader } from '../remote/reports.js';
 import type { SshProcess } from '../ssh/command.js';

@@ -3,7 +3,7 @@ import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
 import type { ControlConnection } from '../ssh/control-connection.js';
 import { debug } from '../util/debug.js';
 import { descriptorOffset, fileStamp, hashFrom, type DirectInput } from './direct-input.js';
-import { LocalIOError, UsageError, VerificationError, type ErrorContext } from '../errors.js';
+import { LocalIOError, UsageError, VerificationError, type ErrorContext } from '../util/errors.js';
 import { startDataSession, type DataSession } from './data-session.js';
 import type { Delivery, DeliveryEvents, LocalDigest } from './delivery.js';
 

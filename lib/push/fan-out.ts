@@ -12,7 +12,7 @@ import {
   SshStreamError,
   UsageError,
   exitCodeOf,
-} from '../errors.js';
+} from '../util/errors.js';
 import { parseTarget } from '../ssh/target.js';
 import { destroyOnAbort } from '../util/abort.js';
 import { PushStream } from './push-stream.js';

@@ -2,7 +2,7 @@ import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
 import type { CompressionChoice } from '../../transforms/compress.js';
 import { checkCompressLevel } from '../util/compress-level.js';
 import type { DirectInput } from './direct-input.js';
-import { UsageError, type ErrorContext } from '../errors.js';
+import { UsageError, type ErrorContext } from '../util/errors.js';
 import type { TransferResult } from '../util/result.js';
 import { buildSshInvocation, type SshOptions } from '../ssh/command.js';
 import type { StallOptions } from '../util/stall-watchdog.js';

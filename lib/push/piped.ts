@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
 import { createCompressor, type Compression } from '../../transforms/compress.js';
 import { createThrottle } from '../../transforms/throttle.js';
-import { LocalIOError, type ErrorContext } from '../errors.js';
+import { LocalIOError, type ErrorContext } from '../util/errors.js';
 import { createSkipBytes } from './skip-bytes.js';
 import type { DataSession } from './data-session.js';
 import type { Delivery, DeliveryEvents, LocalDigest } from './delivery.js';

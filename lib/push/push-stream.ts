@@ -3,7 +3,7 @@ import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
 import { destroyOnAbort } from '../util/abort.js';
 import type { ControlConnection } from '../ssh/control-connection.js';
 import { debug } from '../util/debug.js';
-import { AbortError, type ErrorContext } from '../errors.js';
+import { AbortError, type ErrorContext } from '../util/errors.js';
 import { createDeferred } from '../util/deferred.js';
 import { verifiedResult } from '../util/result.js';
 import {

@@ -1,5 +1,5 @@
 import type { ControlConnection } from '../ssh/control-connection.js';
-import { VerificationError } from '../errors.js';
+import { VerificationError } from '../util/errors.js';
 import { StalledError } from '../util/stall-watchdog.js';
 import type { DataSession } from './data-session.js';
 import type { Delivery } from './delivery.js';

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { RemoteIOError, type ErrorContext } from '../errors.js';
+import { RemoteIOError, type ErrorContext } from '../util/errors.js';
 import { escapeControl } from '../util/escape.js';
 
 // A login shell that prints more than this before our header is not one we can talk through.

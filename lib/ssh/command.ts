@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import { execa, type Options as ExecaOptions } from 'execa';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../util/errors.js';
 import { isSafeHost, isSafeUser } from './target.js';
 
 /** How to run ssh: the options a user passes to `ssh` itself. */

@@ -9,7 +9,7 @@ import { keepAliveOptions } from './keep-alive.js';
 import { sessionOptions } from './session-options.js';
 import { RIDER_OPTIONS, RIDER_SPAWN } from './rider.js';
 import { hasUserMaster } from './user-master.js';
-import type { ErrorContext, SshStreamError } from '../errors.js';
+import type { ErrorContext, SshStreamError } from '../util/errors.js';
 import { classifyFailure, type SshExit } from './failure.js';
 import {
   buildRemoteCommand,

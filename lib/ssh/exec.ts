@@ -1,6 +1,6 @@
 import { Duplex, PassThrough, pipeline } from 'node:stream';
 import { abortErrorFor, destroyOnAbort } from '../util/abort.js';
-import { ConnectionError, RemoteIOError, UsageError, type ErrorContext } from '../errors.js';
+import { ConnectionError, RemoteIOError, UsageError, type ErrorContext } from '../util/errors.js';
 import { escapeControl } from '../util/escape.js';
 import { bytesAfterHeader } from '../remote/header.js';
 import { buildRemoteCommand, SCRIPT_INPUT } from '../remote/script.js';

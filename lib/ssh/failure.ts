@@ -3,7 +3,7 @@ import {
   RemoteIOError,
   type ErrorContext,
   type SshStreamError,
-} from '../errors.js';
+} from '../util/errors.js';
 import type { ReportReader } from '../remote/reports.js';
 import { sessionRefusal } from './rider.js';
 import { missingSshCommand } from './command.js';

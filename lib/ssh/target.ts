@@ -1,4 +1,4 @@
-import { UsageError } from '../errors.js';
+import { UsageError } from '../util/errors.js';
 import { escapeControl } from '../util/escape.js';
 
 /** A parsed `[user@]host:path` or `[user@][v6addr]:path`. */

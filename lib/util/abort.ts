@@ -1,5 +1,5 @@
 import type { Stream } from 'node:stream';
-import { AbortError, type ErrorContext } from '../errors.js';
+import { AbortError, type ErrorContext } from './errors.js';
 
 const REASONS: Record<string, string> = { SIGTERM: 'terminated', SIGHUP: 'hangup' };
 

@@ -1,5 +1,5 @@
 import { LEVEL_RANGE, type CompressionChoice } from '../../transforms/compress.js';
-import { UsageError, type ErrorContext } from '../errors.js';
+import { UsageError, type ErrorContext } from './errors.js';
 
 /**
  * Refuses a compression level its format does not take (gzip 1-9, zstd 1-19), and a level

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { abortErrorFor } from './abort.js';
-import { ConnectionError, SshStreamError } from '../errors.js';
+import { ConnectionError, SshStreamError } from './errors.js';
 
 /** How often to try again, and who hears about it. */
 export interface RetryOptions {

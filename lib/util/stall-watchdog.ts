@@ -1,4 +1,4 @@
-import { ConnectionError, type ErrorContext } from '../errors.js';
+import { ConnectionError, type ErrorContext } from './errors.js';
 
 /** How long a transfer may wait with bytes ready to move and none moving: 60 s. */
 export const DEFAULT_STALL_TIMEOUT_MS = 60_000;

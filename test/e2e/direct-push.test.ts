@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { UsageError } from '../../lib/errors.js';
+import { UsageError } from '../../lib/util/errors.js';
 import { PushStream } from '../../lib/push/push-stream.js';
 import { pushDirect } from '../../lib/transfer.js';
 import { startCli, type CliResult } from '../helpers/cli.js';

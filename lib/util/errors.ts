@@ -1,4 +1,4 @@
-import { escapeControl } from './util/escape.js';
+import { escapeControl } from './escape.js';
 
 /** Stable error codes, one per exit class of the CLI. */
 export type ErrorCode =
