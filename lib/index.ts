@@ -11,12 +11,11 @@ export { createPullStream, type PullOptions, type PullResult } from './pull/pull
 export { PullStream } from './pull/pull-stream.js';
 export {
   push,
-  pull,
   pushDirect,
   type PushInput,
   type PushWithRetriesOptions,
-  type PullWithRetriesOptions,
-} from './transfer.js';
+} from './push/push-with-retries.js';
+export { pull, type PullWithRetriesOptions } from './pull/pull-with-retries.js';
 export type { RetryOptions } from './util/retry.js';
 export type { TransferResult } from './util/result.js';
 export type { DirectInput } from './push/direct-input.js';

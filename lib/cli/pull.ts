@@ -9,7 +9,7 @@ import { MemoryPacer } from './memory-pacer.js';
 import { createPullStream, type PullOptions } from '../pull/pull.js';
 import type { PullStream } from '../pull/pull-stream.js';
 import { stdoutWasClosed } from './stdout-closed.js';
-import { pull } from '../transfer.js';
+import { pull } from '../pull/pull-with-retries.js';
 
 /** Exit status when the reader of stdout went away early (128 + SIGPIPE, as `cat` gives). */
 const EXIT_READER_CLOSED = 141;

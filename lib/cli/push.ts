@@ -12,7 +12,7 @@ import { MemoryPacer } from './memory-pacer.js';
 import { descriptorOffset, fileStamp } from '../push/direct-input.js';
 import { startProducer } from './producer.js';
 import type { PushResult } from '../push/options.js';
-import { push, pushDirect, type PushWithRetriesOptions } from '../transfer.js';
+import { push, pushDirect, type PushWithRetriesOptions } from '../push/push-with-retries.js';
 
 /** Flags of `sshstream push`. */
 export interface PushFlags extends TransferFlags {

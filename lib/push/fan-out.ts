@@ -18,7 +18,7 @@ import { destroyOnAbort } from '../util/abort.js';
 import { PushStream } from './push-stream.js';
 import type { PushOptions, PushResult } from './options.js';
 import { mayPrompt } from '../ssh/terminal.js';
-import { pushWithRetries } from '../transfer.js';
+import { pushWithRetries } from './push-with-retries.js';
 
 /** Options of a push to several targets. */
 export interface FanOutOptions extends PushOptions {

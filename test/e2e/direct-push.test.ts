@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { UsageError } from '../../lib/util/errors.js';
 import { PushStream } from '../../lib/push/push-stream.js';
-import { pushDirect } from '../../lib/transfer.js';
+import { pushDirect } from '../../lib/push/push-with-retries.js';
 import { startCli, type CliResult } from '../helpers/cli.js';
 import { leftovers, md5, waitFor, writeScript } from '../helpers/files.js';
 import { useSandbox } from '../helpers/sandbox.js';
