@@ -80,9 +80,9 @@ export interface DataHeader {
 /** Reads the fields of a pull's data header. */
 export function parseDataHeader(fields: readonly string[]): DataHeader {
   const [sizeText = '', offsetText = '0', compress] = fields;
-  const size = Number(sizeText);
   return {
-    size: sizeText !== '-' && Number.isFinite(size) ? size : undefined,
+    // Digits only: Number('') is 0, and a missing size is not an empty file.
+    size: /^\d+$/.test(sizeText) ? Number(sizeText) : undefined,
     offset: Number(offsetText) || 0,
     compress,
   };
