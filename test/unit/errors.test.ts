@@ -12,7 +12,7 @@ import {
   VerificationError,
   exitCodeOf,
   isInternalError,
-} from '../../lib/errors.js';
+} from '../../lib/util/errors.js';
 
 const context = { operation: 'push', target: 'web1:/srv/app.tar' };
 

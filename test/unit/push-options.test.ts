@@ -1,7 +1,7 @@
 // checkPush and modeArgument: bad arguments of a push are refused synchronously, before any work.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { UsageError } from '../../lib/errors.js';
+import { UsageError } from '../../lib/util/errors.js';
 import { checkPush, modeArgument } from '../../lib/push/options.js';
 import type { DirectInput } from '../../lib/push/direct-input.js';
 

@@ -10,15 +10,16 @@ import { access, open, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { encodeArgument } from '../lib/remote-script.js';
-import { startSandbox, type Sandbox } from '../lib/sandbox.js';
-import { findExecutable } from '../lib/which.js';
-import { startCli, type CliRun } from './helpers/cli.js';
-import { ensureBusyboxUser, findBusybox } from './helpers/busybox.js';
-import { leftovers, waitFor, writeScript } from './helpers/files.js';
-import { descendants, remoteSession } from './helpers/processes.js';
-import { useSandbox } from './helpers/sandbox.js';
-import { ensureUser, isRoot, userDir, type TestUser } from './helpers/users.js';
+import { encodeArgument } from '../../lib/remote/script.js';
+import { startSandbox, type Sandbox } from '../../lib/sandbox/sandbox.js';
+import { findExecutable } from '../../transforms/which.js';
+import { startCli, type CliRun } from '../helpers/cli.js';
+import { ensureBusyboxUser, findBusybox } from '../helpers/busybox.js';
+import { leftovers, waitFor, writeScript } from '../helpers/files.js';
+import { descendants, remoteSession } from '../helpers/processes.js';
+import { useSandbox } from '../helpers/sandbox.js';
+import { ensureUser, isRoot, userDir, type TestUser } from '../helpers/users.js';
+import { skipUnless } from '../helpers/prerequisites.js';
 
 const MARKER = 'hold-fsync';
 const HELD = 'fsync-held';
@@ -134,7 +135,7 @@ describe('SIGKILL of the remote control script outside the data phase (real sshd
 const dropbearReady = isRoot() && findBusybox() !== undefined;
 describe(
   'SIGKILL of the remote control script: Dropbear, BusyBox login',
-  { skip: !dropbearReady && 'needs root and busybox' },
+  { skip: skipUnless(dropbearReady, 'needs root and busybox') },
   () => {
     const dropbear = useSandbox({ server: 'dropbear', user: 'sshstream-busybox' });
     it('an inline push, its input held back: no temporary file stays', async () => {
