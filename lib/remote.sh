@@ -174,7 +174,8 @@ push_control() {
   committed=0; sf=
   # One rm, with further signals ignored: a second SIGTERM must not cut the cleanup short.
   # A resumable transfer gives its file back (release) instead of removing it.
-  trap 'trap "" HUP INT TERM; [ -z "$sf" ] || rm -f -- "$sf"; rm -f -- "$tmp.owner"; if [ "$resume" = 1 ]; then rm -f -- "$tmp.sum.status"; release control; elif [ "$committed" = 1 ]; then rm -f -- "$tmp.sum" "$tmp.sum.status"; else rm -f -- "$tmp" "$tmp.sum" "$tmp.sum.status"; fi' EXIT
+  # $tmp.owner goes last: while it is there, the guardian below knows the cleanup is not done.
+  trap 'trap "" HUP INT TERM; [ -z "$sf" ] || rm -f -- "$sf"; if [ "$resume" = 1 ]; then rm -f -- "$tmp.sum.status"; release control; elif [ "$committed" = 1 ]; then rm -f -- "$tmp.sum" "$tmp.sum.status"; else rm -f -- "$tmp" "$tmp.sum" "$tmp.sum.status"; fi; rm -f -- "$tmp.owner"' EXIT
   trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; trap '' PIPE
   [ "$resume" = 1 ] && take_partial
   # Private until committed: a 0600 file whose name says what it is.
@@ -186,6 +187,7 @@ push_control() {
   fi
   # Our pid, for the data session to notice that we were killed outright (no trap runs then).
   (umask 077; echo $$ > "$tmp.owner")
+  guard
   say ready "$partial" "$tools"
   while IFS= read -r line; do
     set -- $line
@@ -251,6 +253,22 @@ push_control() {
     esac
   done
   exit 2
+}
+
+# guard: a guardian in the background for a death no trap sees (SIGKILL, the OOM killer): once
+# this script is gone and its EXIT trap has not finished (its $tmp.owner is still there), it
+# cleans up in its place. No commit can follow a death, and a committed file was renamed away
+# from $tmp, so removing $tmp is always right; a resumable transfer gives its file back instead.
+# Its output goes nowhere: the session ends with this script, not with the guardian.
+guard() {
+  g_owner=$$
+  ( trap '' HUP INT TERM PIPE
+    while kill -0 "$g_owner" 2>/dev/null; do sleep 0.25 2>/dev/null || sleep 1; done
+    [ -f "$tmp.owner" ] || exit 0
+    rm -f -- "$dir/.sshstream-$tag.sh" "$tmp.sum.status"
+    if [ "$resume" = 1 ]; then release control; else rm -f -- "$tmp" "$tmp.sum"; fi
+    rm -f -- "$tmp.owner"
+  ) </dev/null >/dev/null 2>&1 &
 }
 
 # commit_inplace BYTES DIGEST: for a destination that cannot be renamed over (a bind-mounted
@@ -330,8 +348,9 @@ push_data() {
   # killed outright and only its ssh client, reading a file by itself, still sends: then the
   # process reading our stdin (its pid in $tmp.pid) is stopped, so the upload ends. A file of
   # mode 000 is one our append made again after that removal. A control script killed
-  # outright (its pid in $tmp.owner) removes nothing: then this loop cleans up in its place
-  # (the file, and the script saved for a direct push).
+  # outright (its pid in $tmp.owner) removes nothing: then this loop stops the upload, and
+  # cleans up in its place (the file, and the script saved for a direct push) as its
+  # guardian does.
   # It stops with this script.
   parent=$$
   owner=$(cat "$tmp.owner" 2>/dev/null)
@@ -339,11 +358,13 @@ push_data() {
   # second: one that succeeds on a file that does not exist is such a one.
   if sync -- "$tmp.absent" 2>/dev/null; then nosync=1; fi
   ( while { sleep 0.25 2>/dev/null || sleep 1; } && kill -0 "$parent"; do
+      # A resumable file is the control script's guardian's to give back (see guard): it
+      # needs $tmp.owner to tell that death from a normal end.
       if [ -n "$owner" ] && ! kill -0 "$owner"; then
-        rm -f -- "$tmp.owner" "$dir/.sshstream-$tag.sh"
-        [ "$resume" = 1 ] || rm -f -- "$tmp" "$tmp.sum"
+        [ "$resume" = 1 ] || rm -f -- "$tmp.owner" "$dir/.sshstream-$tag.sh" "$tmp" "$tmp.sum"
+        dead=1
       fi
-      if [ ! -f "$tmp" ] || [ "$(file_mode "$tmp")" = 0 ] || [ ! -f "$tmp.owner" ]; then
+      if [ -n "${dead:-}" ] || [ ! -f "$tmp" ] || [ "$(file_mode "$tmp")" = 0 ] || [ ! -f "$tmp.owner" ]; then
         [ -f "$tmp.pid" ] && kill "$(cat "$tmp.pid")"
         exit 0
       fi

@@ -1,0 +1,126 @@
+// SIGKILL of the remote control script while no data session runs: an inline push (the input
+// travels on the control session), or any push during its final fsync. No trap runs on SIGKILL;
+// the temporary file and its .sum must still go. A `sync` first on the session's PATH holds the
+// commit's fsync of the temporary file (when a marker is in its directory) until the control
+// script is dead, so the kill surely lands in the commit.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { access, open, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { encodeArgument } from '../lib/remote-script.js';
+import { startSandbox, type Sandbox } from '../lib/sandbox.js';
+import { findExecutable } from '../lib/which.js';
+import { startCli, type CliRun } from './helpers/cli.js';
+import { leftovers, waitFor } from './helpers/files.js';
+import { remoteSession } from './helpers/processes.js';
+import { ensureUser, isRoot, userDir, type TestUser } from './helpers/users.js';
+
+const MARKER = 'hold-fsync';
+const HELD = 'fsync-held';
+
+// Holds `sync -- DIR/.NAME.sshstream-TAG.tmp` from a control script (not the data session's
+// periodic one) while the pid in the file's .owner lives.
+const bin = mkdtempSync(join(tmpdir(), 'sshstream-holding-sync-'));
+chmodSync(bin, 0o755);
+writeFileSync(
+  join(bin, 'sync'),
+  `#!/bin/sh
+dir=\${2%/*}
+if [ "$1" = -- ] && [ -f "$dir/${MARKER}" ] && [ -f "$2.owner" ] &&
+  tr '\\0' ' ' < /proc/$PPID/cmdline | grep -q ' ${encodeArgument('push-control')} '; then
+  owner=$(cat "$2.owner")
+  touch "$dir/${HELD}"
+  while kill -0 "$owner" 2>/dev/null; do sleep 0.05; done
+  exit 0
+fi
+exec ${findExecutable('sync') ?? '/bin/sync'} "$@"
+`,
+  { mode: 0o755 },
+);
+after(() => rmSync(bin, { recursive: true, force: true }));
+
+// As root, log in as a sh user: a login shell reading startup files only slows each session.
+let sandbox: { current: Sandbox };
+let user: TestUser | undefined;
+before(async () => {
+  user = isRoot() ? await ensureUser('sshstream-sh', 'sh') : undefined;
+  const current = await startSandbox({
+    ...(user ? { user: user.name } : {}),
+    sshdConfig: [`SetEnv PATH=${bin}:/usr/local/bin:/usr/bin:/bin`],
+  });
+  sandbox = { current };
+});
+after(() => sandbox?.current.stop());
+let n = 0;
+
+// Starts a push of `size` random bytes into `dir/out`: stdin a pipe, or with `--resume` a
+// local file (resume reads its input again).
+async function startPush(dir: string, size: number, args: string[]): Promise<CliRun> {
+  const data = randomBytes(size);
+  const target = `${sandbox.current.host}:${dir}/out`;
+  const command = ['push', '-F', sandbox.current.configPath, ...args, target];
+  if (!args.includes('--resume')) {
+    const run = startCli(command);
+    run.child.stdin!.end(data);
+    return run;
+  }
+  const input = join(sandbox.current.dir, `input-${n}`);
+  await writeFile(input, data);
+  const handle = await open(input, 'r');
+  const run = startCli(command, {}, handle.fd);
+  void run.done.finally(() => handle.close());
+  return run;
+}
+
+const fileExists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+describe('SIGKILL of the remote control script outside the data phase (real sshd)', () => {
+  const cases = [
+    { what: 'an inline push (1 KiB)', size: 1024, args: [], left: [] },
+    { what: 'a 3 MiB push, in its last fsync', size: 3 << 20, args: [], left: [] },
+    // A resumable push keeps its data for the next run, under the shared name it looks for.
+    {
+      what: 'a 3 MiB --resume push, in its last fsync',
+      size: 3 << 20,
+      args: ['--resume'],
+      left: ['.out.sshstream-partial'],
+    },
+  ];
+  for (const { what, size, args, left } of cases) {
+    it(`${what}: it fails, the destination is untouched, no temporary file stays`, async () => {
+      const dir = await userDir(sandbox.current.scratch, `control-sigkill-${n++}`, user);
+      await writeFile(join(dir, 'out'), 'original');
+      await writeFile(join(dir, MARKER), '');
+      const run = await startPush(dir, size, args);
+      const guard = setTimeout(() => run.child.kill('SIGKILL'), 180_000);
+      try {
+        // Generous: on a loaded machine a login alone can take many seconds.
+        await waitFor(() => fileExists(join(dir, HELD)), 120_000);
+        const { script } = remoteSession(sandbox.current, 'push-control', `${dir}/out`);
+        assert.ok(script, 'the control script runs');
+        const temps = await leftovers(dir);
+        assert.ok(
+          temps.some((name) => /\.sshstream-SSHSTREAM-[0-9a-f]+\.(tmp|partial)$/.test(name)),
+          `a temporary file: ${temps.join(', ')}`,
+        );
+        process.kill(script.pid, 'SIGKILL');
+        const result = await run.done;
+        assert.notEqual(result.code, 0, result.stderr);
+        assert.equal(await readFile(join(dir, 'out'), 'utf8'), 'original');
+        const sorted = async () => (await leftovers(dir)).sort();
+        await waitFor(async () => (await sorted()).join() === left.join(), 15_000).catch(async () =>
+          assert.fail(`left: ${(await sorted()).join(', ')}`),
+        );
+      } finally {
+        clearTimeout(guard);
+      }
+    });
+  }
+});
