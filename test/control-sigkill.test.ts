@@ -1,8 +1,8 @@
 // SIGKILL of the remote control script while no data session runs: an inline push (the input
 // travels on the control session), or any push during its final fsync. No trap runs on SIGKILL;
-// the temporary file and its .sum must still go. A `sync` first on the session's PATH holds the
-// commit's fsync of the temporary file (when a marker is in its directory) until the control
-// script is dead, so the kill surely lands in the commit.
+// the temporary file and its .sum must still go. With OpenSSH, a `sync` first on the session's
+// PATH holds the commit's fsync of the temporary file (when a marker is in its directory) until
+// the control script is dead, so the kill surely lands in the commit.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,8 +14,10 @@ import { encodeArgument } from '../lib/remote-script.js';
 import { startSandbox, type Sandbox } from '../lib/sandbox.js';
 import { findExecutable } from '../lib/which.js';
 import { startCli, type CliRun } from './helpers/cli.js';
-import { leftovers, waitFor } from './helpers/files.js';
-import { remoteSession } from './helpers/processes.js';
+import { ensureBusyboxUser, findBusybox } from './helpers/busybox.js';
+import { leftovers, waitFor, writeScript } from './helpers/files.js';
+import { descendants, remoteSession } from './helpers/processes.js';
+import { useSandbox } from './helpers/sandbox.js';
 import { ensureUser, isRoot, userDir, type TestUser } from './helpers/users.js';
 
 const MARKER = 'hold-fsync';
@@ -124,3 +126,51 @@ describe('SIGKILL of the remote control script outside the data phase (real sshd
     });
   }
 });
+
+// Dropbear with a BusyBox login (OpenWrt's applets only), where no PATH can be set for the
+// session: an ssh wrapper holds the control session's input instead. It passes the remote
+// script on, then holds the next line (sshstream sends it once the control script is ready, so
+// the guardian runs) and marks that it holds it.
+const dropbearReady = isRoot() && findBusybox() !== undefined;
+describe(
+  'SIGKILL of the remote control script: Dropbear, BusyBox login',
+  { skip: !dropbearReady && 'needs root and busybox' },
+  () => {
+    const dropbear = useSandbox({ server: 'dropbear', user: 'sshstream-busybox' });
+    it('an inline push, its input held back: no temporary file stays', async () => {
+      const busybox = await ensureBusyboxUser();
+      const dir = await userDir(dropbear.current.scratch, 'dropbear-sigkill', busybox);
+      await writeFile(join(dir, 'out'), 'original');
+      const ssh = await writeScript(
+        dropbear.current.dir,
+        'holding-ssh',
+        `case "$*" in
+  *ControlMaster=yes*)
+    perl -e '$| = 1; while (<STDIN>) { print; last if $_ eq "\\n" } <STDIN>;
+      open(my $f, ">", "${join(dir, HELD)}"); close($f); sleep 600' | exec ssh "$@" ;;
+  *) exec ssh "$@" ;;
+esac
+`,
+      );
+      const target = `${dropbear.current.host}:${dir}/out`;
+      const run = startCli(['push', '-F', dropbear.current.configPath, '--ssh', ssh, target]);
+      run.child.stdin!.end('a small input');
+      try {
+        await waitFor(() => fileExists(join(dir, HELD)), 120_000);
+        const { script } = remoteSession(dropbear.current, 'push-control', `${dir}/out`);
+        assert.ok(script, 'the control script runs');
+        assert.ok((await leftovers(dir)).some((name) => name.endsWith('.tmp')));
+        process.kill(script.pid, 'SIGKILL');
+        // The connection is still up (held): the remote side cleans up by itself.
+        await waitFor(async () => (await leftovers(dir)).length === 0, 15_000).catch(async () =>
+          assert.fail(`left: ${(await leftovers(dir)).join(', ')}`),
+        );
+        assert.equal(await readFile(join(dir, 'out'), 'utf8'), 'original');
+      } finally {
+        for (const child of descendants(run.child.pid!)) process.kill(child.pid, 'SIGKILL');
+        run.child.kill('SIGKILL');
+        await run.done;
+      }
+    });
+  },
+);
