@@ -7,7 +7,8 @@ import { progressMode } from './cli-report.js';
 import { connectedOf } from './connected.js';
 import { LocalIOError, SshStreamError, UsageError } from './errors.js';
 import { escapeControl } from './escape.js';
-import { FanOutError, FanOutPushStream, type TargetOutcome } from './fan-out.js';
+import { FanOutPushStream } from './fan-out.js';
+import { FanOutError, type TargetOutcome } from './fan-out-outcome.js';
 import { formatBytes, formatDuration, formatRate } from './format.js';
 import { MemoryPacer } from './memory-pacer.js';
 
@@ -77,6 +78,8 @@ export async function runFanOut(
     mkdir: flags.mkdir,
     inplace: flags.inplace,
     maxParallel: flags.maxParallel,
+    // The waiting targets that read the local copy through node are paced like the input.
+    spoolThrough: () => [new MemoryPacer()],
     signal,
   });
   const mode = progressMode(flags);

@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events';
+import type { PushStream } from './push.js';
 
 /**
  * Resolves once `stream` emits `'connected'` (ssh has authenticated): until then ssh may be
@@ -6,4 +7,15 @@ import type { EventEmitter } from 'node:events';
  */
 export function connectedOf(stream: EventEmitter): Promise<void> {
   return new Promise((resolve) => stream.once('connected', () => resolve()));
+}
+
+/** Resolves once `stream` has authenticated, or has ended without. */
+export function connectedOrDone(stream: PushStream): Promise<void> {
+  return new Promise((resolve) => {
+    stream.once('connected', () => resolve());
+    stream.result.then(
+      () => resolve(),
+      () => resolve(),
+    );
+  });
 }

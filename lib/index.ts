@@ -1,11 +1,7 @@
 export { createPushStream } from './create-push.js';
 export { PushStream, type PushOptions, type PushResult } from './push.js';
-export {
-  FanOutPushStream,
-  FanOutError,
-  type FanOutOptions,
-  type TargetOutcome,
-} from './fan-out.js';
+export { FanOutPushStream, type FanOutOptions } from './fan-out.js';
+export { FanOutError, type TargetOutcome } from './fan-out-outcome.js';
 export { createPullStream, PullStream, type PullOptions, type PullResult } from './pull.js';
 export {
   push,

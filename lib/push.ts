@@ -30,7 +30,7 @@ import { checkCompressLevel } from './compress-level.js';
 import { destroyOnAbort } from './abort.js';
 import { debug } from './debug.js';
 import { verifiedResult, type TransferResult } from './result.js';
-import { descriptorOffset, fileStamp, hashFrom, type DirectInput } from './direct-input.js';
+import { descriptorOffset, digestOfDirect, fileStamp, type DirectInput } from './direct-input.js';
 import { encodeArgument } from './remote-script.js';
 import { ReportReader } from './reports.js';
 import { createSkipBytes, hashPrefix } from './skip-bytes.js';
@@ -88,7 +88,7 @@ export interface PushOptions extends SshOptions, StallOptions {
   /**
    * The input is this descriptor of a regular file, from `start` on, and ssh reads it itself:
    * no byte passes through node (the local hash reads the range with pread). Write nothing to
-   * the stream; end() it. Not with compress, limitRate, resume or digestSource.
+   * the stream; end() it. Not with compress, limitRate or resume.
    */
   direct?: DirectInput | undefined;
   /**
@@ -158,10 +158,10 @@ export class PushStream extends Writable {
     modeArgument(options.mode, context);
     checkCompressLevel(options.compress, options.compressLevel, context);
     buildSshInvocation(parsed, options, [], ''); // refuses a bad jump host now, not later
-    const { direct, compress, limitRate, resume, digestSource } = options;
-    if (direct && (compress || limitRate || resume || digestSource)) {
+    const { direct, compress, limitRate, resume } = options;
+    if (direct && (compress || limitRate || resume)) {
       throw new UsageError(
-        'a direct input cannot be combined with compress, limitRate, resume or digestSource',
+        'a direct input cannot be combined with compress, limitRate or resume',
         context,
       );
     }
@@ -276,7 +276,12 @@ export class PushStream extends Writable {
     });
     this.data = data;
     this.dataStderr = new ReportReader(control.tag, data.stderr);
-    this.directDigest = hashFrom(direct.fd, direct.start, this.algorithm, () => this.destroyed);
+    this.directDigest = digestOfDirect(
+      direct,
+      this.algorithm,
+      this.options.digestSource,
+      () => this.destroyed,
+    );
     this.directDigest.catch(() => {});
     this.checksum.resume();
     this.watchSessions(data);
