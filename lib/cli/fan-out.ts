@@ -7,7 +7,8 @@ import { progressMode } from './report.js';
 import { connectedOf } from './connected.js';
 import { LocalIOError, SshStreamError, UsageError } from '../util/errors.js';
 import { escapeControl } from '../util/escape.js';
-import { FanOutError, FanOutPushStream, type TargetOutcome } from '../push/fan-out.js';
+import { FanOutPushStream } from '../push/fan-out.js';
+import { FanOutError, type TargetOutcome } from '../push/fan-out-outcome.js';
 import { formatBytes, formatDuration, formatRate } from '../../transforms/format.js';
 import { MemoryPacer } from './memory-pacer.js';
 
@@ -77,6 +78,8 @@ export async function runFanOut(
     mkdir: flags.mkdir,
     inplace: flags.inplace,
     maxParallel: flags.maxParallel,
+    // The waiting targets that read the local copy through node are paced like the input.
+    spoolThrough: () => [new MemoryPacer()],
     signal,
   });
   const mode = progressMode(flags);

@@ -34,7 +34,16 @@ export interface DeliveryChoice {
 export async function chooseDelivery(choice: DeliveryChoice): Promise<Delivery> {
   const { control, target, options, internals, algorithm, context, events } = choice;
   if (internals.direct) {
-    return DirectDelivery.start(control, target.path, internals.direct, algorithm, context, events);
+    const { direct, digestSource } = internals;
+    return DirectDelivery.start(
+      control,
+      target.path,
+      direct,
+      algorithm,
+      digestSource,
+      context,
+      events,
+    );
   }
   if (!choice.early && choice.small) {
     debug('push: small input, sent inline');

@@ -32,7 +32,7 @@ export function fileStamp(fd: number): string {
  * Count and digest of `fd` from `start` to its end (see hashRange: pread, one reused buffer).
  * `stopped()` ends the loop early (the push failed).
  */
-export async function hashFrom(
+async function hashFrom(
   fd: number,
   start: number,
   algorithm: ChecksumAlgorithm,
@@ -40,4 +40,20 @@ export async function hashFrom(
 ): Promise<{ bytes: number; digest: string }> {
   const { bytes, hash } = await hashRange(fd, algorithm, { start }, stopped);
   return { bytes, digest: hash?.digest('hex') ?? '' };
+}
+
+/**
+ * Count and digest of `direct` from its start to its end: hashed with hashFrom, or, when
+ * `digestSource` gives the digest already (a fan-out's local copy of its input, hashed as it
+ * came in), only counted (its size), so that the copy is checked against the input itself.
+ */
+export function digestOfDirect(
+  direct: DirectInput,
+  algorithm: ChecksumAlgorithm,
+  digestSource: (() => Promise<string>) | undefined,
+  stopped: () => boolean,
+): Promise<{ bytes: number; digest: string }> {
+  if (!digestSource) return hashFrom(direct.fd, direct.start, algorithm, stopped);
+  const bytes = fstatSync(direct.fd).size - direct.start;
+  return digestSource().then((digest) => ({ bytes, digest }));
 }

@@ -2,7 +2,7 @@ import { fstatSync } from 'node:fs';
 import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
 import type { ControlConnection } from '../ssh/control-connection.js';
 import { debug } from '../util/debug.js';
-import { descriptorOffset, fileStamp, hashFrom, type DirectInput } from './direct-input.js';
+import { descriptorOffset, digestOfDirect, fileStamp, type DirectInput } from './direct-input.js';
 import { LocalIOError, UsageError, VerificationError, type ErrorContext } from '../util/errors.js';
 import { startDataSession, type DataSession } from './data-session.js';
 import type { Delivery, DeliveryEvents, LocalDigest } from './delivery.js';
@@ -25,11 +25,12 @@ export class DirectDelivery implements Delivery {
     path: string,
     direct: DirectInput,
     algorithm: ChecksumAlgorithm,
+    digestSource: (() => Promise<string>) | undefined,
     context: ErrorContext,
     events: DeliveryEvents,
   ): Promise<DirectDelivery> {
     await control.saveScript(path);
-    return new DirectDelivery(control, path, direct, algorithm, context, events);
+    return new DirectDelivery(control, path, direct, algorithm, digestSource, context, events);
   }
 
   private readonly session: DataSession;
@@ -39,6 +40,7 @@ export class DirectDelivery implements Delivery {
     path: string,
     private readonly direct: DirectInput,
     algorithm: ChecksumAlgorithm,
+    digestSource: (() => Promise<string>) | undefined,
     private readonly context: ErrorContext,
     events: DeliveryEvents,
   ) {
@@ -47,7 +49,7 @@ export class DirectDelivery implements Delivery {
     // Any descriptor number is passed on to the child; execa's types list only 0 and 3-9.
     const stdin = direct.fd as 0;
     this.session = startDataSession(control, [path, '', '0', algorithm], stdin, context);
-    this.digest = hashFrom(direct.fd, direct.start, algorithm, () => this.stopped);
+    this.digest = digestOfDirect(direct, algorithm, digestSource, () => this.stopped);
     this.digest.catch(() => {});
     // ssh reads the file itself: its offset in the file is the progress.
     const size = fstatSync(direct.fd).size;

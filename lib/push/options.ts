@@ -64,7 +64,8 @@ export interface PushInternals {
   /**
    * The input is this descriptor of a regular file, from `start` on, and ssh reads it itself:
    * no byte passes through node (the local hash reads the range with pread). Write nothing to
-   * the stream; end() it. Not with compress, limitRate, resume or digestSource.
+   * the stream; end() it. Not with compress, limitRate or resume. With digestSource (a fan-out's
+   * copy of its input) the file is only counted, and verified against that digest.
    */
   direct?: DirectInput | undefined;
 }
@@ -89,10 +90,10 @@ export function checkPush(
   modeArgument(options.mode, context);
   checkCompressLevel(options.compress, options.compressLevel, context);
   buildSshInvocation(parsed, options, [], ''); // refuses a bad jump host now, not later
-  const { direct, compress, limitRate, resume, digestSource } = options;
-  if (direct && (compress || limitRate || resume || digestSource)) {
+  const { direct, compress, limitRate, resume } = options;
+  if (direct && (compress || limitRate || resume)) {
     throw new UsageError(
-      'a direct input cannot be combined with compress, limitRate, resume or digestSource',
+      'a direct input cannot be combined with compress, limitRate or resume',
       context,
     );
   }

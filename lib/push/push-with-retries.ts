@@ -23,20 +23,10 @@ export interface PushWithRetriesOptions extends PushOptions, RetryOptions {
  * the remote destination is then untouched. `retries` (which implies `resume`) needs an input
  * that can be read again: a path or a descriptor of a regular file.
  */
-export function push(
+export async function push(
   input: PushInput,
   target: string,
   options: PushWithRetriesOptions = {},
-): Promise<PushResult> {
-  return pushWithRetries(input, target, options, {});
-}
-
-/** push(), with the internal inputs of a PushStream (a fan-out passes its digest). */
-export async function pushWithRetries(
-  input: PushInput,
-  target: string,
-  options: PushWithRetriesOptions,
-  internals: PushInternals,
 ): Promise<PushResult> {
   const { retries = 0, onRetry, through, ...pushOptions } = options;
   const rereadable = !(input instanceof Readable);
@@ -48,10 +38,9 @@ export async function pushWithRetries(
   }
   const resumable = retries > 0 || pushOptions.resume === true;
   const attemptOptions = resumable && rereadable ? { ...pushOptions, resume: true } : pushOptions;
-  const attemptInternals =
-    resumable && rereadable ? { ...internals, resumeSource: sourceOf(input) } : internals;
+  const internals: PushInternals = resumable && rereadable ? { resumeSource: sourceOf(input) } : {};
   return withRetries({ retries, onRetry, signal: pushOptions.signal }, () =>
-    pushOnce(input, target, attemptOptions, attemptInternals, through),
+    pushOnce(input, target, attemptOptions, internals, through),
   );
 }
 
@@ -93,8 +82,9 @@ export async function pushDirect(
   target: string,
   options: PushOptions = {},
   watch?: (stream: PushStream) => void,
+  digestSource?: () => Promise<string>,
 ): Promise<PushResult> {
-  const stream = new PushStream(target, options, { direct });
+  const stream = new PushStream(target, options, { direct, digestSource });
   watch?.(stream);
   try {
     await pipeline([Readable.from([]), stream]);

@@ -141,22 +141,25 @@ describe('push to several targets (real sshd, several aliases)', () => {
       assert.equal(md5(await readFile(join(dir, alias))), md5(data), alias);
   });
 
-  it('--max-parallel caps concurrent connections; queued targets get the same bytes', async () => {
-    const dir = await fresh();
-    const data = randomBytes(2 * 1024 * 1024);
-    const ssh = await loggingSsh(dir);
-    const targets = ALIASES.map((h) => `${h}:${dir}/${h}`);
-    const result = await runCli(
-      ['push', ...cfg(), '--ssh', ssh, '--max-parallel', '2', ...targets],
-      data,
-    );
-    assert.equal(result.code, 0, result.stderr);
-    const log = await readFile(join(dir, 'connections.log'), 'utf8');
-    assert.equal(log.trim().split('\n').length, 8);
-    assert.ok(maxConcurrent(log) <= 2, log);
-    for (const alias of ALIASES)
-      assert.equal(md5(await readFile(join(dir, alias))), md5(data), alias);
-  });
+  // Plain, ssh reads the local copy itself; compressed, it is read once per group of targets.
+  for (const compress of [[], ['-z']]) {
+    it(`--max-parallel caps concurrent connections; queued targets get the same bytes${compress.length > 0 ? ' (-z)' : ''}`, async () => {
+      const dir = await fresh();
+      const data = randomBytes(2 * 1024 * 1024);
+      const ssh = await loggingSsh(dir);
+      const targets = ALIASES.map((h) => `${h}:${dir}/${h}`);
+      const result = await runCli(
+        ['push', ...cfg(), ...compress, '--ssh', ssh, '--max-parallel', '2', ...targets],
+        data,
+      );
+      assert.equal(result.code, 0, result.stderr);
+      const log = await readFile(join(dir, 'connections.log'), 'utf8');
+      assert.equal(log.trim().split('\n').length, 8);
+      assert.ok(maxConcurrent(log) <= 2, log);
+      for (const alias of ALIASES)
+        assert.equal(md5(await readFile(join(dir, alias))), md5(data), alias);
+    });
+  }
 
   it('--targets FILE adds targets, one per line', async () => {
     const dir = await fresh();

@@ -65,7 +65,6 @@ describe('checkPush', () => {
     ['compress', { compress: 'gzip' }],
     ['limitRate', { limitRate: 1000 }],
     ['resume', { resume: true }],
-    ['digestSource', { digestSource: () => Promise.resolve('') }],
   ] as const) {
     it(`refuses a direct input with ${name}`, () => {
       assert.throws(
@@ -77,6 +76,11 @@ describe('checkPush', () => {
 
   it('takes a direct input alone', () => {
     assert.equal(checkPush('web1:/f', { direct }).target.path, '/f');
+  });
+
+  it("takes a direct input with a given digest (a fan-out's copy of its input)", () => {
+    const digestSource = () => Promise.resolve('');
+    assert.equal(checkPush('web1:/f', { direct, digestSource }).target.path, '/f');
   });
 });
 
