@@ -44,7 +44,7 @@ export async function runDemo({ mib, signal }: DemoOptions): Promise<void> {
     await pipeline(source, progress, push);
     progress.done();
     const result = await push.result;
-    printResult(result, { checksum: 'md5', option: [] }, 'pushed');
+    printResult(result, { checksum: 'md5', option: [], streams: 'auto' }, 'pushed');
     const remote = await execRemote(sandbox.host, ['md5sum', `${sandbox.scratch}/demo.bin`], {
       config: sandbox.configPath,
     });

@@ -5,6 +5,7 @@ import { checkCompressLevel } from '../util/compress-level.js';
 import { UsageError } from '../util/errors.js';
 import { parseRate } from '../../transforms/format.js';
 import type { SshOptions } from '../ssh/command.js';
+import { MAX_STREAMS, type Streams } from '../util/streams.js';
 
 /** Options shared by push and pull, as commander parses them. */
 export interface TransferFlags {
@@ -17,6 +18,7 @@ export interface TransferFlags {
   json?: boolean;
   limitRate?: number;
   stallTimeout?: number;
+  streams: Streams;
   port?: number;
   identity?: string;
   config?: string;
@@ -38,6 +40,10 @@ export function wholeNumber(name: string, min: number, max: number) {
     }
     return n;
   };
+}
+
+function streams(value: string): Streams {
+  return value === 'auto' ? 'auto' : wholeNumber('--streams', 1, MAX_STREAMS)(value);
 }
 
 function rate(value: string): number {
@@ -89,6 +95,14 @@ export function addTransferOptions(command: Command): Command {
         .argParser(wholeNumber('--stall-timeout', 0, 86400)),
     )
     .addOption(
+      new Option(
+        '--streams <n>',
+        `SSH channels that carry a regular file in parallel ranges (1-${MAX_STREAMS}); auto: 1 on a LAN, more on a long link (one channel moves at most 2 MiB per round trip)`,
+      )
+        .default('auto')
+        .argParser(streams),
+    )
+    .addOption(
       new Option('-p, --port <port>', 'ssh port').argParser(wholeNumber('--port', 1, 65535)),
     )
     .option('-i, --identity <file>', 'ssh identity (private key) file')
@@ -107,6 +121,7 @@ export function transferOptionsOf(flags: TransferFlags) {
     compressLevel: flags.compressLevel,
     limitRate: flags.limitRate,
     stallTimeout: flags.stallTimeout === undefined ? undefined : flags.stallTimeout * 1000,
+    streams: flags.streams,
   };
 }
 

@@ -4,6 +4,7 @@ import type { CompressionChoice } from '../../transforms/compress.js';
 import type { SshOptions } from '../ssh/command.js';
 import type { TransferResult } from '../util/result.js';
 import type { StallOptions } from '../util/stall-watchdog.js';
+import type { Streams } from '../util/streams.js';
 
 /** Options of a pull. */
 export interface PullOptions extends SshOptions, StallOptions {
@@ -18,6 +19,11 @@ export interface PullOptions extends SshOptions, StallOptions {
   limitRate?: number | undefined;
   /** Compression level (gzip 1-9, zstd 1-19), applied on the remote side. */
   compressLevel?: number | undefined;
+  /**
+   * SSH channels that carry a regular file in parallel ranges; 1 turns it off. Default 'auto':
+   * chosen from the round-trip time and the size (see Streams).
+   */
+  streams?: Streams | undefined;
   /** Aborting kills ssh and errors the stream with AbortError. */
   signal?: AbortSignal | undefined;
   /**

@@ -6,6 +6,7 @@ import { UsageError, type ErrorContext } from '../util/errors.js';
 import type { TransferResult } from '../util/result.js';
 import { buildSshInvocation, type SshOptions } from '../ssh/command.js';
 import type { StallOptions } from '../util/stall-watchdog.js';
+import type { Streams } from '../util/streams.js';
 import { parseTarget, type Target } from '../ssh/target.js';
 
 /** Options of a push: where ssh connects and how the bytes travel. */
@@ -32,6 +33,11 @@ export interface PushOptions extends SshOptions, StallOptions {
    * leaves the destination damaged. A missing destination is still renamed into place.
    */
   inplace?: boolean | undefined;
+  /**
+   * SSH channels that carry a regular file in parallel ranges; 1 turns it off. Default 'auto':
+   * chosen from the round-trip time and the size (see Streams).
+   */
+  streams?: Streams | undefined;
   /** Aborting kills ssh, removes the remote temporary file and rejects with AbortError. */
   signal?: AbortSignal | undefined;
   /**
