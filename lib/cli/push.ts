@@ -12,7 +12,9 @@ import { MemoryPacer } from './memory-pacer.js';
 import { descriptorOffset, fileStamp } from '../push/direct-input.js';
 import { startProducer } from './producer.js';
 import type { PushResult } from '../push/options.js';
+import type { PushStream } from '../push/push-stream.js';
 import { push, pushDirect, type PushWithRetriesOptions } from '../push/push-with-retries.js';
+import { withRetries } from '../util/retry.js';
 
 /** Flags of `sshstream push`. */
 export interface PushFlags extends TransferFlags {
@@ -49,20 +51,17 @@ export async function runPush(
     );
   }
   const mode = progressMode(flags);
-  const start = !resumable && size !== undefined ? directStart(size, flags) : undefined;
+  const start = size !== undefined ? directStart(size, flags, resumable) : undefined;
+  const retrying = { retries: flags.retries, onRetry: retryNotice(flags.retries), signal };
   if (size !== undefined && start !== undefined) {
-    const result = await pushFileDirect(target, flags, signal, { size, start, mode });
+    const how = { size, start, mode, resume: resumable };
+    const result = await withRetries(retrying, () => pushFileDirect(target, flags, signal, how));
     return printResult(result, flags, 'pushed');
   }
   const result = await push(resumable ? { fd: 0 } : stdinStream(stdin), target, {
     ...pushOptionsOf(flags, signal, size, mode, target),
+    ...retrying,
     resume: flags.resume,
-    retries: flags.retries,
-    onRetry: (attempt, error, delayMs) => {
-      process.stderr.write(
-        `sshstream: ${escapeControl(error.message)}; retry ${attempt - 1} of ${flags.retries} in ${delayMs / 1000}s\n`,
-      );
-    },
     ...(size === undefined ? {} : { beforeCommit: unchangedFile(size, resumable, context) }),
   });
   printResult(result, flags, 'pushed');
@@ -149,15 +148,29 @@ async function runPushCommand(
   }
 }
 
+// `sshstream: CAUSE; retry 1 of 3 in 0.5s`
+function retryNotice(retries: number | undefined) {
+  return (attempt: number, error: Error, delayMs: number) => {
+    process.stderr.write(
+      `sshstream: ${escapeControl(error.message)}; retry ${attempt - 1} of ${retries} in ${delayMs / 1000}s\n`,
+    );
+  };
+}
+
 /** Below this size, starting the data session early (pumping through node) wins. */
 const DIRECT_MIN_BYTES = 64 << 20;
 
-// Where ssh can read stdin itself, its current offset: a big regular file, sent as it is
-// (compression and rate limits need the bytes to pass through node; --compress auto sends
-// data that does not compress as it is), on a system that tells descriptor offsets.
-function directStart(size: number, flags: PushFlags): number | undefined {
-  if (size < DIRECT_MIN_BYTES || flags.limitRate) return undefined;
-  const start = descriptorOffset(0);
+// Where the push may read stdin by offset (ssh itself on one channel, or node in parallel
+// ranges, see --streams), the offset to start from: a big regular file, or any regular file
+// with --streams 2 or more, sent as it is (compression and rate limits need the bytes to pass
+// through node; --compress auto sends data that does not compress as it is), on a system that
+// tells descriptor offsets. A resumable push starts from 0 and goes in ranges, which is how it
+// resumes; with --streams 1 it keeps the single-stream resume.
+function directStart(size: number, flags: PushFlags, resumable: boolean): number | undefined {
+  const forced = typeof flags.streams === 'number' && flags.streams > 1;
+  if ((size < DIRECT_MIN_BYTES && !forced) || flags.limitRate) return undefined;
+  if (resumable && flags.streams === 1) return undefined;
+  const start = resumable ? 0 : descriptorOffset(0);
   const compress = compressionOf(flags);
   if (start === undefined || compress === undefined) return start;
   return compress === 'auto' && !compressesAt(0, start) ? start : undefined;
@@ -175,7 +188,7 @@ async function pushFileDirect(
   target: string,
   flags: PushFlags,
   signal: AbortSignal,
-  how: { size: number; start: number; mode: ReturnType<typeof progressMode> },
+  how: { size: number; start: number; mode: ReturnType<typeof progressMode>; resume: boolean },
 ): Promise<PushResult> {
   let connected = (): void => {};
   const after = new Promise<void>((resolve) => (connected = resolve));
@@ -188,9 +201,10 @@ async function pushFileDirect(
         after,
       })
     : undefined;
-  const timer =
-    progress &&
-    setInterval(() => progress.advanceTo((descriptorOffset(0) ?? how.start) - how.start), 200);
+  // What the delivery has sent: ssh's offset in the file, or what the ranges carried.
+  let stream: PushStream | undefined;
+  const sent = () => stream?.moved ?? 0;
+  const timer = progress && setInterval(() => progress.advanceTo(sent()), 200);
   try {
     return await pushDirect(
       { fd: 0, start: how.start },
@@ -201,11 +215,13 @@ async function pushFileDirect(
         mode: flags.mode,
         mkdir: flags.mkdir,
         inplace: flags.inplace,
+        resume: how.resume,
         signal,
       },
-      (stream) => {
-        stream.once('connected', connected);
-        stream.once('verify', () => {
+      (watched) => {
+        stream = watched;
+        watched.once('connected', connected);
+        watched.once('verify', () => {
           progress?.advanceTo(how.size - how.start);
           progress?.setPhase(`verifying ${flags.checksum} on the remote side…`);
         });

@@ -49,8 +49,8 @@ export class AutoCompressDelivery implements Delivery {
     return this.chosen!.end();
   }
 
-  stop(): void {
-    this.chosen?.stop();
+  stop(): void | Promise<void> {
+    return this.chosen?.stop();
   }
 
   private decide(callback: (error?: Error | null) => void): void {

@@ -1,7 +1,9 @@
+import { fstatSync } from 'node:fs';
 import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
 import type { Compression } from '../../transforms/compress.js';
 import type { ControlConnection } from '../ssh/control-connection.js';
 import { debug } from '../util/debug.js';
+import { AUTO_MIN_BYTES, chooseStreams } from '../util/streams.js';
 import type { ErrorContext } from '../util/errors.js';
 import type { Target } from '../ssh/target.js';
 import { AutoCompressDelivery } from './auto-compress.js';
@@ -12,6 +14,8 @@ import { InlineDelivery } from './inline.js';
 import { createInputHash } from './input-hash.js';
 import type { PushInternals, PushOptions } from './options.js';
 import { PipedDelivery } from './piped.js';
+import { RangesDelivery } from './ranges.js';
+import type { Span } from './ranges-plan.js';
 
 /** What decides how a push's bytes travel, once the connection is up. */
 export interface DeliveryChoice {
@@ -23,6 +27,8 @@ export interface DeliveryChoice {
   context: ErrorContext;
   /** Bytes a resumed partial file already holds. */
   skip: number;
+  /** What a resumed partial file holds of a direct input (see landedRanges). */
+  landed: Span[];
   /** The data session started while the control script got ready, if any. */
   early: DataSession | undefined;
   /** The whole input is here already, and small enough to go inline. */
@@ -30,11 +36,29 @@ export interface DeliveryChoice {
   events: DeliveryEvents;
 }
 
-/** Picks and starts the delivery: direct, inline, auto-compressed or piped, in that order. */
+/**
+ * Picks and starts the delivery: parallel ranges or direct (a file read by offset), inline,
+ * auto-compressed or piped, in that order.
+ */
 export async function chooseDelivery(choice: DeliveryChoice): Promise<Delivery> {
   const { control, target, options, internals, algorithm, context, events } = choice;
   if (internals.direct) {
     const { direct, digestSource } = internals;
+    const size = fstatSync(direct.fd).size - direct.start;
+    const requested = options.streams ?? 'auto';
+    const rtt =
+      requested === 'auto' && size >= AUTO_MIN_BYTES ? await roundTrip(control) : undefined;
+    const streams = chooseStreams(rtt, size, requested);
+    debug(
+      `push: ${streams} channel(s)${rtt === undefined ? '' : `, round trip ${rtt.toFixed(1)} ms`}`,
+    );
+    // A resumable push goes in ranges even on one channel: they are what it resumes.
+    if (streams > 1 || options.resume) {
+      const { landed } = choice;
+      const resume = options.resume === true;
+      const params = { path: target.path, input: direct, streams, landed, resume, algorithm };
+      return new RangesDelivery(control, { ...params, digestSource, context }, events);
+    }
     return DirectDelivery.start(
       control,
       target.path,
@@ -75,4 +99,16 @@ export function startPushSession(
 ): DataSession {
   const args = [target.path, compress ?? '', options.resume ? '1' : '0'];
   return startDataSession(control, args, 'pipe', context);
+}
+
+// The round trip of the link, the least of two pings on the control session (the first may
+// carry a scheduling delay on either end).
+async function roundTrip(control: ControlConnection): Promise<number> {
+  let best = Infinity;
+  for (let i = 0; i < 2; i++) {
+    const started = performance.now();
+    await control.request('ping', ['pong']);
+    best = Math.min(best, performance.now() - started);
+  }
+  return best;
 }

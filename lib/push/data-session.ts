@@ -14,16 +14,18 @@ export interface DataSession {
 type SessionStdin = Parameters<ControlConnection['spawnSession']>[1]['stdin'];
 
 /**
- * Starts `push-data` over the connection. Its stdin is a pipe (the script, then our "go" line
- * and the bytes) or a descriptor of the input file that ssh reads itself.
+ * Starts `push-data` (or `operation`, such as `push-range`) over the connection. Its stdin is a
+ * pipe (the script, then our "go" line and the bytes) or a descriptor of the input file that
+ * ssh reads itself.
  */
 export function startDataSession(
   control: ControlConnection,
   args: readonly string[],
   stdin: SessionStdin,
   context: ErrorContext,
+  operation = 'push-data',
 ): DataSession {
-  const process = control.spawnSession(['push-data', ...args], {
+  const process = control.spawnSession([operation, ...args], {
     stdin,
     stdout: 'ignore',
     stderr: 'pipe',

@@ -20,8 +20,11 @@ export interface Delivery {
   end(): Promise<LocalDigest>;
   /** The compression used on the wire, for the result. */
   readonly compress: Compression | undefined;
-  /** Stops at once: the push has failed (the owner stops the data session itself). */
-  stop(): void;
+  /**
+   * Stops at once: the push has failed (the owner stops the data session it was told of;
+   * a delivery with sessions of its own stops them, and settles once they have exited).
+   */
+  stop(): void | Promise<void>;
   /** Why a verification may have failed, beyond the digests (e.g. the input file changed). */
   mismatchNote?(): string;
 }
@@ -30,4 +33,9 @@ export interface Delivery {
 export interface DeliveryEvents {
   /** A data session has started: the push watches it (failure, liveness) and its progress. */
   sessionStarted(session: DataSession, progress: ProgressProbe): void;
+  /**
+   * Bytes have started to move on sessions the delivery runs itself (parallel ranges): the
+   * push fails at once if `failed` rejects, and watches `progress` for a stall.
+   */
+  transferStarted(failed: Promise<void>, progress: ProgressProbe): void;
 }

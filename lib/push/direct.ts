@@ -55,7 +55,7 @@ export class DirectDelivery implements Delivery {
     const size = fstatSync(direct.fd).size;
     const process = this.session.process;
     events.sessionStarted(this.session, {
-      moved: () => descriptorOffset(direct.fd) ?? 0,
+      moved: () => (descriptorOffset(direct.fd) ?? direct.start) - direct.start,
       waiting: () => process.exitCode === null && (descriptorOffset(direct.fd) ?? size) < size,
     });
   }

@@ -70,7 +70,8 @@ export interface PushInternals {
   /**
    * The input is this descriptor of a regular file, from `start` on, and ssh reads it itself:
    * no byte passes through node (the local hash reads the range with pread). Write nothing to
-   * the stream; end() it. Not with compress, limitRate or resume. With digestSource (a fan-out's
+   * the stream; end() it. Not with compress or limitRate; with resume only from offset 0 (it then
+   * travels in ranges, see RangesDelivery). With digestSource (a fan-out's
    * copy of its input) the file is only counted, and verified against that digest.
    */
   direct?: DirectInput | undefined;
@@ -97,11 +98,12 @@ export function checkPush(
   checkCompressLevel(options.compress, options.compressLevel, context);
   buildSshInvocation(parsed, options, [], ''); // refuses a bad jump host now, not later
   const { direct, compress, limitRate, resume } = options;
-  if (direct && (compress || limitRate || resume)) {
-    throw new UsageError(
-      'a direct input cannot be combined with compress, limitRate or resume',
-      context,
-    );
+  if (direct && (compress || limitRate)) {
+    throw new UsageError('a direct input cannot be combined with compress or limitRate', context);
+  }
+  // Ranges resume by offset from the start of the file (see landedRanges).
+  if (direct && resume && direct.start !== 0) {
+    throw new UsageError('a direct input resumes only from the start of its file', context);
   }
   return { target: parsed, context };
 }

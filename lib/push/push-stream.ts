@@ -26,7 +26,8 @@ import {
   type PushOptions,
   type PushResult,
 } from './options.js';
-import { resumeOffset } from './resume.js';
+import type { Span } from './ranges-plan.js';
+import { landedRanges, resumeOffset } from './resume.js';
 import { tearDownPush } from './teardown.js';
 
 /**
@@ -52,6 +53,9 @@ export class PushStream extends Writable {
   private session: DataSession | undefined;
   private stall: StallWatch | undefined;
   private skip = 0;
+  private landed: Span[] = [];
+  // What moves the bytes, for progress (see moved) and the stall watchdog.
+  private progress: ProgressProbe | undefined;
   // Set once _final runs: from then on finish() reports failures itself, with the right class.
   private finishing = false;
   private committed = false;
@@ -121,7 +125,15 @@ export class PushStream extends Writable {
     void control.lost(() => this.running).then((failure) => failure && this.destroy(failure));
     if (options.resume) {
       const partial = Number(control.ready.fields[0] ?? 0);
-      this.skip = await resumeOffset(control, partial, internals.resumeSource, this.algorithm);
+      const { direct, resumeSource } = internals;
+      if (direct) {
+        // A file read by offset resumes range by range (see RangesDelivery).
+        const source = resumeSource ?? direct.fd;
+        this.landed = await landedRanges(control, partial, source, this.algorithm);
+        this.skip = this.landed.reduce((sum, span) => sum + span.length, 0);
+      } else {
+        this.skip = await resumeOffset(control, partial, resumeSource, this.algorithm);
+      }
     }
     this.delivery = await chooseDelivery({
       control,
@@ -131,6 +143,7 @@ export class PushStream extends Writable {
       algorithm: this.algorithm,
       context: this.context,
       skip: this.skip,
+      landed: this.landed,
       early: this.session,
       small: this.fitsInline(),
       events: this.events,
@@ -140,16 +153,32 @@ export class PushStream extends Writable {
   private readonly events: DeliveryEvents = {
     sessionStarted: (session: DataSession, progress: ProgressProbe) => {
       this.session = session;
-      // A data session failing before the input ends fails the push at once.
-      session.done.catch((error: Error) => this.running && this.destroy(error));
-      // Data ready to go and none moving for the stall timeout fails the push (retryable).
-      // After the last byte left, ssh's keep-alives watch the link (see keepAliveOptions).
-      const ms = stallTimeoutOf(this.options);
-      this.stall = watchStall(ms, progress, () => {
-        if (!this.destroyed) this.destroy(stallError(ms, this.context));
-      });
+      this.watch(session.done, progress);
+    },
+    transferStarted: (failed: Promise<void>, progress: ProgressProbe) => {
+      this.watch(failed, progress);
     },
   };
+
+  private watch(failed: Promise<void>, progress: ProgressProbe): void {
+    this.progress = progress;
+    // A data session failing before the input ends fails the push at once.
+    failed.catch((error: Error) => this.running && this.destroy(error));
+    // Data ready to go and none moving for the stall timeout fails the push (retryable).
+    // After the last byte left, ssh's keep-alives watch the link (see keepAliveOptions).
+    const ms = stallTimeoutOf(this.options);
+    this.stall = watchStall(ms, progress, () => {
+      if (!this.destroyed) this.destroy(stallError(ms, this.context));
+    });
+  }
+
+  /**
+   * Bytes the remote side has taken so far, where the delivery can tell (a push that reads its
+   * file itself has no chunks passing through the stream to count); undefined before.
+   */
+  get moved(): number | undefined {
+    return this.progress?.moved();
+  }
 
   // Until the input ends, failures are this stream's to report; after that, finish() reports them.
   private get running(): boolean {

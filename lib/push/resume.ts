@@ -1,5 +1,6 @@
 import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
 import type { ControlConnection } from '../ssh/control-connection.js';
+import { parseLanded, RANGE_ALIGNMENT, type Span } from './ranges-plan.js';
 import { hashPrefix } from './skip-bytes.js';
 
 /**
@@ -30,4 +31,22 @@ export async function resumeOffset(
   }
   await control.request('truncate', ['truncated']);
   return 0;
+}
+
+/**
+ * What a resumed parallel push finds in the remote partial file: the ranges recorded as landed
+ * whole, or else (a partial file left by a single-stream push) its prefix when it equals the
+ * input's, cut back to whole ranges.
+ */
+export async function landedRanges(
+  control: ControlConnection,
+  partial: number,
+  source: string | number,
+  algorithm: ChecksumAlgorithm,
+): Promise<Span[]> {
+  const record = parseLanded((await control.request('ranges', ['ranges'])).fields[0]);
+  if (record.length > 0) return record;
+  const kept = await resumeOffset(control, partial, source, algorithm);
+  const whole = Math.floor(kept / RANGE_ALIGNMENT) * RANGE_ALIGNMENT;
+  return whole > 0 ? [{ offset: 0, length: whole }] : [];
 }

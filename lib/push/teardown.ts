@@ -21,12 +21,13 @@ export interface PushParts {
  */
 export async function tearDownPush(parts: PushParts, failure: Error): Promise<void> {
   const { control, delivery, session } = parts;
-  delivery?.stop();
+  const stopped = delivery?.stop();
   // A stalled link would not carry the abort request: the master goes at once, and the
   // remote side removes (or, resuming, keeps) its file when the connection ends.
   if (failure instanceof StalledError) control?.kill();
   if (session && session.process.exitCode === null) session.process.kill('SIGTERM');
   if (session) await session.process;
+  await stopped;
   if (!control) return;
   if (parts.committed) await control.close();
   else await control.abort(parts.resume && !(failure instanceof VerificationError));

@@ -93,6 +93,8 @@ take_partial() {
     sleep 0.2 2>/dev/null || sleep 1
     i=$((i + 1))
   done
+  # The ranges of a parallel push that landed whole (see push_range) go with the file.
+  mv -f -- "$shared.ranges" "$tmp.ranges" 2>/dev/null || :
 }
 
 # release control|data: a resumable transfer's two sessions each call this once, at their end.
@@ -105,6 +107,8 @@ release() {
   elif mkdir -- "$tmp.e" 2>/dev/null; then return 0
   fi
   rm -f -- "$tmp.sum"
+  # The record first: a run that takes the file a moment later must find its record too.
+  if [ -f "$tmp" ] && [ -f "$tmp.ranges" ]; then mv -f -- "$tmp.ranges" "$shared.ranges"; else rm -f -- "$tmp.ranges"; fi
   if [ -f "$tmp" ]; then mv -f -- "$tmp" "$shared"; fi
   rmdir -- "$tmp.e" "$tmp.d" 2>/dev/null
   return 0
@@ -192,8 +196,13 @@ push_control() {
   while IFS= read -r line; do
     set -- $line
     case $1 in
+      ping) say pong ;;
+      # ranges: the ranges of a parallel push already in the file, as OFFSET:LENGTH,... or -.
+      ranges) if [ -s "$tmp.ranges" ]; then say ranges "$(tr '\n' , < "$tmp.ranges")"; else say ranges -; fi ;;
+      # landed OFFSET LENGTH: a range session wrote all its bytes (a resumable push records it).
+      landed) [ "$resume" != 1 ] || (umask 077; echo "$2:$3" >> "$tmp.ranges") ;;
       partial-sum) say partial-sum "$(wc -c < "$tmp" | tr -d ' ')" "$(digest_of "$tmp")" ;;
-      truncate) : > "$tmp" && say truncated ;;
+      truncate) rm -f -- "$tmp.ranges"; : > "$tmp" && say truncated ;;
       # put TOTAL DATA: a small input, octal-encoded, sent instead of a data session; the file
       # must then hold TOTAL bytes (printf may not report a full disk).
       put)
@@ -227,7 +236,7 @@ push_control() {
         if [ -f "$tmp.sum" ]; then h=$(sed 's/^.*= *//; s/ .*//' < "$tmp.sum")
         else h=$(digest_of "$tmp"); fi
         if [ "$n" != "$2" ] || [ "$h" != "${3:-}" ]; then
-          rm -f -- "$tmp"; say mismatch "$n" "$h"; exit 3
+          rm -f -- "$tmp" "$tmp.ranges"; say mismatch "$n" "$h"; exit 3
         fi
         e=$(chmod "$mode" "$tmp" 2>&1) || fail io "chmod: $e"
         fsync_file "$tmp"
@@ -245,11 +254,11 @@ push_control() {
           rm -f -- "$p/${tmp##*/}"
           fail isdir 'became a directory during the push; nothing committed'
         fi
-        committed=1
+        committed=1; rm -f -- "$tmp.ranges"
         fsync_file "$dir"
         say committed "$n" "$h"
         exit 0 ;;
-      abort) rm -f -- "$tmp"; committed=1; say aborted; exit 0 ;;
+      abort) rm -f -- "$tmp" "$tmp.ranges"; committed=1; say aborted; exit 0 ;;
     esac
   done
   exit 2
@@ -279,7 +288,7 @@ commit_inplace() {
   e=$(cat -- "$tmp" 2>&1 > "$p") || fail io "cannot write into place: $e (the destination may be damaged: an in-place copy is not atomic)"
   fsync_file "$p"
   [ -z "$given_mode" ] || e=$(chmod "$mode" "$p" 2>&1) || fail io "chmod: $e"
-  rm -f -- "$tmp"; committed=1
+  rm -f -- "$tmp" "$tmp.ranges"; committed=1
   n=$(wc -c < "$p" | tr -d ' '); h=$(digest_of "$p")
   if [ "$n" != "$1" ] || [ "$h" != "${2:-}" ]; then say mismatch "$n" "$h" inplace; exit 3; fi
   say committed "$n" "$h"
@@ -331,7 +340,7 @@ push_data() {
     trap 'trap "" HUP INT TERM; release data' EXIT
   fi
   [ -f "$tmp" ] || fail io 'temporary file is gone (transfer aborted?)'
-  rm -f -- "$tmp.sum"
+  rm -f -- "$tmp.sum" "$tmp.ranges"
   case $compress in
     gzip) set -- gzip -dc ;;
     zstd) set -- zstd -qdc ;;
@@ -379,6 +388,26 @@ push_data() {
   if [ "$(file_mode "$tmp")" = 0 ]; then
     rm -f -- "$tmp" "$tmp.sum"; fail io 'temporary file is gone (transfer aborted?)'
   fi
+  exit 0
+}
+
+# push-range PATH RESUME OFFSET: writes stdin into the temporary file from OFFSET (a multiple of
+# 1 MiB) on, leaving the rest as it is: one of the sessions that carry a file in parallel ranges,
+# each on its own SSH channel (one channel moves at most its window, 2 MiB, per round trip). dd
+# with seek and conv=notrunc is in POSIX and BusyBox alike. The commit hashes the file on disk.
+push_range() {
+  val path "$1"; val resume "$2"; val offset "$3"
+  resolve "$path" "$resume"
+  [ -f "$tmp" ] || fail io 'temporary file is gone (transfer aborted?)'
+  # As in push_data: a file the control script removed meanwhile comes back with mode 000.
+  trap 'trap "" HUP INT TERM; [ "$(file_mode "$tmp")" != 0 ] || rm -f -- "$tmp"' EXIT
+  trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; trap '' PIPE
+  e=$(umask 777; dd of="$tmp" bs=1048576 seek=$((offset / 1048576)) conv=notrunc 2>&1) || {
+    r=$?; gone
+    [ "$r" -gt 128 ] && fail io "dd was killed by signal $((r - 128))"
+    fail io "${e:-dd failed with status $r}"
+  }
+  [ "$(file_mode "$tmp")" != 0 ] || fail io 'temporary file is gone (transfer aborted?)'
   exit 0
 }
 
@@ -474,6 +503,7 @@ squeeze() { if [ -n "$compress" ]; then "$compress" -c "-$level"; else cat; fi; 
 case $op in
   push-control) push_control "$@" ;;
   push-data) push_data "$@" ;;
+  push-range) push_range "$@" ;;
   pull) pull "$@" ;;
   exec)
     n=$#

@@ -115,9 +115,9 @@ describe('AutoCompressDelivery', () => {
   it('stop() reaches the chosen delivery', async () => {
     const r = recorder();
     const delivery = new AutoCompressDelivery(control('gzip'), r.begin);
-    delivery.stop(); // nothing chosen yet: nothing to stop
+    await delivery.stop(); // nothing chosen yet: nothing to stop
     await write(delivery, compressible);
-    delivery.stop();
+    await delivery.stop();
     assert.equal(r.stopped(), true);
   });
 });

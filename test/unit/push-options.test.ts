@@ -64,15 +64,23 @@ describe('checkPush', () => {
   for (const [name, extra] of [
     ['compress', { compress: 'gzip' }],
     ['limitRate', { limitRate: 1000 }],
-    ['resume', { resume: true }],
   ] as const) {
     it(`refuses a direct input with ${name}`, () => {
       assert.throws(
         () => checkPush('web1:/f', { direct, ...extra }),
-        usage(/^push web1:\/f: a direct input cannot be combined with compress, limitRate/),
+        usage(/^push web1:\/f: a direct input cannot be combined with compress or limitRate$/),
       );
     });
   }
+
+  // It resumes range by range, by offsets from the start of the file.
+  it('takes resume with a direct input only from the start of its file', () => {
+    checkPush('web1:/f', { direct: { fd: 0, start: 0 }, resume: true });
+    assert.throws(
+      () => checkPush('web1:/f', { direct: { fd: 0, start: 10 }, resume: true }),
+      usage(/^push web1:\/f: a direct input resumes only from the start of its file$/),
+    );
+  });
 
   it('takes a direct input alone', () => {
     assert.equal(checkPush('web1:/f', { direct }).target.path, '/f');

@@ -1,0 +1,163 @@
+import { createReadStream, fstatSync, type ReadStream } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
+import type { ControlConnection } from '../ssh/control-connection.js';
+import { debug } from '../util/debug.js';
+import { LocalIOError, VerificationError, type ErrorContext } from '../util/errors.js';
+import { startDataSession, type DataSession } from './data-session.js';
+import type { Delivery, DeliveryEvents, LocalDigest } from './delivery.js';
+import { digestOfDirect, fileStamp, type DirectInput } from './direct-input.js';
+import { missingSpans, planJobs, type Span } from './ranges-plan.js';
+
+/** What a parallel push is asked to do. */
+export interface RangesParams {
+  path: string;
+  input: DirectInput;
+  streams: number;
+  /** Parts of the input (relative to its start) that a resumed partial file already holds. */
+  landed: readonly Span[];
+  resume: boolean;
+  algorithm: ChecksumAlgorithm;
+  digestSource: (() => Promise<string>) | undefined;
+  context: ErrorContext;
+}
+
+// A range on its way: what node has read of it, and the pipe into its session.
+interface Flight {
+  read: ReadStream;
+  stdin: Writable;
+}
+
+/**
+ * The input file travels in ranges, each on its own session over the one connection (one SSH
+ * channel moves at most its 2 MiB window per round trip; N channels move N windows). Each
+ * session writes its range at its offset into the temporary file (`push-range`: dd seek,
+ * conv=notrunc); the commit hashes the whole file on disk against the local digest, which a
+ * pread pass computes meanwhile. A resumable push has the control script record every range
+ * that landed whole, so the next run sends only the rest.
+ */
+export class RangesDelivery implements Delivery {
+  readonly compress = undefined;
+  private stopped = false;
+  private readonly sessions = new Set<DataSession>();
+  private readonly flights = new Set<Flight>();
+  // Bytes of the ranges that landed whole, in this run.
+  private sent = 0;
+  private readonly work: Promise<void>;
+  private readonly digest: Promise<LocalDigest>;
+  // Size and mtime when it started: a file that changes while it is read proves nothing.
+  private readonly stamp: string;
+
+  constructor(
+    private readonly control: ControlConnection,
+    private readonly params: RangesParams,
+    events: DeliveryEvents,
+  ) {
+    const { input, streams, landed, algorithm, digestSource } = params;
+    this.stamp = fileStamp(input.fd);
+    const size = fstatSync(input.fd).size - input.start;
+    const jobs = planJobs(missingSpans(size, landed), streams);
+    debug(`push: ${jobs.length} ranges over ${streams} channels`);
+    this.digest = digestOfDirect(input, algorithm, digestSource, () => this.stopped);
+    this.digest.catch(() => {});
+    const queue = [...jobs];
+    const worker = async (): Promise<void> => {
+      for (let job = queue.shift(); job && !this.stopped; job = queue.shift()) {
+        await this.send(job);
+      }
+    };
+    this.work = Promise.all(Array.from({ length: streams }, worker)).then(() => undefined);
+    this.work.catch(() => {});
+    events.transferStarted(this.work, {
+      moved: () => this.moved(),
+      waiting: () => [...this.flights].some((flight) => flight.stdin.writableLength > 0),
+    });
+  }
+
+  // Sends one range on a session of its own; resolves once the remote side has written it all.
+  private async send(job: Span): Promise<void> {
+    const { path, input, resume, context } = this.params;
+    const args = [path, resume ? '1' : '0', String(job.offset)];
+    const session = startDataSession(this.control, args, 'pipe', context, 'push-range');
+    this.sessions.add(session);
+    const start = input.start + job.offset;
+    const read = createReadStream('', {
+      fd: input.fd,
+      start,
+      end: start + job.length - 1,
+      autoClose: false,
+      highWaterMark: 1 << 20,
+    });
+    const flight = { read, stdin: session.process.stdin! };
+    this.flights.add(flight);
+    // A failing pipe (EPIPE when the remote side quit) is not the cause: the session's exit is.
+    const flow = pipeline(read, flight.stdin).catch((error: Error) => error);
+    try {
+      await session.done;
+      const failure = await flow;
+      if (failure) {
+        throw new LocalIOError(`cannot read input: ${failure.message}`, {
+          ...context,
+          cause: failure,
+        });
+      }
+      if (read.bytesRead !== job.length) throw this.changedError(read.bytesRead);
+    } finally {
+      this.flights.delete(flight);
+      this.sessions.delete(session);
+    }
+    this.sent += job.length;
+    this.control.send(`landed ${job.offset} ${job.length}`);
+  }
+
+  private moved(): number {
+    let moving = 0;
+    for (const { read, stdin } of this.flights) moving += read.bytesRead - stdin.writableLength;
+    return this.sent + Math.max(0, moving);
+  }
+
+  write(_chunk: Buffer, callback: (error?: Error | null) => void): void {
+    callback(new Error('a parallel push reads its file itself: write nothing to it'));
+  }
+
+  async end(): Promise<LocalDigest> {
+    await this.work;
+    const local = await this.digest.catch((error: Error) => {
+      throw new LocalIOError(`cannot read input: ${error.message}`, {
+        ...this.params.context,
+        cause: error,
+      });
+    });
+    // Both ends may have read the same changed file: equal hashes would prove nothing.
+    if (this.changed()) throw this.changedError(local.bytes);
+    return local;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const running = [...this.sessions];
+    for (const session of running) {
+      if (session.process.exitCode === null) session.process.kill('SIGTERM');
+    }
+    await Promise.all(running.map((session) => session.process));
+  }
+
+  mismatchNote(): string {
+    return this.changed() ? ' (the input file changed while it was sent)' : '';
+  }
+
+  private changed(): boolean {
+    return fileStamp(this.params.input.fd) !== this.stamp;
+  }
+
+  private changedError(bytes: number): VerificationError {
+    const local = { bytes, digest: '' };
+    return new VerificationError(
+      `${bytes} bytes read; nothing committed (the input file changed while it was sent)`,
+      local,
+      local,
+      this.params.context,
+    );
+  }
+}

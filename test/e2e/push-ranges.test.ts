@@ -1,0 +1,180 @@
+// A regular file pushed with --streams N travels in ranges, each on its own session over the
+// one connection (lib/push/ranges.ts, remote push_range), into one temporary file that the
+// commit verifies whole. Real sshd; an ssh wrapper logs (and, to fail a range, stops) sessions.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { encodeArgument } from '../../lib/remote/script.js';
+import { startCli, type CliResult } from '../helpers/cli.js';
+import { leftovers, md5, writeScript } from '../helpers/files.js';
+import { useSandbox } from '../helpers/sandbox.js';
+
+const MiB = 1 << 20;
+const sandbox = useSandbox();
+let n = 0;
+const fresh = async (): Promise<string> => {
+  const dir = join(sandbox.current.scratch, `ranges-${n++}`);
+  await mkdir(dir);
+  return dir;
+};
+
+// How a range session shows in ssh's argv: its operation, octal-encoded like every argument.
+const RANGE_OP = encodeArgument('push-range');
+// The range's offset is the last argument of the remote command, hence of ssh's argv.
+const rangeAt = (offset: number) => `*"${RANGE_OP} "*" ${encodeArgument(String(offset))}"`;
+
+/**
+ * An ssh wrapper that logs each range session ("range" lines, "done" once it has exited) to
+ * `dir/ssh.log`. The session of the range at `failAt`, while `dir/fail` exists, first waits
+ * until `waitFor` other ranges have finished, then removes `dir/fail` and exits 255 without
+ * running: a connection dropped under that one channel.
+ */
+function loggingSsh(dir: string, failAt = -1, waitFor = 0): Promise<string> {
+  const log = join(dir, 'ssh.log');
+  const flag = join(dir, 'fail');
+  return writeScript(
+    dir,
+    'ssh',
+    `case "$*" in
+  ${rangeAt(failAt)})
+    if [ -e '${flag}' ]; then
+      i=0
+      while [ "$(grep -c '^done' '${log}' 2>/dev/null)" -lt ${waitFor} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+      rm -f '${flag}'; echo failed >> '${log}'; exit 255
+    fi ;;
+esac
+case "$*" in *"${RANGE_OP} "*) echo range >> '${log}'; ssh "$@"; r=$?; echo done >> '${log}'; exit $r ;; esac
+exec ssh "$@"
+`,
+  );
+}
+
+// Runs the CLI with `input` as its stdin (a regular file, as with `< input`).
+async function pushFile(input: string, args: string[]): Promise<CliResult> {
+  const handle = await open(input, 'r');
+  try {
+    return await startCli(['push', '-F', sandbox.current.configPath, ...args], {}, handle.fd).done;
+  } finally {
+    await handle.close();
+  }
+}
+
+const logLines = async (dir: string, word: string): Promise<number> =>
+  (await readFile(join(dir, 'ssh.log'), 'utf8').catch(() => ''))
+    .split('\n')
+    .filter((line) => line === word).length;
+
+describe('push --streams: a file in parallel ranges (real sshd)', () => {
+  // Sizes, and the range sessions each takes: up to 1 MiB is one range, which ssh sends by
+  // itself (a direct push); above, ranges of whole MiB, an even share for each channel.
+  const cases: [number, number][] = [
+    [0, 0],
+    [1, 0],
+    [MiB - 1, 0],
+    [MiB + 1, 2],
+    [5 * MiB + 123, 3],
+  ];
+  for (const [size, expected] of cases) {
+    it(`lands ${size} bytes byte-identical and verified with --streams 4`, async () => {
+      const dir = await fresh();
+      const data = randomBytes(size);
+      await writeFile(join(dir, 'input'), data);
+      const ssh = await loggingSsh(dir);
+      const result = await pushFile(join(dir, 'input'), [
+        '--streams',
+        '4',
+        '--ssh',
+        ssh,
+        '--json',
+        `${sandbox.current.host}:${dir}/out`,
+      ]);
+      assert.equal(result.code, 0, result.stderr);
+      const json = JSON.parse(result.stdout.toString()) as { bytes: number; digest: string };
+      assert.equal(json.bytes, size);
+      assert.equal(json.digest, md5(data));
+      assert.ok((await readFile(join(dir, 'out'))).equals(data));
+      assert.equal(await logLines(dir, 'range'), expected, 'range sessions');
+      assert.deepEqual(await leftovers(dir), []);
+    });
+  }
+
+  it('a range that fails fails the push: exit 2, destination untouched, nothing left', async () => {
+    const dir = await fresh();
+    const data = randomBytes(6 * MiB);
+    await writeFile(join(dir, 'input'), data);
+    await writeFile(join(dir, 'out'), 'original');
+    await writeFile(join(dir, 'fail'), '');
+    const ssh = await loggingSsh(dir, 2 * MiB, 0);
+    const result = await pushFile(join(dir, 'input'), [
+      '--streams',
+      '3',
+      '--ssh',
+      ssh,
+      `${sandbox.current.host}:${dir}/out`,
+    ]);
+    assert.equal(result.code, 2, result.stderr);
+    assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+    assert.match(result.stderr, new RegExp(`${dir}/out`));
+    assert.equal(await readFile(join(dir, 'out'), 'utf8'), 'original');
+    assert.equal(await logLines(dir, 'failed'), 1);
+    assert.deepEqual(await leftovers(dir), []);
+  });
+
+  it('--retries resumes a half-landed parallel push: only the missing range goes again', async () => {
+    const dir = await fresh();
+    const data = randomBytes(6 * MiB - 5);
+    await writeFile(join(dir, 'input'), data);
+    await writeFile(join(dir, 'fail'), '');
+    // Ranges at 0, 2 and 4 MiB; the one at 4 MiB fails once, after the other two landed.
+    const ssh = await loggingSsh(dir, 4 * MiB, 2);
+    const result = await pushFile(join(dir, 'input'), [
+      '--streams',
+      '3',
+      '--retries',
+      '1',
+      '--ssh',
+      ssh,
+      '--json',
+      `${sandbox.current.host}:${dir}/out`,
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /retry 1 of 1/);
+    const json = JSON.parse(result.stdout.toString()) as { resumed: number; digest: string };
+    assert.equal(json.resumed, 4 * MiB, 'the two ranges that landed are not sent again');
+    assert.equal(json.digest, md5(data));
+    assert.ok((await readFile(join(dir, 'out'))).equals(data));
+    // Two ranges landed in the first run; the second splits the missing 2 MiB over two channels.
+    assert.equal(await logLines(dir, 'failed'), 1);
+    assert.equal(await logLines(dir, 'range'), 4);
+    assert.deepEqual(await leftovers(dir), []);
+  });
+
+  it('--resume after a failed parallel push keeps its ranges; a changed input is caught', async () => {
+    const dir = await fresh();
+    const data = randomBytes(6 * MiB);
+    await writeFile(join(dir, 'input'), data);
+    await writeFile(join(dir, 'fail'), '');
+    const ssh = await loggingSsh(dir, 4 * MiB, 2);
+    const target = `${sandbox.current.host}:${dir}/out`;
+    const args = ['--streams', '3', '--resume', '--ssh', ssh, '--json', target];
+    const failed = await pushFile(join(dir, 'input'), args);
+    assert.equal(failed.code, 2, failed.stderr);
+    assert.deepEqual(await leftovers(dir), [
+      '.out.sshstream-partial',
+      '.out.sshstream-partial.ranges',
+    ]);
+    // The landed ranges no longer match the input: the commit must refuse, whatever was kept.
+    const changed = Buffer.from(data);
+    changed[10] = changed[10]! ^ 1;
+    await writeFile(join(dir, 'input'), changed);
+    const refused = await pushFile(join(dir, 'input'), args);
+    assert.equal(refused.code, 3, refused.stderr);
+    assert.deepEqual(await leftovers(dir), []);
+    const again = await pushFile(join(dir, 'input'), args);
+    assert.equal(again.code, 0, again.stderr);
+    assert.ok((await readFile(join(dir, 'out'))).equals(changed));
+    assert.deepEqual(await leftovers(dir), []);
+  });
+});
