@@ -12,7 +12,7 @@ const MiB = 1 << 20;
 /** Below this size a transfer keeps to one channel unless told otherwise: the gain is small. */
 export const AUTO_MIN_BYTES = 16 * MiB;
 /** Below this round-trip time one channel's window (2 MiB per round trip) outruns the link. */
-const AUTO_MIN_RTT_MS = 10;
+const AUTO_MIN_RTT_MS = 15;
 /** Each range of an automatic choice carries at least this much. */
 const AUTO_MIN_RANGE = 4 * MiB;
 

@@ -108,6 +108,27 @@ for (const name of [SH_USER, BUSYBOX_USER]) {
         assert.deepEqual(await leftovers(at), []);
       });
 
+      // BusyBox dd with seek and conv=notrunc, each range on its own Dropbear channel.
+      it('pushes a resumable file in parallel ranges (--streams 4 --resume)', async () => {
+        const at = await fresh();
+        const input = join(sandbox.current.dir, `ranges-${name}`);
+        const data = randomBytes(5 * 1024 * 1024 + 123);
+        await writeFile(input, data);
+        const args = [
+          'push',
+          ...cfg(),
+          '--streams',
+          '4',
+          '--resume',
+          `${sandbox.current.host}:${at}/r`,
+        ];
+        const pushed = await (await pushFile(args, input)).done;
+        assert.equal(pushed.code, 0, pushed.stderr);
+        assert.match(pushed.stderr, new RegExp(`md5 ${md5(data)} verified\\n$`));
+        assert.equal(md5(await readFile(join(at, 'r'))), md5(data));
+        assert.deepEqual(await leftovers(at), []);
+      });
+
       it('overwriting a file keeps its mode', async () => {
         const at = await fresh();
         const target = `${sandbox.current.host}:${at}/script`;

@@ -3,15 +3,19 @@
 // commit verifies whole. Real sshd; an ssh wrapper logs (and, to fail a range, stops) sessions.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { encodeArgument } from '../../lib/remote/script.js';
 import { startCli, type CliResult } from '../helpers/cli.js';
-import { leftovers, md5, writeScript } from '../helpers/files.js';
+import { leftovers, md5, waitFor, writeScript } from '../helpers/files.js';
+import { remoteProcesses } from '../helpers/processes.js';
 import { useSandbox } from '../helpers/sandbox.js';
 
 const MiB = 1 << 20;
+// A long link on loopback: the benchmark's delay proxy, as ssh's ProxyCommand.
+const DELAY_PROXY = fileURLToPath(new URL('../../bench/delay-proxy.js', import.meta.url));
 const sandbox = useSandbox();
 let n = 0;
 const fresh = async (): Promise<string> => {
@@ -51,14 +55,24 @@ exec ssh "$@"
   );
 }
 
-// Runs the CLI with `input` as its stdin (a regular file, as with `< input`).
-async function pushFile(input: string, args: string[]): Promise<CliResult> {
+// Starts the CLI with `input` as its stdin (a regular file, as with `< input`).
+async function startPush(input: string, args: string[], env: NodeJS.ProcessEnv = {}) {
   const handle = await open(input, 'r');
-  try {
-    return await startCli(['push', '-F', sandbox.current.configPath, ...args], {}, handle.fd).done;
-  } finally {
-    await handle.close();
-  }
+  const run = startCli(['push', '-F', sandbox.current.configPath, ...args], env, handle.fd);
+  return { ...run, done: run.done.finally(() => handle.close()) };
+}
+const pushFile = async (input: string, args: string[]): Promise<CliResult> =>
+  (await startPush(input, args)).done;
+
+// The remote range sessions writing to `path` now: the scripts, not their forks.
+function rangeSessions(path: string): number {
+  const where = encodeArgument(path);
+  const found = remoteProcesses(
+    sandbox.current,
+    (argv) => argv.includes(RANGE_OP) && argv.includes(where),
+  );
+  const pids = new Set(found.map((info) => info.pid));
+  return found.filter((info) => !pids.has(info.ppid)).length;
 }
 
 const logLines = async (dir: string, word: string): Promise<number> =>
@@ -175,6 +189,52 @@ describe('push --streams: a file in parallel ranges (real sshd)', () => {
     const again = await pushFile(join(dir, 'input'), args);
     assert.equal(again.code, 0, again.stderr);
     assert.ok((await readFile(join(dir, 'out'))).equals(changed));
+    assert.deepEqual(await leftovers(dir), []);
+  });
+
+  it('runs its ranges at once; SIGINT stops them all: exit 130, nothing left on either side', async () => {
+    const dir = await fresh();
+    const local = await fresh();
+    const input = join(local, 'input');
+    await writeFile(input, randomBytes(MiB));
+    await truncate(input, 1 << 30); // long enough to be caught running
+    await writeFile(join(dir, 'out'), 'original');
+    const tmp = join(local, 'tmp');
+    await mkdir(tmp);
+    const run = await startPush(input, ['--streams', '4', `${sandbox.current.host}:${dir}/out`], {
+      TMPDIR: tmp,
+    });
+    // Four sessions writing at the same time, into a temporary file that grows.
+    await waitFor(() => rangeSessions(`${dir}/out`) === 4);
+    const [partial] = await leftovers(dir);
+    await waitFor(async () => (await stat(join(dir, partial!))).size > 0);
+    run.child.kill('SIGINT');
+    const result = await run.done;
+    assert.equal(result.code, 130, result.stderr);
+    assert.equal(await readFile(join(dir, 'out'), 'utf8'), 'original');
+    await waitFor(() => rangeSessions(`${dir}/out`) === 0, 10_000);
+    await waitFor(async () => (await leftovers(dir)).length === 0, 10_000);
+    assert.deepEqual(await readdir(tmp), [], 'the control directory is gone');
+  });
+
+  it('--streams auto: ranges on a long link (60 ms round trip through a delay proxy)', async () => {
+    const dir = await fresh();
+    const input = join(dir, 'input');
+    await writeFile(input, randomBytes(MiB));
+    await truncate(input, 64 * MiB); // from 64 MiB on, the CLI reads a file by offset
+    const data = await readFile(input);
+    const ssh = await loggingSsh(dir);
+    const proxy = `ProxyCommand=${process.execPath} ${DELAY_PROXY} --delay 30 %h %p`;
+    const result = await pushFile(input, [
+      '--ssh',
+      ssh,
+      '-o',
+      proxy,
+      `${sandbox.current.host}:${dir}/out`,
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok((await readFile(join(dir, 'out'))).equals(data));
+    assert.ok((await logLines(dir, 'range')) >= 2, 'more than one range session');
     assert.deepEqual(await leftovers(dir), []);
   });
 });

@@ -112,9 +112,10 @@ async function openFd(path: string): Promise<number> {
 }
 
 describe('a stalled link ends the transfer with exit 2', { timeout: 120_000 }, () => {
-  for (const [name, size] of [
-    ['push through node', 16 << 20],
-    ['push read by ssh itself (a big file)', 64 << 20],
+  for (const [name, size, extra] of [
+    ['push through node', 16 << 20, []],
+    ['push read by ssh itself (a big file)', 64 << 20, []],
+    ['push in parallel ranges', 16 << 20, ['--streams', '4']],
   ] as const) {
     it(`${name}: the destination kept, nothing left behind`, async (t) => {
       const dir = await fresh();
@@ -133,7 +134,7 @@ describe('a stalled link ends the transfer with exit 2', { timeout: 120_000 }, (
       const fd = await openFd(input);
       const result = await runGuarded(
         t,
-        ['push', ...cfg(), ...proxied(token, 1 << 20), '--stall-timeout', '3', target],
+        ['push', ...cfg(), ...proxied(token, 1 << 20), '--stall-timeout', '3', ...extra, target],
         fd,
       );
       assert.equal(result.code, 2, result.stderr);

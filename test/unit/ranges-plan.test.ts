@@ -77,7 +77,7 @@ describe('chooseStreams', () => {
 
   it('auto: one channel on a LAN, for a small file, or without a measurement', () => {
     assert.equal(chooseStreams(0.3, 1 << 30, 'auto'), 1);
-    assert.equal(chooseStreams(9.9, 1 << 30, 'auto'), 1);
+    assert.equal(chooseStreams(14.9, 1 << 30, 'auto'), 1);
     assert.equal(chooseStreams(100, 16 * MiB - 1, 'auto'), 1);
     assert.equal(chooseStreams(undefined, 1 << 30, 'auto'), 1);
   });
