@@ -76,6 +76,35 @@ function referenceCase(context: BenchContext, input: string, bytes: number): Cas
   };
 }
 
+/** The counts of the --streams rows; the plain sshstream rows show the automatic choice. */
+const STREAM_COUNTS = [1, 2, 4, 8] as const;
+
+// sshstream push and pull (into a file: ranges need an output that takes offsets) with a fixed
+// number of channels.
+function streamsCases(context: BenchContext, input: string, bytes: number): Case[] {
+  const sshOpts = sshFlags(context);
+  const cli = `${q(process.execPath)} ${q(context.cli)}`;
+  const pushes = STREAM_COUNTS.map((count) => {
+    const output = remoteOut(context, `wan-streams-${count}`);
+    return {
+      label: `sshstream push --streams ${count}`,
+      script: `${cli} push -q --streams ${count} ${sshOpts} ${q(`${WAN_HOST}:${output}`)} < ${q(input)}`,
+      bytes,
+      output,
+    };
+  });
+  const pulls = [...STREAM_COUNTS, 'auto' as const].map((count) => {
+    const output = join(context.work, `wan-pulled-streams-${count}`);
+    return {
+      label: `sshstream pull --streams ${count} (into a file)`,
+      script: `${cli} pull -q --streams ${count} ${sshOpts} ${q(`${WAN_HOST}:${input}`)} ${q(output)}`,
+      bytes,
+      output,
+    };
+  });
+  return [...pushes, ...pulls];
+}
+
 // Random data does not compress, and the md5 rsync and verified shell rows only repeat what
 // the loopback tables show: the long link keeps the rows whose speed it decides.
 const isWanRow = (test: Case): boolean =>
@@ -91,6 +120,7 @@ function wanCases(context: BenchContext, input: string, bytes: number): Case[] {
   return [
     ...pushCases(context, input, bytes).filter(isWanRow),
     referenceCase(context, input, bytes),
+    ...streamsCases(context, input, bytes),
     ...pullCases(context, input, bytes).filter(isWanRow),
     {
       label: 'pull: scp',
