@@ -1,4 +1,5 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { Readable, type Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { UsageError } from '../util/errors.js';
@@ -21,7 +22,9 @@ export interface PushWithRetriesOptions extends PushOptions, RetryOptions {
 /**
  * Pushes `input` to `target` and resolves with the verified result. Rejects with a typed error;
  * the remote destination is then untouched. `retries` (which implies `resume`) needs an input
- * that can be read again: a path or a descriptor of a regular file.
+ * that can be read again: a path or a descriptor of a regular file. A path of 64 MiB or more
+ * (or any, with `streams` 2 or more), without compress, limitRate or `through`, is read by
+ * offset: on a long link in parallel ranges (see PushOptions.streams).
  */
 export async function push(
   input: PushInput,
@@ -39,9 +42,45 @@ export async function push(
   const resumable = retries > 0 || pushOptions.resume === true;
   const attemptOptions = resumable && rereadable ? { ...pushOptions, resume: true } : pushOptions;
   const internals: PushInternals = resumable && rereadable ? { resumeSource: sourceOf(input) } : {};
+  const byOffset = typeof input === 'string' && !through && readsByOffset(input, pushOptions);
   return withRetries({ retries, onRetry, signal: pushOptions.signal }, () =>
-    pushOnce(input, target, attemptOptions, internals, through),
+    byOffset
+      ? pushPathByOffset(input, target, attemptOptions, internals)
+      : pushOnce(input, target, attemptOptions, internals, through),
   );
+}
+
+/** From this size a file is read by offset (one channel by ssh itself, or parallel ranges). */
+const BY_OFFSET_MIN_BYTES = 64 << 20;
+
+// Whether a path is pushed by offset, as the CLI does with a file on stdin: a regular file of
+// 64 MiB or more, or any with streams 2 or more, sent as it is (no compression, no rate limit).
+function readsByOffset(path: string, options: PushOptions): boolean {
+  const { streams = 'auto', compress, limitRate } = options;
+  if (compress || limitRate || streams === 1) return false;
+  try {
+    const stat = statSync(path);
+    return stat.isFile() && (typeof streams === 'number' || stat.size >= BY_OFFSET_MIN_BYTES);
+  } catch {
+    return false; // the read stream reports why it cannot be read
+  }
+}
+
+// One attempt at pushing the file at `path` by offset, from its start.
+async function pushPathByOffset(
+  path: string,
+  target: string,
+  options: PushOptions,
+  internals: PushInternals,
+): Promise<PushResult> {
+  const handle = await open(path, 'r');
+  try {
+    return await pushDirect({ fd: handle.fd, start: 0 }, target, options, undefined, undefined, {
+      resumeSource: internals.resumeSource,
+    });
+  } finally {
+    await handle.close();
+  }
 }
 
 async function pushOnce(
@@ -83,8 +122,9 @@ export async function pushDirect(
   options: PushOptions = {},
   watch?: (stream: PushStream) => void,
   digestSource?: () => Promise<string>,
+  extra: Pick<PushInternals, 'resumeSource'> = {},
 ): Promise<PushResult> {
-  const stream = new PushStream(target, options, { direct, digestSource });
+  const stream = new PushStream(target, options, { ...extra, direct, digestSource });
   watch?.(stream);
   try {
     await pipeline([Readable.from([]), stream]);

@@ -7,6 +7,7 @@ import { mkdir, open, readdir, readFile, stat, truncate, writeFile } from 'node:
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
+import { push } from '../../lib/push/push-with-retries.js';
 import { encodeArgument } from '../../lib/remote/script.js';
 import { startCli, type CliResult } from '../helpers/cli.js';
 import { leftovers, md5, waitFor, writeScript } from '../helpers/files.js';
@@ -235,6 +236,22 @@ describe('push --streams: a file in parallel ranges (real sshd)', () => {
     assert.equal(result.code, 0, result.stderr);
     assert.ok((await readFile(join(dir, 'out'))).equals(data));
     assert.ok((await logLines(dir, 'range')) >= 2, 'more than one range session');
+    assert.deepEqual(await leftovers(dir), []);
+  });
+
+  it('the library: push(path, target, { streams: 3 }) goes in ranges too', async () => {
+    const dir = await fresh();
+    const data = randomBytes(3 * MiB - 1);
+    await writeFile(join(dir, 'input'), data);
+    const sshCommand = await loggingSsh(dir);
+    const result = await push(join(dir, 'input'), `${sandbox.current.host}:${dir}/out`, {
+      config: sandbox.current.configPath,
+      sshCommand,
+      streams: 3,
+    });
+    assert.equal(result.digest, md5(data));
+    assert.ok((await readFile(join(dir, 'out'))).equals(data));
+    assert.equal(await logLines(dir, 'range'), 3);
     assert.deepEqual(await leftovers(dir), []);
   });
 });
