@@ -1,7 +1,8 @@
 export { createPushStream } from './push/create.js';
 export { PushStream } from './push/push-stream.js';
 export type { PushOptions, PushResult } from './push/options.js';
-export { FanOutPushStream, type FanOutOptions } from './push/fan-out.js';
+export { FanOutPushStream } from './push/fan-out.js';
+export type { FanOutOptions } from './push/fan-out-options.js';
 export { FanOutError, type TargetOutcome } from './push/fan-out-outcome.js';
 export { createPullStream, type PullOptions, type PullResult } from './pull/pull.js';
 export { PullStream } from './pull/pull-stream.js';
