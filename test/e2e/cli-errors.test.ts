@@ -4,7 +4,7 @@ import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 // A namespace import, so this file still loads where errorReport does not exist.
-import * as cli from '../../lib/cli/program.js';
+import * as cli from '../../lib/cli/error-report.js';
 import { ConnectionError, exitCodeOf } from '../../lib/util/errors.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { leftovers, writeScript } from '../helpers/files.js';
