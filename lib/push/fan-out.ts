@@ -8,6 +8,7 @@ import { connectInTurn } from './fan-out-turns.js';
 import { parseTarget } from '../ssh/target.js';
 import { destroyOnAbort } from '../util/abort.js';
 import { createDeferred } from '../util/deferred.js';
+import type { AnyListener, Listener, OtherEvent } from '../util/stream-events.js';
 import { connectedOrDone } from './connected-or-done.js';
 import { FanOutError, outcomeOf, type TargetOutcome } from './fan-out-outcome.js';
 import { runQueue, Slots } from './fan-out-queue.js';
@@ -15,6 +16,20 @@ import type { PushInternals, PushOptions, PushResult } from './options.js';
 import { PushStream } from './push-stream.js';
 import { Spool, spoolLost, writeTo } from './spool.js';
 import { mayPrompt } from '../ssh/terminal.js';
+
+/** The events a FanOutPushStream emits of its own (see the class): `'outcome'` as each target ends. */
+export type FanOutEvents = { connected: []; outcome: [outcome: TargetOutcome] };
+
+// Typed `on`/`once` for them (see stream-events.ts): merged into the class below.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface FanOutPushStream {
+  on<E extends keyof FanOutEvents>(event: E, listener: Listener<FanOutEvents, E>): this;
+  on(event: 'error', listener: (error: Error) => void): this;
+  on<E extends string | symbol>(event: OtherEvent<E, FanOutEvents>, listener: AnyListener): this;
+  once<E extends keyof FanOutEvents>(event: E, listener: Listener<FanOutEvents, E>): this;
+  once(event: 'error', listener: (error: Error) => void): this;
+  once<E extends string | symbol>(event: OtherEvent<E, FanOutEvents>, listener: AnyListener): this;
+}
 
 /**
  * The Writable returned by createPushStream for several targets. The input is read once and
@@ -24,10 +39,11 @@ import { mayPrompt } from '../ssh/terminal.js';
  * if any failed. `result` resolves with one outcome per target, in the order given. Emits
  * `'connected'` once every target that runs from the start has authenticated (or failed).
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class FanOutPushStream extends Writable {
-  /** One outcome per target, once all are done (rejects only when aborted). */
-  readonly result: Promise<TargetOutcome[]>;
   private readonly outcome = createDeferred<TargetOutcome[]>();
+  /** One outcome per target, once all are done (rejects only when aborted). */
+  readonly result: Promise<TargetOutcome[]> = this.outcome.promise;
   private readonly live: PushStream[] = [];
   private readonly hash: Hash | undefined;
   private readonly digestSource: () => Promise<string>;
@@ -79,15 +95,15 @@ export class FanOutPushStream extends Writable {
     if (!inTurn) {
       void Promise.all(live.map(connectedOrDone)).then(() => this.emit('connected'));
     }
-    this.result = this.outcome.promise;
     destroyOnAbort(this, signal, { operation: 'push' });
   }
 
   override _construct(callback: (error?: Error | null) => void): void {
-    this.connectInTurn().then(
-      () => this.makeSpool(callback),
-      (error: Error) => callback(error),
-    );
+    this.connectInTurn()
+      .then(async () => {
+        if (this.queued.length > 0) this.spool = await Spool.create();
+      })
+      .then(() => callback(), callback);
   }
 
   // Targets that take turns to log in (see fan-out-turns.ts), before any data is written.
@@ -110,14 +126,6 @@ export class FanOutPushStream extends Writable {
     this.outcomes.push(this.outcomeOf(target, stream.result));
     stream.on('error', () => {});
     void stream.result.finally(() => this.slots.release()).catch(() => {});
-  }
-
-  private makeSpool(callback: (error?: Error | null) => void): void {
-    if (this.queued.length === 0) return callback();
-    Spool.create().then((spool) => {
-      this.spool = spool;
-      callback();
-    }, callback);
   }
 
   override _write(
