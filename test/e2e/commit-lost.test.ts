@@ -14,7 +14,8 @@ import { startSandbox, type Sandbox } from '../../lib/sandbox/sandbox.js';
 import { findExecutable } from '../../transforms/which.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { leftovers, md5, waitFor } from '../helpers/files.js';
-import { ensureUser, isRoot, userDir, type TestUser } from '../helpers/users.js';
+import { ensureUser, userDir, type TestUser } from '../helpers/users.js';
+import { isRoot } from '../helpers/prerequisites.js';
 
 const MARKER = 'cut-after-rename';
 

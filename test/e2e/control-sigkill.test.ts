@@ -18,8 +18,8 @@ import { ensureBusyboxUser, findBusybox } from '../helpers/busybox.js';
 import { leftovers, waitFor, writeScript } from '../helpers/files.js';
 import { descendants, remoteSession } from '../helpers/processes.js';
 import { useSandbox } from '../helpers/sandbox.js';
-import { ensureUser, isRoot, userDir, type TestUser } from '../helpers/users.js';
-import { skipUnless } from '../helpers/prerequisites.js';
+import { ensureUser, userDir, type TestUser } from '../helpers/users.js';
+import { isRoot, skipUnlessRoot } from '../helpers/prerequisites.js';
 
 const MARKER = 'hold-fsync';
 const HELD = 'fsync-held';
@@ -132,10 +132,9 @@ describe('SIGKILL of the remote control script outside the data phase (real sshd
 // session: an ssh wrapper holds the control session's input instead. It passes the remote
 // script on, then holds the next line (sshstream sends it once the control script is ready, so
 // the guardian runs) and marks that it holds it.
-const dropbearReady = isRoot() && findBusybox() !== undefined;
 describe(
   'SIGKILL of the remote control script: Dropbear, BusyBox login',
-  { skip: skipUnless(dropbearReady, 'needs root and busybox') },
+  { skip: skipUnlessRoot(findBusybox() !== undefined, 'needs root and busybox') },
   () => {
     const dropbear = useSandbox({ server: 'dropbear', user: 'sshstream-busybox' });
     it('an inline push, its input held back: no temporary file stays', async () => {

@@ -10,8 +10,8 @@ import { before, describe, it } from 'node:test';
 import { AbortError, RemoteIOError, createExecStream, execRemote, pull } from '../../lib/index.js';
 import { useSandbox } from '../helpers/sandbox.js';
 import { sink } from '../helpers/streams.js';
-import { ensureUser, isRoot, shellPath, type TestUser } from '../helpers/users.js';
-import { skipOrFail } from '../helpers/prerequisites.js';
+import { ensureUser, shellPath, type TestUser } from '../helpers/users.js';
+import { isRoot, rootOnly, skipOrFail } from '../helpers/prerequisites.js';
 
 const sandbox = useSandbox();
 const ssh = () => ({ config: sandbox.current.configPath });
@@ -26,7 +26,7 @@ describe('exec: login noise over the 1 MiB limit', () => {
   });
 
   it('errors the pipeline with a RemoteIOError instead of throwing', async (t) => {
-    if (!isRoot()) return skipOrFail(t, 'needs root (a test user with a noisy login shell)');
+    if (!rootOnly(t, 'needs root (a test user with a noisy login shell)')) return;
     if (!user) return skipOrFail(t, 'bash is not installed');
     const stream = createExecStream(`${user.name}@${sandbox.current.host}`, ['echo', 'hi'], ssh());
     await assert.rejects(pipeline(Readable.from([]), stream, sink()), (error: unknown) => {
@@ -38,7 +38,7 @@ describe('exec: login noise over the 1 MiB limit', () => {
   });
 
   it('a pull through it rejects with a RemoteIOError too, and writes nothing', async (t) => {
-    if (!isRoot()) return skipOrFail(t, 'needs root (a test user with a noisy login shell)');
+    if (!rootOnly(t, 'needs root (a test user with a noisy login shell)')) return;
     if (!user) return skipOrFail(t, 'bash is not installed');
     const out = sink();
     const source = `${user.name}@${sandbox.current.host}:/etc/hostname`;

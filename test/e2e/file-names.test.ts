@@ -18,16 +18,8 @@ import { md5 } from '../helpers/files.js';
 import { useSandbox } from '../helpers/sandbox.js';
 import { hostileNames } from '../helpers/names.js';
 import { sink } from '../helpers/streams.js';
-import {
-  ensureShellUsers,
-  isRoot,
-  needsRoot,
-  SHELLS,
-  userDir,
-  type Shell,
-  type TestUser,
-} from '../helpers/users.js';
-import { skipOrFail } from '../helpers/prerequisites.js';
+import { ensureShellUsers, SHELLS, userDir, type Shell, type TestUser } from '../helpers/users.js';
+import { isRoot, rootOnly, skipOrFail } from '../helpers/prerequisites.js';
 
 const run = promisify(execFile);
 // ssh running the remote script, which it reads first on stdin.
@@ -153,7 +145,7 @@ describe('hostile names under every login shell', () => {
     describe(shell, { concurrency: 3 }, () => {
       for (const [label, name] of PER_SHELL) {
         it(label, async (t) => {
-          if (!needsRoot(t)) return;
+          if (!rootOnly(t)) return;
           const user = users.get(shell);
           if (!user) return skipOrFail(t, `${shell} is not installed`);
           await roundTrip(`${user.name}@${sandbox.current.host}`, await freshDir(user), name);

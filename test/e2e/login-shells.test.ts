@@ -15,16 +15,8 @@ import { runCli } from '../helpers/cli.js';
 import { leftovers, md5 } from '../helpers/files.js';
 import { useSandbox } from '../helpers/sandbox.js';
 import { sink } from '../helpers/streams.js';
-import {
-  ensureShellUsers,
-  isRoot,
-  needsRoot,
-  SHELLS,
-  userDir,
-  type Shell,
-  type TestUser,
-} from '../helpers/users.js';
-import { skipOrFail } from '../helpers/prerequisites.js';
+import { ensureShellUsers, SHELLS, userDir, type Shell, type TestUser } from '../helpers/users.js';
+import { isRoot, rootOnly, skipOrFail } from '../helpers/prerequisites.js';
 
 const sandbox = useSandbox();
 let users = new Map<Shell, TestUser>();
@@ -48,8 +40,8 @@ describe('login shells', { concurrency: 3 }, () => {
         dir = await userDir(sandbox.current.scratch, `shell-${shell}`, user);
         at = `${user.name}@${sandbox.current.host}`;
       });
-      const ready = (t: Parameters<typeof needsRoot>[0]): boolean => {
-        if (!needsRoot(t)) return false;
+      const ready = (t: Parameters<typeof rootOnly>[0]): boolean => {
+        if (!rootOnly(t)) return false;
         if (!user) {
           skipOrFail(t, `${shell} is not installed`);
           return false;

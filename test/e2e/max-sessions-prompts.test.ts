@@ -14,14 +14,8 @@ import { CLI } from '../helpers/cli.js';
 import { leftovers, waitFor } from '../helpers/files.js';
 import { descendants } from '../helpers/processes.js';
 import { startTerminal, type Terminal } from '../helpers/terminal.js';
-import {
-  ensurePasswordUser,
-  ensureUser,
-  isRoot,
-  needsRoot,
-  userDir,
-  type TestUser,
-} from '../helpers/users.js';
+import { ensurePasswordUser, ensureUser, userDir, type TestUser } from '../helpers/users.js';
+import { isRoot, rootOnly } from '../helpers/prerequisites.js';
 
 const PASSWORD_USER = 'sshstream-password';
 const PASSWORD = 'correct horse';
@@ -93,7 +87,7 @@ async function answerOnce(terminal: Terminal): Promise<{ code: number; written: 
 
 describe('sshd MaxSessions 1, a second connection would need a password (tmux, real sshd)', () => {
   it('asks once, then exits 2 naming MaxSessions; destination and remote side clean', async (t) => {
-    if (!needsRoot(t)) return;
+    if (!rootOnly(t)) return;
     const dir = await fresh(passwordUser);
     await writeFile(join(dir, 'out'), 'original');
     const input = await inputFile(1 << 20);
@@ -109,7 +103,7 @@ describe('sshd MaxSessions 1, a second connection would need a password (tmux, r
   });
 
   it('through a jump host that takes a password: still asked once only', async (t) => {
-    if (!needsRoot(t)) return;
+    if (!rootOnly(t)) return;
     const dir = await fresh(keyUser);
     const input = await inputFile(1 << 20);
     // The target takes the key; the jump host (the same sshd) only the password. A ProxyJump's

@@ -12,14 +12,8 @@ import { startSandbox, type Sandbox } from '../../lib/sandbox/sandbox.js';
 import { CLI } from '../helpers/cli.js';
 import { md5 } from '../helpers/files.js';
 import { startTerminal, type Terminal } from '../helpers/terminal.js';
-import {
-  ensurePasswordUser,
-  ensureUser,
-  isRoot,
-  needsRoot,
-  userDir,
-  type TestUser,
-} from '../helpers/users.js';
+import { ensurePasswordUser, ensureUser, userDir, type TestUser } from '../helpers/users.js';
+import { isRoot, rootOnly } from '../helpers/prerequisites.js';
 
 const PASSWORD_USER = 'sshstream-password';
 const PASSWORD = 'correct horse';
@@ -94,7 +88,7 @@ const passwordLogin = ['-o', 'PubkeyAuthentication=no', '-o', 'BatchMode=no'];
 
 describe('ssh questions on the terminal are not drawn over (tmux, real sshd)', () => {
   it('push asking for a password: the prompt stays alone until answered, then it verifies', async (t) => {
-    if (!needsRoot(t)) return;
+    if (!rootOnly(t)) return;
     const dir = await userDir(sandbox!.scratch, 'prompt-push', passwordUser);
     const input = await inputFile('push-input', 4 << 20);
     const target = `${PASSWORD_USER}@${sandbox!.host}:${dir}/file`;
@@ -112,7 +106,7 @@ describe('ssh questions on the terminal are not drawn over (tmux, real sshd)', (
   });
 
   it('push to an unknown host: the host-key question stays alone until answered', async (t) => {
-    if (!needsRoot(t)) return;
+    if (!rootOnly(t)) return;
     const dir = await userDir(sandbox!.scratch, 'prompt-host-key', keyUser);
     const knownHosts = join(local, 'known_hosts-empty');
     await writeFile(knownHosts, '');
@@ -134,7 +128,7 @@ describe('ssh questions on the terminal are not drawn over (tmux, real sshd)', (
   });
 
   it('fan-out to 3 targets asking for passwords: one question at a time, then all verify', async (t) => {
-    if (!needsRoot(t)) return;
+    if (!rootOnly(t)) return;
     const dir = await userDir(sandbox!.scratch, 'prompt-fan-out', passwordUser);
     const input = await inputFile('fan-out-input', 4 << 20);
     const targets = [1, 2, 3].map((n) => `${PASSWORD_USER}@${sandbox!.host}:${dir}/file${n}`);

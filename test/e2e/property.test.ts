@@ -12,16 +12,8 @@ import fc from 'fast-check';
 import { createPullStream, createPushStream } from '../../lib/index.js';
 import { useSandbox } from '../helpers/sandbox.js';
 import { sink } from '../helpers/streams.js';
-import {
-  ensureShellUsers,
-  isRoot,
-  needsRoot,
-  SHELLS,
-  userDir,
-  type Shell,
-  type TestUser,
-} from '../helpers/users.js';
-import { skipOrFail } from '../helpers/prerequisites.js';
+import { ensureShellUsers, SHELLS, userDir, type Shell, type TestUser } from '../helpers/users.js';
+import { isRoot, rootOnly, skipOrFail } from '../helpers/prerequisites.js';
 
 const sandbox = useSandbox();
 const ssh = () => ({ config: sandbox.current.configPath });
@@ -96,7 +88,7 @@ describe('random hostile names round-trip under every login shell', { concurrenc
   });
   for (const shell of SHELLS) {
     it(shell, async (t) => {
-      if (!needsRoot(t)) return;
+      if (!rootOnly(t)) return;
       const user = users.get(shell);
       if (!user) return skipOrFail(t, `${shell} is not installed`);
       await fc.assert(

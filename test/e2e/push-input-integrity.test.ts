@@ -9,7 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import { startSandbox, type Sandbox } from '../../lib/sandbox/sandbox.js';
 import { startCli, type CliRun } from '../helpers/cli.js';
 import { leftovers, md5, waitFor, writeScript } from '../helpers/files.js';
-import { ensureUser, isRoot, userDir, type TestUser } from '../helpers/users.js';
+import { ensureUser, userDir, type TestUser } from '../helpers/users.js';
+import { isRoot } from '../helpers/prerequisites.js';
 
 // As root, log in as a sh user: a login shell reading startup files only slows each session.
 let sandbox: { current: Sandbox };

@@ -13,7 +13,8 @@ import { startSandbox, type Sandbox } from '../../lib/sandbox/sandbox.js';
 import { startCli, type CliRun } from '../helpers/cli.js';
 import { leftovers, waitFor } from '../helpers/files.js';
 import { descendants, remoteSession } from '../helpers/processes.js';
-import { ensureUser, isRoot, userDir, type TestUser } from '../helpers/users.js';
+import { ensureUser, userDir, type TestUser } from '../helpers/users.js';
+import { isRoot } from '../helpers/prerequisites.js';
 
 const BIG = 64 << 20; // the CLI's threshold for a direct push
 

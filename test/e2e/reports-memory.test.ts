@@ -10,8 +10,8 @@ import { buildSshInvocation, spawnSsh } from '../../lib/ssh/command.js';
 import { md5 } from '../helpers/files.js';
 import { useSandbox } from '../helpers/sandbox.js';
 import { sink } from '../helpers/streams.js';
-import { ensureUser, isRoot, shellPath, type TestUser } from '../helpers/users.js';
-import { skipOrFail } from '../helpers/prerequisites.js';
+import { ensureUser, shellPath, type TestUser } from '../helpers/users.js';
+import { isRoot, rootOnly, skipOrFail } from '../helpers/prerequisites.js';
 
 const sandbox = useSandbox();
 const ssh = () => ({ config: sandbox.current.configPath });
@@ -70,7 +70,7 @@ describe('a pull through a login shell printing 1 MiB on stderr without a newlin
   });
 
   it('still finds the report after the noise and verifies', async (t) => {
-    if (!isRoot()) return skipOrFail(t, 'needs root (a test user with a noisy login shell)');
+    if (!rootOnly(t, 'needs root (a test user with a noisy login shell)')) return;
     if (!user) return skipOrFail(t, 'bash is not installed');
     const dir = join(sandbox.current.scratch, 'reports-memory');
     await mkdir(dir, { recursive: true });

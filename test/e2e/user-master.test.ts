@@ -17,7 +17,8 @@ import { createPushStream } from '../../lib/index.js';
 import { startSandbox, type Sandbox } from '../../lib/sandbox/sandbox.js';
 import { startCli, type CliRun } from '../helpers/cli.js';
 import { leftovers, md5, waitFor } from '../helpers/files.js';
-import { ensureUser, isRoot, userDir, type TestUser } from '../helpers/users.js';
+import { ensureUser, userDir, type TestUser } from '../helpers/users.js';
+import { isRoot } from '../helpers/prerequisites.js';
 
 const run = promisify(execFile);
 
