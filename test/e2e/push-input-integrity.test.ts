@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { startCli, type CliRun } from '../helpers/cli.js';
+import { settled, startCli } from '../helpers/cli.js';
 import { leftovers, md5, waitFor, writeScript } from '../helpers/files.js';
 import { useShSandbox } from '../helpers/sandbox.js';
 import { userDir } from '../helpers/users.js';
@@ -19,14 +19,6 @@ const fresh = async (): Promise<string> => {
   await writeFile(join(dir, 'out'), 'original');
   return dir;
 };
-
-// A CLI still running after 60 s has hung: killed, so the test fails instead of the suite.
-async function settled(run: CliRun) {
-  const guard = setTimeout(() => run.child.kill('SIGKILL'), 60_000);
-  const result = await run.done;
-  clearTimeout(guard);
-  return result;
-}
 
 // Resolves once the remote temporary file of a push into `dir` holds data.
 const dataArrived = (dir: string) =>
