@@ -5,12 +5,12 @@
 // connection, which is then cut for real, as a dropped link would cut it.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { access, open, readFile, writeFile } from 'node:fs/promises';
+import { open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { findExecutable } from '../../transforms/which.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { leftovers, md5, waitFor } from '../helpers/files.js';
+import { exists, leftovers, md5, waitFor } from '../helpers/files.js';
 import { sessionPath, useShSandbox, useToolDir } from '../helpers/sandbox.js';
 import { userDir } from '../helpers/users.js';
 
@@ -42,12 +42,6 @@ async function armed(): Promise<string> {
   await writeFile(join(dir, MARKER), '');
   return dir;
 }
-
-const exists = (path: string) =>
-  access(path).then(
-    () => true,
-    () => false,
-  );
 
 describe('connection lost between the rename and the report (real sshd)', () => {
   it('exit 2, "may have been committed"; the file is committed intact, nothing left behind', async () => {
