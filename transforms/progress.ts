@@ -1,29 +1,10 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { escapeControls, progressLine } from './progress-line.js';
+import { drawInterval, type ProgressOptions } from './progress-options.js';
 import { RateMeter } from './progress-rate.js';
 
-/** Options for {@link createProgress}. */
-export interface ProgressOptions {
-  /** Where to render, normally `process.stderr`; never stdout, which may carry the data. */
-  output: NodeJS.WritableStream;
-  /** What is being transferred, e.g. `'push sandbox:/tmp/x'`. */
-  label: string;
-  /** Expected size in bytes; enables percent, bar and ETA. */
-  total?: number;
-  /** `'tty'` redraws one line in place (~10/s); `'lines'` prints a plain line every `interval`. */
-  mode: 'tty' | 'lines';
-  /** Milliseconds between lines in `'lines'` mode (default 1000). */
-  interval?: number;
-  /** Clock in milliseconds, injectable for tests (default `Date.now`). */
-  now?: () => number;
-  /**
-   * Draw nothing until this settles (bytes are still counted). ssh asks for passwords and
-   * host-key confirmation on the terminal until it has authenticated: nothing may draw over that.
-   */
-  after?: Promise<unknown> | undefined;
-}
+export type { ProgressOptions };
 
-const TTY_INTERVAL_MS = 100;
 const ERASE_LINE = '\x1b[K';
 
 /**
@@ -53,19 +34,11 @@ export class ProgressStream extends Transform {
 
   constructor(options: ProgressOptions) {
     super();
-    if (options.mode !== 'tty' && options.mode !== 'lines') {
-      throw new TypeError(
-        `invalid progress mode ${JSON.stringify(options.mode)}: expected tty or lines`,
-      );
-    }
-    const interval = options.interval ?? 1000;
-    if (!Number.isFinite(interval) || interval <= 0) {
-      throw new RangeError(`invalid progress interval ${interval}: expected a positive number`);
-    }
+    const interval = drawInterval(options);
     this.#output = options.output;
     this.#label = escapeControls(options.label);
     this.#mode = options.mode;
-    this.#interval = options.mode === 'tty' ? TTY_INTERVAL_MS : interval;
+    this.#interval = interval;
     this.#now = options.now ?? Date.now;
     const start = this.#now();
     this.#rate = new RateMeter(start);
