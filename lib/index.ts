@@ -1,10 +1,11 @@
 export { createPushStream } from './push/create.js';
-export { PushStream } from './push/push-stream.js';
+export { PushStream, type PushStreamEvents } from './push/push-stream.js';
 export type { PushOptions, PushResult } from './push/options.js';
-export { FanOutPushStream, type FanOutOptions } from './push/fan-out.js';
+export { FanOutPushStream, type FanOutEvents } from './push/fan-out.js';
+export type { FanOutOptions } from './push/fan-out-options.js';
 export { FanOutError, type TargetOutcome } from './push/fan-out-outcome.js';
 export { createPullStream, type PullOptions, type PullResult } from './pull/pull.js';
-export { PullStream } from './pull/pull-stream.js';
+export { PullStream, type PullStreamEvents } from './pull/pull-stream.js';
 export {
   push,
   pushDirect,
@@ -36,4 +37,5 @@ export {
   type StallOptions,
 } from './util/stall-watchdog.js';
 export type { SshOptions, SshDestination } from './ssh/command.js';
+export type { AnyListener, EventMap, Listener, OtherEvent } from './util/stream-events.js';
 export * as transforms from '../transforms/index.js';

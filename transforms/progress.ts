@@ -1,67 +1,11 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { formatBytes, formatDuration, formatRate } from './format.js';
+import { escapeControls, progressLine } from './progress-line.js';
+import { drawInterval, type ProgressOptions } from './progress-options.js';
+import { RateMeter } from './progress-rate.js';
 
-/** Options for {@link createProgress}. */
-export interface ProgressOptions {
-  /** Where to render, normally `process.stderr`; never stdout, which may carry the data. */
-  output: NodeJS.WritableStream;
-  /** What is being transferred, e.g. `'push sandbox:/tmp/x'`. */
-  label: string;
-  /** Expected size in bytes; enables percent, bar and ETA. */
-  total?: number;
-  /** `'tty'` redraws one line in place (~10/s); `'lines'` prints a plain line every `interval`. */
-  mode: 'tty' | 'lines';
-  /** Milliseconds between lines in `'lines'` mode (default 1000). */
-  interval?: number;
-  /** Clock in milliseconds, injectable for tests (default `Date.now`). */
-  now?: () => number;
-  /**
-   * Draw nothing until this settles (bytes are still counted). ssh asks for passwords and
-   * host-key confirmation on the terminal until it has authenticated: nothing may draw over that.
-   */
-  after?: Promise<unknown> | undefined;
-}
+export type { ProgressOptions };
 
-const TTY_INTERVAL_MS = 100;
-const RATE_WINDOW_MS = 3000;
-const SAMPLE_GAP_MS = 100;
-const MIN_RATE_SPAN_MS = 250;
-const MIN_BAR_WIDTH = 10;
-const PREFERRED_BAR_WIDTH = 20;
-const MAX_BAR_WIDTH = 40;
-const MIN_LABEL = 16;
 const ERASE_LINE = '\x1b[K';
-
-interface Sample {
-  t: number;
-  bytes: number;
-}
-
-// Remote paths may hold newlines or escape sequences; they must not move the cursor.
-const escapeControls = (text: string): string =>
-  text.replace(
-    /[\x00-\x1f\x7f-\x9f]/g,
-    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
-  );
-
-const fitLabel = (label: string, room: number): string => {
-  if (label.length <= room) {
-    return label;
-  }
-  if (room < 5) {
-    return label.slice(0, Math.max(0, room));
-  }
-  // The file name at the end usually tells transfers apart better than the host at the start.
-  const head = Math.floor((room - 1) * 0.4);
-  return `${label.slice(0, head)}…${label.slice(label.length - (room - 1 - head))}`;
-};
-
-const renderBar = (fraction: number, width: number): string => {
-  const inner = width - 2;
-  const filled = Math.min(inner, Math.floor(fraction * inner));
-  const head = filled < inner ? '>' : '';
-  return `[${'='.repeat(filled)}${head}${' '.repeat(Math.max(0, inner - filled - head.length))}]`;
-};
 
 /**
  * A pass-through Transform that counts bytes and renders progress to `options.output`: label,
@@ -79,7 +23,7 @@ export class ProgressStream extends Transform {
   readonly #mode: 'tty' | 'lines';
   readonly #interval: number;
   readonly #now: () => number;
-  readonly #samples: Sample[];
+  readonly #rate: RateMeter;
   #phase: string | undefined;
   #timer: NodeJS.Timeout | undefined;
   #lastDrawAt: number;
@@ -90,22 +34,14 @@ export class ProgressStream extends Transform {
 
   constructor(options: ProgressOptions) {
     super();
-    if (options.mode !== 'tty' && options.mode !== 'lines') {
-      throw new TypeError(
-        `invalid progress mode ${JSON.stringify(options.mode)}: expected tty or lines`,
-      );
-    }
-    const interval = options.interval ?? 1000;
-    if (!Number.isFinite(interval) || interval <= 0) {
-      throw new RangeError(`invalid progress interval ${interval}: expected a positive number`);
-    }
+    const interval = drawInterval(options);
     this.#output = options.output;
     this.#label = escapeControls(options.label);
     this.#mode = options.mode;
-    this.#interval = options.mode === 'tty' ? TTY_INTERVAL_MS : interval;
+    this.#interval = interval;
     this.#now = options.now ?? Date.now;
     const start = this.#now();
-    this.#samples = [{ t: start, bytes: 0 }];
+    this.#rate = new RateMeter(start);
     this.#lastDrawAt = options.mode === 'tty' ? -Infinity : start;
     if (options.total !== undefined) {
       this.setTotal(options.total);
@@ -118,7 +54,7 @@ export class ProgressStream extends Transform {
   // Drawing starts; the rate is measured from now, not over the time spent authenticating.
   #release(): void {
     this.#held = false;
-    this.#samples.splice(0, this.#samples.length, { t: this.#now(), bytes: this.bytes });
+    this.#rate.restart(this.#now(), this.bytes);
     if (this.bytes > 0 && !this.writableFinished) this.#startTimer();
     this.#draw(this.writableFinished || this.#phase !== undefined);
   }
@@ -157,45 +93,23 @@ export class ProgressStream extends Transform {
 
   /** Moving-average rate in bytes per second over the last few seconds, if measurable yet. */
   rate(): number | undefined {
-    const now = this.#now();
-    const first = this.#samples[0];
-    if (first === undefined || now - first.t < MIN_RATE_SPAN_MS) {
-      return undefined;
-    }
-    return ((this.bytes - first.bytes) * 1000) / (now - first.t);
+    return this.#rate.rate(this.#now(), this.bytes);
   }
 
   /** The progress line as it would be drawn now, fitted to `width` columns. */
   line(width = this.#columns()): string {
-    const total = this.total;
-    const known = total !== undefined;
-    const fraction = !known ? 0 : total === 0 ? 1 : Math.min(1, this.bytes / total);
-    const amount = known
-      ? `${formatBytes(this.bytes)} / ${formatBytes(total)}`
-      : formatBytes(this.bytes);
-    const percent = known ? `${String(Math.floor(fraction * 100)).padStart(3)}%` : undefined;
-    const statusParts = this.#phase === undefined ? this.#rateAndEta() : [this.#phase];
-    if (this.#mode === 'lines') {
-      const details = [percent?.trim(), ...statusParts].filter((part) => part);
-      return `${this.#label}: ${amount}${details.length > 0 ? ` (${details.join(', ')})` : ''}`;
-    }
-    const status = statusParts.join('  ');
-    // The last column is left empty: writing into it makes some terminals wrap early.
-    const room = Math.max(1, width - 1);
-    const tail = [amount, percent, status].filter((part) => part).join('  ');
-    const available = room - tail.length - 2;
-    // The bar takes the space the label leaves, up to MAX_BAR_WIDTH; a long label is shortened
-    // (down to MIN_LABEL) so that the bar still gets PREFERRED_BAR_WIDTH, or MIN_BAR_WIDTH at least.
-    const leftByLabel = Math.min(MAX_BAR_WIDTH, available - this.#label.length - 2);
-    const leftByShortLabel = available - Math.min(this.#label.length, MIN_LABEL) - 2;
-    const wanted = Math.max(leftByLabel, Math.min(PREFERRED_BAR_WIDTH, leftByShortLabel));
-    const barWidth = known && wanted >= MIN_BAR_WIDTH ? wanted : 0;
-    const label = fitLabel(this.#label, Math.max(0, available - (barWidth > 0 ? barWidth + 2 : 0)));
-    const bar = barWidth > 0 ? renderBar(fraction, barWidth) : '';
-    return [label, amount, percent, bar, status]
-      .filter((part) => part)
-      .join('  ')
-      .slice(0, room);
+    return progressLine(
+      {
+        label: this.#label,
+        bytes: this.bytes,
+        total: this.total,
+        phase: this.#phase,
+        // The clock is read only where the line shows the rate (a test's clock may count calls).
+        rate: this.#phase === undefined ? this.rate() : undefined,
+        mode: this.#mode,
+      },
+      width,
+    );
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -219,30 +133,9 @@ export class ProgressStream extends Transform {
     callback(error);
   }
 
-  #rateAndEta(): string[] {
-    const rate = this.rate();
-    if (rate === undefined) {
-      return [];
-    }
-    const remaining = (this.total ?? 0) - this.bytes;
-    const eta = this.total !== undefined && remaining > 0 && rate > 0;
-    return eta ? [formatRate(rate), `ETA ${formatDuration(remaining / rate)}`] : [formatRate(rate)];
-  }
-
   #columns(): number {
     const columns = (this.#output as { columns?: unknown }).columns;
     return typeof columns === 'number' && columns > 0 ? columns : 80;
-  }
-
-  #recordSample(now: number): void {
-    const last = this.#samples[this.#samples.length - 1];
-    if (last === undefined || now - last.t >= SAMPLE_GAP_MS) {
-      this.#samples.push({ t: now, bytes: this.bytes });
-    }
-    // Keep the newest sample that is at least a window old, so the average spans the whole window.
-    while (this.#samples.length > 2 && now - (this.#samples[1]?.t ?? now) >= RATE_WINDOW_MS) {
-      this.#samples.shift();
-    }
   }
 
   #draw(force: boolean): void {
@@ -250,7 +143,7 @@ export class ProgressStream extends Transform {
       return;
     }
     const now = this.#now();
-    this.#recordSample(now);
+    this.#rate.record(now, this.bytes);
     if (!force && now - this.#lastDrawAt < this.#interval) {
       return;
     }

@@ -2,7 +2,7 @@ import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { createProgress } from '../../transforms/progress.js';
 import { transferOptionsOf } from './options.js';
-import type { PushFlags } from './push.js';
+import type { PushFlags } from './options.js';
 import { progressMode } from './report.js';
 import { connectedOf } from './connected.js';
 import { LocalIOError, SshStreamError, UsageError } from '../util/errors.js';

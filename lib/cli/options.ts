@@ -27,6 +27,15 @@ export interface TransferFlags {
   ssh?: string;
 }
 
+/** Flags of `sshstream push`. */
+export interface PushFlags extends TransferFlags {
+  mode?: string;
+  mkdir?: boolean;
+  inplace?: boolean;
+  resume?: boolean;
+  retries?: number;
+}
+
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 /** A commander parser for a whole number in [min, max]. */

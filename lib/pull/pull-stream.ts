@@ -12,12 +12,34 @@ import { causeOf, startPullSession, verifyPull, type PullSession } from './pull-
 import { verifiedResult } from '../util/result.js';
 import { stallError, stallTimeoutOf, watchStall, type StallWatch } from '../util/stall-watchdog.js';
 import type { Target } from '../ssh/target.js';
+import type { AnyListener, Listener, OtherEvent } from '../util/stream-events.js';
+
+/** The events a PullStream emits of its own (see the class), and their listeners' arguments. */
+export type PullStreamEvents = { size: [size: number | undefined] };
+
+// Typed `on`/`once` for them (see stream-events.ts): merged into the class below.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface PullStream {
+  on<E extends keyof PullStreamEvents>(event: E, listener: Listener<PullStreamEvents, E>): this;
+  on(event: 'error', listener: (error: Error) => void): this;
+  on<E extends string | symbol>(
+    event: OtherEvent<E, PullStreamEvents>,
+    listener: AnyListener,
+  ): this;
+  once<E extends keyof PullStreamEvents>(event: E, listener: Listener<PullStreamEvents, E>): this;
+  once(event: 'error', listener: (error: Error) => void): this;
+  once<E extends string | symbol>(
+    event: OtherEvent<E, PullStreamEvents>,
+    listener: AnyListener,
+  ): this;
+}
 
 /**
  * The Readable returned by createPullStream. It ends only after the remote count and digest
  * matched what arrived; otherwise it errors (typed). Emits `'size'` (the remote size, or
  * undefined for a file that is not a regular one) when the data starts.
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class PullStream extends Readable {
   /** Resolves after verification; rejects with the stream's error. */
   readonly result: Promise<PullResult>;

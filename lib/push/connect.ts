@@ -1,4 +1,5 @@
-import { ControlConnection } from '../ssh/control-connection.js';
+import type { ControlConnection } from '../ssh/control-connection.js';
+import { openControlConnection } from '../ssh/open-control.js';
 import type { ErrorContext } from '../util/errors.js';
 import { stallTimeoutOf } from '../util/stall-watchdog.js';
 import type { Target } from '../ssh/target.js';
@@ -16,7 +17,7 @@ export function connectPush(
   signal: AbortSignal,
   onConnected: (control: ControlConnection) => void,
 ): Promise<ControlConnection> {
-  return ControlConnection.open(
+  return openControlConnection(
     {
       destination: target,
       ssh: options,

@@ -1,4 +1,5 @@
-import { FanOutPushStream, type FanOutOptions } from './fan-out.js';
+import { FanOutPushStream } from './fan-out.js';
+import type { FanOutOptions } from './fan-out-options.js';
 import { PushStream } from './push-stream.js';
 import type { PushOptions } from './options.js';
 

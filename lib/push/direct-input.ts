@@ -29,31 +29,21 @@ export function fileStamp(fd: number): string {
 }
 
 /**
- * Count and digest of `fd` from `start` to its end (see hashRange: pread, one reused buffer).
- * `stopped()` ends the loop early (the push failed).
- */
-async function hashFrom(
-  fd: number,
-  start: number,
-  algorithm: ChecksumAlgorithm,
-  stopped: () => boolean,
-): Promise<{ bytes: number; digest: string }> {
-  const { bytes, hash } = await hashRange(fd, algorithm, { start }, stopped);
-  return { bytes, digest: hash?.digest('hex') ?? '' };
-}
-
-/**
- * Count and digest of `direct` from its start to its end: hashed with hashFrom, or, when
+ * Count and digest of `direct` from its start to its end: hashed (hashRange: pread, one reused
+ * buffer; `stopped()` ends it early when the push failed), or, when
  * `digestSource` gives the digest already (a fan-out's local copy of its input, hashed as it
  * came in), only counted (its size), so that the copy is checked against the input itself.
  */
-export function digestOfDirect(
+export async function digestOfDirect(
   direct: DirectInput,
   algorithm: ChecksumAlgorithm,
   digestSource: (() => Promise<string>) | undefined,
   stopped: () => boolean,
 ): Promise<{ bytes: number; digest: string }> {
-  if (!digestSource) return hashFrom(direct.fd, direct.start, algorithm, stopped);
+  if (!digestSource) {
+    const { bytes, hash } = await hashRange(direct.fd, algorithm, { start: direct.start }, stopped);
+    return { bytes, digest: hash?.digest('hex') ?? '' };
+  }
   const bytes = fstatSync(direct.fd).size - direct.start;
-  return digestSource().then((digest) => ({ bytes, digest }));
+  return { bytes, digest: await digestSource() };
 }

@@ -1,41 +1,35 @@
-import { createHash, type Hash } from 'node:crypto';
-import { type Duplex, Writable } from 'node:stream';
+import type { Hash } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { setMaxListeners } from 'node:events';
-import { AbortError, LocalIOError, UsageError } from '../util/errors.js';
+import { AbortError, UsageError } from '../util/errors.js';
+import { sharedDigest } from './fan-out-digest.js';
+import { DEFAULT_MAX_PARALLEL, maxParallelOf, type FanOutOptions } from './fan-out-options.js';
+import { connectInTurn } from './fan-out-turns.js';
 import { parseTarget } from '../ssh/target.js';
 import { destroyOnAbort } from '../util/abort.js';
+import { createDeferred } from '../util/deferred.js';
+import type { AnyListener, Listener, OtherEvent } from '../util/stream-events.js';
 import { connectedOrDone } from './connected-or-done.js';
 import { FanOutError, outcomeOf, type TargetOutcome } from './fan-out-outcome.js';
 import { runQueue, Slots } from './fan-out-queue.js';
 import type { PushInternals, PushOptions, PushResult } from './options.js';
 import { PushStream } from './push-stream.js';
-import { Spool, writeTo } from './spool.js';
+import { Spool, spoolLost, writeTo } from './spool.js';
 import { mayPrompt } from '../ssh/terminal.js';
 
-/** Options of a push to several targets. */
-export interface FanOutOptions extends PushOptions {
-  /**
-   * At most this many connections at once (default 16). Targets beyond it wait for a free slot
-   * and are then fed from a local temporary copy of the input, kept until all are done: ssh
-   * reads that file itself unless compress or limitRate need the bytes to pass through node.
-   */
-  maxParallel?: number | undefined;
-  /**
-   * Authenticate the targets one at a time, and send data to all of them only then: ssh may
-   * be asking for a password or a host key on the terminal, and N questions at once cannot be
-   * answered. Targets beyond maxParallel take turns as well, as they start. Default: when
-   * this process has a controlling terminal.
-   */
-  connectOneAtATime?: boolean | undefined;
-  /**
-   * Transforms between the local copy of the input and the waiting targets, where its bytes
-   * pass through node (compress, limitRate or resume): a memory pacer, say. Made anew for
-   * each group of targets.
-   */
-  spoolThrough?: (() => Duplex[]) | undefined;
-}
+/** The events a FanOutPushStream emits of its own (see the class): `'outcome'` as each target ends. */
+export type FanOutEvents = { connected: []; outcome: [outcome: TargetOutcome] };
 
-const DEFAULT_MAX_PARALLEL = 16;
+// Typed `on`/`once` for them (see stream-events.ts): merged into the class below.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface FanOutPushStream {
+  on<E extends keyof FanOutEvents>(event: E, listener: Listener<FanOutEvents, E>): this;
+  on(event: 'error', listener: (error: Error) => void): this;
+  on<E extends string | symbol>(event: OtherEvent<E, FanOutEvents>, listener: AnyListener): this;
+  once<E extends keyof FanOutEvents>(event: E, listener: Listener<FanOutEvents, E>): this;
+  once(event: 'error', listener: (error: Error) => void): this;
+  once<E extends string | symbol>(event: OtherEvent<E, FanOutEvents>, listener: AnyListener): this;
+}
 
 /**
  * The Writable returned by createPushStream for several targets. The input is read once and
@@ -45,9 +39,11 @@ const DEFAULT_MAX_PARALLEL = 16;
  * if any failed. `result` resolves with one outcome per target, in the order given. Emits
  * `'connected'` once every target that runs from the start has authenticated (or failed).
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class FanOutPushStream extends Writable {
+  private readonly outcome = createDeferred<TargetOutcome[]>();
   /** One outcome per target, once all are done (rejects only when aborted). */
-  readonly result: Promise<TargetOutcome[]>;
+  readonly result: Promise<TargetOutcome[]> = this.outcome.promise;
   private readonly live: PushStream[] = [];
   private readonly hash: Hash | undefined;
   private readonly digestSource: () => Promise<string>;
@@ -62,8 +58,6 @@ export class FanOutPushStream extends Writable {
   // Stops every target when this stream is destroyed: one listener on the caller's signal
   // (through destroyOnAbort), not one per target.
   private readonly stopTargets: AbortController;
-  private resolveResult!: (outcomes: TargetOutcome[]) => void;
-  private rejectResult!: (error: Error) => void;
 
   constructor(
     targets: readonly string[],
@@ -72,19 +66,9 @@ export class FanOutPushStream extends Writable {
     private readonly internals: PushInternals = {},
   ) {
     if (targets.length === 0) throw new UsageError('no targets', { operation: 'push' });
-    const maxParallel = options.maxParallel ?? DEFAULT_MAX_PARALLEL;
-    if (!Number.isInteger(maxParallel) || maxParallel < 1) {
-      throw new UsageError(`max parallel must be a whole number >= 1, not ${maxParallel}`);
-    }
+    const maxParallel = maxParallelOf(options);
     const { signal, ...rest } = options;
-    // The input is hashed once here for every target (unless its digest is given); each
-    // target only counts its bytes.
-    const algorithm = options.checksum ?? 'md5';
-    const given = internals.digestSource;
-    const hash = given || algorithm === 'none' ? undefined : createHash(algorithm);
-    let digest: Promise<string> | undefined;
-    const digestSource =
-      given ?? (() => (digest ??= Promise.resolve(hash ? hash.digest('hex') : '')));
+    const { hash, digestSource } = sharedDigest(options.checksum ?? 'md5', internals.digestSource);
     const stopTargets = new AbortController();
     setMaxListeners(0, stopTargets.signal); // one listener per target, by design
     const perTarget = { ...rest, signal: stopTargets.signal };
@@ -111,41 +95,28 @@ export class FanOutPushStream extends Writable {
     if (!inTurn) {
       void Promise.all(live.map(connectedOrDone)).then(() => this.emit('connected'));
     }
-    this.result = new Promise((resolve, reject) => {
-      this.resolveResult = resolve;
-      this.rejectResult = reject;
-    });
-    this.result.catch(() => {});
     destroyOnAbort(this, signal, { operation: 'push' });
   }
 
   override _construct(callback: (error?: Error | null) => void): void {
-    this.connectInTurn().then(
-      () => this.makeSpool(callback),
-      (error: Error) => callback(error),
-    );
+    this.connectInTurn()
+      .then(async () => {
+        if (this.queued.length > 0) this.spool = await Spool.create();
+      })
+      .then(() => callback(), callback);
   }
 
-  // One target after another: each starts once the one before has authenticated or failed.
-  // An abort ends the wait at once (destroy() itself waits for _construct to finish).
+  // Targets that take turns to log in (see fan-out-turns.ts), before any data is written.
   private async connectInTurn(): Promise<void> {
     if (this.inTurn.length === 0) return;
-    const signal = this.options.signal;
-    const stop = () => this.stopTargets.abort(signal?.reason);
-    signal?.addEventListener('abort', stop, { once: true });
-    try {
-      for (const target of this.inTurn) {
-        if (this.stopTargets.signal.aborted) break;
-        const stream = new PushStream(target, this.perTarget, {
-          ...this.internals,
-          digestSource: this.digestSource,
-        });
-        this.adopt(target, stream);
-        await connectedOrDone(stream);
-      }
-    } finally {
-      signal?.removeEventListener('abort', stop);
-    }
+    await connectInTurn(this.inTurn, this.options.signal, this.stopTargets, (target) => {
+      const stream = new PushStream(target, this.perTarget, {
+        ...this.internals,
+        digestSource: this.digestSource,
+      });
+      this.adopt(target, stream);
+      return stream;
+    });
     this.emit('connected');
   }
 
@@ -155,14 +126,6 @@ export class FanOutPushStream extends Writable {
     this.outcomes.push(this.outcomeOf(target, stream.result));
     stream.on('error', () => {});
     void stream.result.finally(() => this.slots.release()).catch(() => {});
-  }
-
-  private makeSpool(callback: (error?: Error | null) => void): void {
-    if (this.queued.length === 0) return callback();
-    Spool.create().then((spool) => {
-      this.spool = spool;
-      callback();
-    }, callback);
   }
 
   override _write(
@@ -181,14 +144,14 @@ export class FanOutPushStream extends Writable {
     this.drainQueue()
       .then(async (queued) => {
         const outcomes = [...(await Promise.all(this.outcomes)), ...queued];
-        this.resolveResult(outcomes);
+        this.outcome.resolve(outcomes);
         callback(outcomes.every((outcome) => outcome.ok) ? null : new FanOutError(outcomes));
       })
       .catch(callback);
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.rejectResult(
+    this.outcome.reject(
       error ?? new AbortError('push aborted before the end of input', { operation: 'push' }),
     );
     for (const stream of this.live) stream.destroy(error ?? undefined);
@@ -214,19 +177,8 @@ export class FanOutPushStream extends Writable {
     const spoolError = spool.error;
     if (spoolError) {
       await spool.remove();
-      return Promise.all(
-        this.queued.map((target) =>
-          this.outcomeOf(
-            target,
-            Promise.reject(
-              new LocalIOError(
-                `cannot keep the local copy of the input this target waited for: ${spoolError.message}`,
-                { operation: 'push', target, cause: spoolError },
-              ),
-            ),
-          ),
-        ),
-      );
+      const lost = (target: string) => Promise.reject(spoolLost(target, spoolError));
+      return Promise.all(this.queued.map((target) => this.outcomeOf(target, lost(target))));
     }
     const { maxParallel = DEFAULT_MAX_PARALLEL, spoolThrough, ...options } = this.options;
     const outcomes = await runQueue({

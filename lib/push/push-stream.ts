@@ -6,6 +6,7 @@ import { debug } from '../util/debug.js';
 import { AbortError, type ErrorContext } from '../util/errors.js';
 import { createDeferred } from '../util/deferred.js';
 import { verifiedResult } from '../util/result.js';
+import type { AnyListener, Listener, OtherEvent } from '../util/stream-events.js';
 import {
   stallError,
   stallTimeoutOf,
@@ -30,6 +31,26 @@ import type { Span } from './ranges-plan.js';
 import { landedRanges, resumeOffset } from './resume.js';
 import { tearDownPush } from './teardown.js';
 
+/** The events a PushStream emits of its own (see the class), and their listeners' arguments. */
+export type PushStreamEvents = { connected: []; verify: [] };
+
+// Typed `push.on('verify', ...)` (see stream-events.ts): merged into the class below.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface PushStream {
+  on<E extends keyof PushStreamEvents>(event: E, listener: Listener<PushStreamEvents, E>): this;
+  on(event: 'error', listener: (error: Error) => void): this;
+  on<E extends string | symbol>(
+    event: OtherEvent<E, PushStreamEvents>,
+    listener: AnyListener,
+  ): this;
+  once<E extends keyof PushStreamEvents>(event: E, listener: Listener<PushStreamEvents, E>): this;
+  once(event: 'error', listener: (error: Error) => void): this;
+  once<E extends string | symbol>(
+    event: OtherEvent<E, PushStreamEvents>,
+    listener: AnyListener,
+  ): this;
+}
+
 /**
  * The Writable returned by createPushStream; `result` settles once the file is committed or not.
  * Emits `'connected'` once ssh has authenticated and the remote side is ready (until then ssh
@@ -40,6 +61,7 @@ import { tearDownPush } from './teardown.js';
  * Delivery that carries the bytes (inline, piped, direct, auto-compressed), commit (commit.ts).
  * This class only orders them and reacts to failures.
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class PushStream extends Writable {
   /** Resolves after the remote file is verified and renamed into place; rejects otherwise. */
   readonly result: Promise<PushResult>;

@@ -1,7 +1,7 @@
 import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
 import type { ControlConnection } from '../ssh/control-connection.js';
+import { hashRange } from '../util/hash-range.js';
 import { parseLanded, RANGE_ALIGNMENT, type Span } from './ranges-plan.js';
-import { hashPrefix } from './skip-bytes.js';
 
 /**
  * How many bytes of the remote partial file (`partial` long) to keep: all of them when they
@@ -16,15 +16,16 @@ export async function resumeOffset(
 ): Promise<number> {
   if (partial <= 0) return 0;
   if (source !== undefined && algorithm !== 'none') {
+    // The input's first `partial` bytes, re-read (pread for a descriptor: its offset stays).
     const [local, remote] = await Promise.all([
-      hashPrefix(source, partial, algorithm),
+      hashRange(source, algorithm, { end: partial }),
       control.request('partial-sum', ['partial-sum']),
     ]);
     const [remoteBytes, remoteDigest] = remote.fields;
     if (
       local.bytes === partial &&
       remoteBytes === String(partial) &&
-      remoteDigest === local.digest
+      remoteDigest === local.hash?.digest('hex')
     ) {
       return partial;
     }

@@ -1,6 +1,4 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
-import { hashRange } from '../util/hash-range.js';
 
 // On resume the remote side already holds the first `count` bytes: they are hashed locally
 // with the rest but not sent again.
@@ -19,14 +17,4 @@ export function createSkipBytes(count: number): Transform {
       callback(null, rest);
     },
   });
-}
-
-/** Count and digest of the first `count` bytes of a local file (path or descriptor, read with pread). */
-export async function hashPrefix(
-  source: string | number,
-  count: number,
-  algorithm: Exclude<ChecksumAlgorithm, 'none'>,
-): Promise<{ bytes: number; digest: string }> {
-  const { bytes, hash } = await hashRange(source, algorithm, { end: count });
-  return { bytes, digest: hash!.digest('hex') };
 }

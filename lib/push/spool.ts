@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { AUTO_SAMPLE_BYTES, chooseCompression } from '../../transforms/compress.js';
+import { LocalIOError } from '../util/errors.js';
 import { INLINE_LIMIT, type PushOptions, type PushResult } from './options.js';
 import type { PushStream } from './push-stream.js';
 import { pushDirect } from './push-with-retries.js';
@@ -109,4 +110,12 @@ export function writeTo(stream: Writable, chunk: Buffer): Promise<void> {
     stream.on('drain', done);
     stream.on('close', done);
   });
+}
+
+/** The failure of a target that waited for the spool, when the spool could not be written. */
+export function spoolLost(target: string, cause: Error): LocalIOError {
+  return new LocalIOError(
+    `cannot keep the local copy of the input this target waited for: ${cause.message}`,
+    { operation: 'push', target, cause },
+  );
 }

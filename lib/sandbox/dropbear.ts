@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { chown, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { findExecutable } from '../../transforms/which.js';
+import { findFirst } from './binaries.js';
 
 const run = promisify(execFile);
 
@@ -16,9 +16,6 @@ export interface ServerCommand {
   command: string;
   args: string[];
 }
-
-const findFirst = (candidates: string[], name: string): string | undefined =>
-  candidates.map((path) => findExecutable(path)).find(Boolean) ?? findExecutable(name);
 
 /** The absolute path of the Dropbear server, or `undefined` when it is not installed. */
 const findDropbear = (): string | undefined =>

@@ -15,7 +15,8 @@ import { findExecutable } from '../../transforms/which.js';
 import { runCli } from '../helpers/cli.js';
 import { leftovers, md5 } from '../helpers/files.js';
 import { useSandbox } from '../helpers/sandbox.js';
-import { ensureUser, isRoot } from '../helpers/users.js';
+import { ensureUser } from '../helpers/users.js';
+import { isRoot } from '../helpers/prerequisites.js';
 
 const sandbox = useSandbox();
 const cfg = (s: Sandbox = sandbox.current) => ['-F', s.configPath];

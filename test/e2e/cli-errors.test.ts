@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { closeSync, openSync } from 'node:fs';
-import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 // A namespace import, so this file still loads where errorReport does not exist.
-import * as cli from '../../lib/cli/program.js';
+import * as cli from '../../lib/cli/error-report.js';
 import { ConnectionError, exitCodeOf } from '../../lib/util/errors.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { leftovers, writeScript } from '../helpers/files.js';
+import { exists, leftovers, writeScript } from '../helpers/files.js';
 import { useSandbox } from '../helpers/sandbox.js';
 
 const sandbox = useSandbox();
@@ -18,11 +18,6 @@ const fresh = async (): Promise<string> => {
   await mkdir(dir);
   return dir;
 };
-const exists = (path: string): Promise<boolean> =>
-  access(path).then(
-    () => true,
-    () => false,
-  );
 const lines = (stderr: string): string[] => stderr.split('\n').filter((line) => line !== '');
 
 describe('CLI errors: codes and messages (real sshd)', () => {

@@ -5,23 +5,20 @@
 // connection, which is then cut for real, as a dropped link would cut it.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { access, open, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { startSandbox, type Sandbox } from '../../lib/sandbox/sandbox.js';
+import { describe, it } from 'node:test';
 import { findExecutable } from '../../transforms/which.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { leftovers, md5, waitFor } from '../helpers/files.js';
-import { ensureUser, isRoot, userDir, type TestUser } from '../helpers/users.js';
+import { exists, leftovers, md5, waitFor } from '../helpers/files.js';
+import { sessionPath, useShSandbox, useToolDir } from '../helpers/sandbox.js';
+import { userDir } from '../helpers/users.js';
 
 const MARKER = 'cut-after-rename';
 
-const bin = mkdtempSync(join(tmpdir(), 'sshstream-cutting-sync-'));
-chmodSync(bin, 0o755);
-writeFileSync(
-  join(bin, 'sync'),
+const bin = useToolDir(
+  'sshstream-cutting-sync-',
+  'sync',
   `#!/bin/sh
 if [ "$1" = -- ] && [ -d "$2" ] && [ -f "$2/${MARKER}" ] && rm -f -- "$2/${MARKER}"; then
   pid=$$
@@ -32,38 +29,19 @@ if [ "$1" = -- ] && [ -d "$2" ] && [ -f "$2/${MARKER}" ] && rm -f -- "$2/${MARKE
 fi
 exec ${findExecutable('sync') ?? '/bin/sync'} "$@"
 `,
-  { mode: 0o755 },
 );
-after(() => rmSync(bin, { recursive: true, force: true }));
 
-// As root, log in as a sh user: a login shell reading startup files only slows each session.
-let sandbox: { current: Sandbox };
-let user: TestUser | undefined;
-before(async () => {
-  user = isRoot() ? await ensureUser('sshstream-sh', 'sh') : undefined;
-  const current = await startSandbox({
-    ...(user ? { user: user.name } : {}),
-    sshdConfig: [`SetEnv PATH=${bin}:/usr/local/bin:/usr/bin:/bin`],
-  });
-  sandbox = { current };
-});
-after(() => sandbox?.current.stop());
+const sandbox = useShSandbox({ sshdConfig: [sessionPath(bin)] });
 const cfg = () => ['-F', sandbox.current.configPath];
 let n = 0;
 
 // A directory holding an old `out` and the marker: the next commit into it loses its report.
 async function armed(): Promise<string> {
-  const dir = await userDir(sandbox.current.scratch, `commit-lost-${n++}`, user);
+  const dir = await userDir(sandbox.current.scratch, `commit-lost-${n++}`, sandbox.user);
   await writeFile(join(dir, 'out'), 'original');
   await writeFile(join(dir, MARKER), '');
   return dir;
 }
-
-const exists = (path: string) =>
-  access(path).then(
-    () => true,
-    () => false,
-  );
 
 describe('connection lost between the rename and the report (real sshd)', () => {
   it('exit 2, "may have been committed"; the file is committed intact, nothing left behind', async () => {

@@ -13,7 +13,8 @@ import { startCli as startCliRun, type CliRun } from '../helpers/cli.js';
 import { leftovers, waitFor } from '../helpers/files.js';
 import { descendants, remoteProcesses, type ProcessInfo } from '../helpers/processes.js';
 import { startSilentServer, type SilentServer } from '../helpers/silent-server.js';
-import { ensureUser, isRoot } from '../helpers/users.js';
+import { ensureUser } from '../helpers/users.js';
+import { isRoot } from '../helpers/prerequisites.js';
 
 // Each login to this sshd waits in authentication while its AuthorizedKeysCommand sleeps, and
 // then succeeds (the command accepts the offered key): an abort that is not honoured until

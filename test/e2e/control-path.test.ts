@@ -9,7 +9,8 @@ import { startSandbox, type Sandbox } from '../../lib/sandbox/sandbox.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { leftovers, md5, waitFor } from '../helpers/files.js';
 import { descendants } from '../helpers/processes.js';
-import { ensureUser, isRoot, userDir, type TestUser } from '../helpers/users.js';
+import { ensureUser, userDir, type TestUser } from '../helpers/users.js';
+import { isRoot } from '../helpers/prerequisites.js';
 
 // A $TMPDIR of well over 65 characters, as some CI runners and per-job sandboxes set it.
 let sandbox: Sandbox;

@@ -5,31 +5,27 @@
 // the control script is dead, so the kill surely lands in the commit.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { access, open, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { encodeArgument } from '../../lib/remote/script.js';
-import { startSandbox, type Sandbox } from '../../lib/sandbox/sandbox.js';
 import { findExecutable } from '../../transforms/which.js';
 import { startCli, type CliRun } from '../helpers/cli.js';
 import { ensureBusyboxUser, findBusybox } from '../helpers/busybox.js';
 import { leftovers, waitFor, writeScript } from '../helpers/files.js';
 import { descendants, remoteSession } from '../helpers/processes.js';
-import { useSandbox } from '../helpers/sandbox.js';
-import { ensureUser, isRoot, userDir, type TestUser } from '../helpers/users.js';
-import { skipUnless } from '../helpers/prerequisites.js';
+import { sessionPath, useSandbox, useShSandbox, useToolDir } from '../helpers/sandbox.js';
+import { userDir } from '../helpers/users.js';
+import { skipUnlessRoot } from '../helpers/prerequisites.js';
 
 const MARKER = 'hold-fsync';
 const HELD = 'fsync-held';
 
 // Holds `sync -- DIR/.NAME.sshstream-TAG.tmp` from a control script (not the data session's
 // periodic one) while the pid in the file's .owner lives.
-const bin = mkdtempSync(join(tmpdir(), 'sshstream-holding-sync-'));
-chmodSync(bin, 0o755);
-writeFileSync(
-  join(bin, 'sync'),
+const bin = useToolDir(
+  'sshstream-holding-sync-',
+  'sync',
   `#!/bin/sh
 dir=\${2%/*}
 if [ "$1" = -- ] && [ -f "$dir/${MARKER}" ] && [ -f "$2.owner" ] &&
@@ -41,22 +37,9 @@ if [ "$1" = -- ] && [ -f "$dir/${MARKER}" ] && [ -f "$2.owner" ] &&
 fi
 exec ${findExecutable('sync') ?? '/bin/sync'} "$@"
 `,
-  { mode: 0o755 },
 );
-after(() => rmSync(bin, { recursive: true, force: true }));
 
-// As root, log in as a sh user: a login shell reading startup files only slows each session.
-let sandbox: { current: Sandbox };
-let user: TestUser | undefined;
-before(async () => {
-  user = isRoot() ? await ensureUser('sshstream-sh', 'sh') : undefined;
-  const current = await startSandbox({
-    ...(user ? { user: user.name } : {}),
-    sshdConfig: [`SetEnv PATH=${bin}:/usr/local/bin:/usr/bin:/bin`],
-  });
-  sandbox = { current };
-});
-after(() => sandbox?.current.stop());
+const sandbox = useShSandbox({ sshdConfig: [sessionPath(bin)] });
 let n = 0;
 
 // Starts a push of `size` random bytes into `dir/out`: stdin a pipe, or with `--resume` a
@@ -98,7 +81,7 @@ describe('SIGKILL of the remote control script outside the data phase (real sshd
   ];
   for (const { what, size, args, left } of cases) {
     it(`${what}: it fails, the destination is untouched, no temporary file stays`, async () => {
-      const dir = await userDir(sandbox.current.scratch, `control-sigkill-${n++}`, user);
+      const dir = await userDir(sandbox.current.scratch, `control-sigkill-${n++}`, sandbox.user);
       await writeFile(join(dir, 'out'), 'original');
       await writeFile(join(dir, MARKER), '');
       const run = await startPush(dir, size, args);
@@ -132,10 +115,9 @@ describe('SIGKILL of the remote control script outside the data phase (real sshd
 // session: an ssh wrapper holds the control session's input instead. It passes the remote
 // script on, then holds the next line (sshstream sends it once the control script is ready, so
 // the guardian runs) and marks that it holds it.
-const dropbearReady = isRoot() && findBusybox() !== undefined;
 describe(
   'SIGKILL of the remote control script: Dropbear, BusyBox login',
-  { skip: skipUnless(dropbearReady, 'needs root and busybox') },
+  { skip: skipUnlessRoot(findBusybox() !== undefined, 'needs root and busybox') },
   () => {
     const dropbear = useSandbox({ server: 'dropbear', user: 'sshstream-busybox' });
     it('an inline push, its input held back: no temporary file stays', async () => {

@@ -2,32 +2,24 @@
 // more than the header reader accepts (a pull's too), and an AbortSignal (an abort, not a lost
 // connection).
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { AbortError, RemoteIOError, createExecStream, execRemote, pull } from '../../lib/index.js';
 import { useSandbox } from '../helpers/sandbox.js';
 import { sink } from '../helpers/streams.js';
-import { ensureUser, isRoot, shellPath, type TestUser } from '../helpers/users.js';
-import { skipOrFail } from '../helpers/prerequisites.js';
+import { useBashUser } from '../helpers/shell-users.js';
 
 const sandbox = useSandbox();
 const ssh = () => ({ config: sandbox.current.configPath });
 
 describe('exec: login noise over the 1 MiB limit', () => {
-  let user: TestUser | undefined;
-  before(async () => {
-    if (!isRoot() || shellPath('bash') === undefined) return;
-    user = await ensureUser('sshstream-noisy-huge', 'bash');
-    // 1.5 MiB of noise on stdout, without a newline, before every command.
-    await writeFile(join(user.home, '.bashrc'), "head -c 1572864 /dev/zero | tr '\\0' x\n");
-  });
+  // 1.5 MiB of noise on stdout, without a newline, before every command.
+  const noisy = useBashUser('sshstream-noisy-huge', "head -c 1572864 /dev/zero | tr '\\0' x\n");
 
   it('errors the pipeline with a RemoteIOError instead of throwing', async (t) => {
-    if (!isRoot()) return skipOrFail(t, 'needs root (a test user with a noisy login shell)');
-    if (!user) return skipOrFail(t, 'bash is not installed');
+    const user = noisy.loginAs(t);
+    if (!user) return;
     const stream = createExecStream(`${user.name}@${sandbox.current.host}`, ['echo', 'hi'], ssh());
     await assert.rejects(pipeline(Readable.from([]), stream, sink()), (error: unknown) => {
       assert.ok(error instanceof RemoteIOError, String(error));
@@ -38,8 +30,8 @@ describe('exec: login noise over the 1 MiB limit', () => {
   });
 
   it('a pull through it rejects with a RemoteIOError too, and writes nothing', async (t) => {
-    if (!isRoot()) return skipOrFail(t, 'needs root (a test user with a noisy login shell)');
-    if (!user) return skipOrFail(t, 'bash is not installed');
+    const user = noisy.loginAs(t);
+    if (!user) return;
     const out = sink();
     const source = `${user.name}@${sandbox.current.host}:/etc/hostname`;
     await assert.rejects(pull(source, out, ssh()), (error: unknown) => {

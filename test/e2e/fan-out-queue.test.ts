@@ -14,7 +14,8 @@ import { createPushStream, FanOutError } from '../../lib/index.js';
 import { startSandbox, type Sandbox } from '../../lib/sandbox/sandbox.js';
 import { startCli } from '../helpers/cli.js';
 import { md5, writeScript } from '../helpers/files.js';
-import { ensureUser, isRoot, userDir, type TestUser } from '../helpers/users.js';
+import { ensureUser, userDir, type TestUser } from '../helpers/users.js';
+import { isRoot } from '../helpers/prerequisites.js';
 
 const MiB = 1 << 20;
 const TARGETS = 64;

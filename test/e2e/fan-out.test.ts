@@ -11,7 +11,7 @@ import { FanOutError, createPushStream } from '../../lib/index.js';
 import { runCli } from '../helpers/cli.js';
 import { leftovers, md5, writeCorruptingSsh } from '../helpers/files.js';
 import { useSandbox } from '../helpers/sandbox.js';
-import { needsRoot } from '../helpers/users.js';
+import { rootOnly } from '../helpers/prerequisites.js';
 
 const run = promisify(execFile);
 
@@ -192,7 +192,7 @@ describe('push to several targets (real sshd, several aliases)', () => {
   });
 
   it('$TMPDIR full while spooling for queued targets: those fail with exit 5 naming the cause, the others are verified, no spool left', async (t) => {
-    if (!needsRoot(t)) return;
+    if (!rootOnly(t)) return;
     const dir = await fresh();
     const tmp = join(dir, 'tmp');
     await mkdir(tmp);

@@ -20,8 +20,8 @@ import { startCli, type CliResult, type CliRun } from '../helpers/cli.js';
 import { leftovers, waitFor as waitForAny } from '../helpers/files.js';
 import { descendants, remoteSession } from '../helpers/processes.js';
 import { useSandbox } from '../helpers/sandbox.js';
-import { ensureUser, isRoot, needsRoot, type TestUser } from '../helpers/users.js';
-import { skipOrFail } from '../helpers/prerequisites.js';
+import { ensureUser, type TestUser } from '../helpers/users.js';
+import { isRoot, rootOnly, skipOrFail } from '../helpers/prerequisites.js';
 
 const run = promisify(execFile);
 const sandbox = useSandbox();
@@ -121,7 +121,7 @@ async function pushInFlight(target: string, dir: string, args: string[] = cfg())
 describe('remote I/O faults exit 4', () => {
   // A push of `input` into a fresh tmpfs of `size` that holds only the precious file.
   async function pushIntoFullDisk(t: TestContext, size: string, input: Buffer, cause: RegExp) {
-    if (!needsRoot(t)) return;
+    if (!rootOnly(t)) return;
     const dir = await fresh();
     const mounted = await run('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir]).then(
       () => true,
@@ -151,7 +151,7 @@ describe('remote I/O faults exit 4', () => {
     ));
 
   it('a directory the login user cannot write: permission denied', async (t) => {
-    if (!needsRoot(t)) return;
+    if (!rootOnly(t)) return;
     const dir = await fresh();
     const kept = await precious(dir);
     const target = `${plain!.name}@${sandbox.current.host}:${dir}/precious`;
@@ -167,7 +167,7 @@ describe('remote I/O faults exit 4', () => {
   });
 
   it('a file the login user cannot read: permission denied, and no local file', async (t) => {
-    if (!needsRoot(t)) return;
+    if (!rootOnly(t)) return;
     const dir = await fresh();
     await writeFile(join(dir, 'secret'), 'secret');
     await chmod(join(dir, 'secret'), 0o600);
@@ -432,7 +432,7 @@ describe('SIGKILL of sshstream', () => {
 
 describe('remote text is shown escaped', () => {
   it('an error naming a directory with an escape sequence in it', async (t) => {
-    if (!needsRoot(t)) return;
+    if (!rootOnly(t)) return;
     const dir = join(await fresh(), 'red\x1b[31m\x07dir');
     await mkdir(dir);
     const target = `${plain!.name}@${sandbox.current.host}:${dir}/f`;
@@ -462,7 +462,7 @@ describe('remote text is shown escaped', () => {
 
 describe('cleanup', () => {
   it('no stray mounts', async (t: TestContext) => {
-    if (!isRoot()) return skipOrFail(t, 'needs root');
+    if (!rootOnly(t, 'needs root')) return;
     const mounts = await readFile('/proc/mounts', 'utf8');
     assert.ok(!mounts.includes(sandbox.current.scratch));
   });

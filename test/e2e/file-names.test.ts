@@ -18,16 +18,8 @@ import { md5 } from '../helpers/files.js';
 import { useSandbox } from '../helpers/sandbox.js';
 import { hostileNames } from '../helpers/names.js';
 import { sink } from '../helpers/streams.js';
-import {
-  ensureShellUsers,
-  isRoot,
-  needsRoot,
-  SHELLS,
-  userDir,
-  type Shell,
-  type TestUser,
-} from '../helpers/users.js';
-import { skipOrFail } from '../helpers/prerequisites.js';
+import { useShellUsers } from '../helpers/shell-users.js';
+import { SHELLS, userDir, type TestUser } from '../helpers/users.js';
 
 const run = promisify(execFile);
 // ssh running the remote script, which it reads first on stdin.
@@ -144,18 +136,16 @@ describe('the CLI writes hostile local names for pull host:path FILE', { concurr
 });
 
 describe('hostile names under every login shell', () => {
-  let users = new Map<Shell, TestUser>();
-  before(async () => {
-    if (isRoot()) users = await ensureShellUsers();
-    for (const user of users.values()) CANARY_DIRS.add(user.home);
+  const users = useShellUsers();
+  before(() => {
+    for (const user of users.all().values()) CANARY_DIRS.add(user.home);
   });
   for (const shell of SHELLS) {
     describe(shell, { concurrency: 3 }, () => {
       for (const [label, name] of PER_SHELL) {
         it(label, async (t) => {
-          if (!needsRoot(t)) return;
-          const user = users.get(shell);
-          if (!user) return skipOrFail(t, `${shell} is not installed`);
+          const user = users.loginAs(t, shell);
+          if (!user) return;
           await roundTrip(`${user.name}@${sandbox.current.host}`, await freshDir(user), name);
         });
       }

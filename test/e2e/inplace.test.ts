@@ -16,8 +16,8 @@ import { startSandbox, type Sandbox } from '../../lib/sandbox/sandbox.js';
 import { runCli } from '../helpers/cli.js';
 import { leftovers, md5 } from '../helpers/files.js';
 import { ensureBusyboxUser, findBusybox } from '../helpers/busybox.js';
-import { ensureUser, isRoot, needsRoot, userDir, type TestUser } from '../helpers/users.js';
-import { skipOrFail } from '../helpers/prerequisites.js';
+import { ensureUser, userDir, type TestUser } from '../helpers/users.js';
+import { isRoot, rootOnly, skipOrFail } from '../helpers/prerequisites.js';
 
 const run = promisify(execFile);
 
@@ -72,7 +72,7 @@ async function boundFile(t: TestContext, old: Buffer, owner = user!) {
 
 describe('push to a bind-mounted file (real sshd, root)', () => {
   it('without --inplace: exit 4, one line that suggests --inplace, nothing changed', async (t) => {
-    if (!needsRoot(t)) return;
+    if (!rootOnly(t)) return;
     const old = randomBytes(50 * 1024);
     const { dir, dst, source, target } = await boundFile(t, old);
     const result = await runCli(['push', '-F', sandbox!.configPath, target], randomBytes(40_000));
@@ -85,7 +85,7 @@ describe('push to a bind-mounted file (real sshd, root)', () => {
   });
 
   it('--inplace writes into it, shorter than before, verified, no temporary file left', async (t) => {
-    if (!needsRoot(t)) return;
+    if (!rootOnly(t)) return;
     const { dir, source, target } = await boundFile(t, randomBytes(300 * 1024));
     const data = randomBytes(100 * 1024 + 7);
     const result = await runCli(['push', '--inplace', '-F', sandbox!.configPath, target], data);
@@ -97,7 +97,7 @@ describe('push to a bind-mounted file (real sshd, root)', () => {
   });
 
   it('the library option inplace (a small input, and --mode)', async (t) => {
-    if (!needsRoot(t)) return;
+    if (!rootOnly(t)) return;
     const { dir, source, target } = await boundFile(t, randomBytes(1000));
     const data = Buffer.from('{"small": true}\n');
     const result = await push(Readable.from([data]), target, {
@@ -112,7 +112,7 @@ describe('push to a bind-mounted file (real sshd, root)', () => {
   });
 
   it('a destination that differs after the in-place copy: exit 3, says it may be damaged', async (t) => {
-    if (!needsRoot(t)) return;
+    if (!rootOnly(t)) return;
     const { dir, source, target } = await boundFile(t, randomBytes(5000));
     await writeFile(join(dir, 'short-copy'), '');
     const data = randomBytes(40_000);
@@ -124,7 +124,7 @@ describe('push to a bind-mounted file (real sshd, root)', () => {
   });
 
   it('--inplace to a missing file renames as usual', async (t) => {
-    if (!needsRoot(t)) return;
+    if (!rootOnly(t)) return;
     const dir = await userDir(sandbox!.scratch, `inplace-${n++}`, user);
     const data = randomBytes(30_000);
     const target = `${sandbox!.host}:${dir}/new`;
@@ -137,7 +137,7 @@ describe('push to a bind-mounted file (real sshd, root)', () => {
 
 describe('push to a bind-mounted file as a BusyBox login (OpenWrt applets)', () => {
   it('suggests --inplace, and --inplace writes into it, verified', async (t) => {
-    if (!needsRoot(t)) return;
+    if (!rootOnly(t)) return;
     if (!busybox) return skipOrFail(t, 'busybox is not installed');
     const old = randomBytes(20_000);
     const { dir, source, target } = await boundFile(t, old, busybox);

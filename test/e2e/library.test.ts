@@ -147,7 +147,7 @@ describe('library API (real sshd)', () => {
     assert.ok(stream instanceof Readable);
     assert.ok(!(stream instanceof Writable), 'the pull stream has a writable side');
     let announced: number | undefined;
-    stream.on('size', (size: number) => (announced = size));
+    stream.on('size', (size) => (announced = size));
     const chunks: Buffer[] = [];
     await pipeline(
       stream,

@@ -15,22 +15,12 @@ import { runCli } from '../helpers/cli.js';
 import { leftovers, md5 } from '../helpers/files.js';
 import { useSandbox } from '../helpers/sandbox.js';
 import { sink } from '../helpers/streams.js';
-import {
-  ensureShellUsers,
-  isRoot,
-  needsRoot,
-  SHELLS,
-  userDir,
-  type Shell,
-  type TestUser,
-} from '../helpers/users.js';
-import { skipOrFail } from '../helpers/prerequisites.js';
+import { useShellUsers } from '../helpers/shell-users.js';
+import { SHELLS, userDir, type TestUser } from '../helpers/users.js';
+import { isRoot } from '../helpers/prerequisites.js';
 
 const sandbox = useSandbox();
-let users = new Map<Shell, TestUser>();
-before(async () => {
-  if (isRoot()) users = await ensureShellUsers();
-});
+const users = useShellUsers();
 
 const ssh = () => ({ config: sandbox.current.configPath });
 
@@ -42,20 +32,14 @@ describe('login shells', { concurrency: 3 }, () => {
       let at: string;
       before(async () => {
         if (!isRoot()) return;
-        const found = users.get(shell);
+        const found = users.all().get(shell);
         if (!found) return;
         user = found;
         dir = await userDir(sandbox.current.scratch, `shell-${shell}`, user);
         at = `${user.name}@${sandbox.current.host}`;
       });
-      const ready = (t: Parameters<typeof needsRoot>[0]): boolean => {
-        if (!needsRoot(t)) return false;
-        if (!user) {
-          skipOrFail(t, `${shell} is not installed`);
-          return false;
-        }
-        return true;
-      };
+      const ready = (t: Parameters<typeof users.loginAs>[0]): boolean =>
+        users.loginAs(t, shell) !== undefined;
 
       it('runs as that user, under that shell', async (t) => {
         if (!ready(t)) return;

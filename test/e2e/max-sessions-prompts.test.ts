@@ -4,58 +4,31 @@
 // the push fails with one line naming the limit, exit 2, and leaves nothing behind.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { encodeArgument } from '../../lib/remote/script.js';
-import { startSandbox, type Sandbox } from '../../lib/sandbox/sandbox.js';
 import { CLI } from '../helpers/cli.js';
 import { leftovers, waitFor } from '../helpers/files.js';
 import { descendants } from '../helpers/processes.js';
-import { startTerminal, type Terminal } from '../helpers/terminal.js';
 import {
-  ensurePasswordUser,
-  ensureUser,
-  isRoot,
-  needsRoot,
-  userDir,
-  type TestUser,
-} from '../helpers/users.js';
+  PASSWORD,
+  PASSWORD_PROMPT,
+  PASSWORD_USER,
+  usePromptSandbox,
+} from '../helpers/prompt-sandbox.js';
+import type { Terminal } from '../helpers/terminal.js';
+import { userDir, type TestUser } from '../helpers/users.js';
+import { rootOnly } from '../helpers/prerequisites.js';
 
-const PASSWORD_USER = 'sshstream-password';
-const PASSWORD = 'correct horse';
-// ssh names the host by the sandbox's HostKeyAlias.
-const PASSWORD_PROMPT = `${PASSWORD_USER}@sshstream-sandbox's password: `;
 const LIMIT =
   /: the server allows no further session on one connection \(sshd MaxSessions\), and a second connection could not log in without asking again \(.+\): use key or agent authentication, or raise MaxSessions on the server\r?\n/;
 
-let sandbox: Sandbox | undefined;
-let keyUser: TestUser | undefined;
-let passwordUser: TestUser | undefined;
-let local: string;
-const terminals: Terminal[] = [];
-
-before(async () => {
-  local = await mkdtemp(join(tmpdir(), 'sshstream-max-sessions-prompts-'));
-  if (!isRoot()) return;
-  keyUser = await ensureUser('sshstream-sh', 'sh');
-  passwordUser = await ensurePasswordUser(PASSWORD_USER, 'sh', PASSWORD);
-  sandbox = await startSandbox({
-    user: keyUser.name,
-    sshdConfig: ['MaxSessions 1', 'PasswordAuthentication yes'],
-  });
-});
-
-after(async () => {
-  for (const terminal of terminals) await terminal.stop();
-  await sandbox?.stop();
-  await rm(local, { recursive: true, force: true });
-});
+const setup = usePromptSandbox('sshstream-max-sessions-prompts-', ['MaxSessions 1']);
 
 let n = 0;
 const fresh = (user: TestUser | undefined) =>
-  userDir(sandbox!.scratch, `max-sessions-prompts-${n++}`, user);
+  userDir(setup.sandbox.scratch, `max-sessions-prompts-${n++}`, user);
 
 // Processes anywhere on this machine (ssh here, the sessions under sshd) whose arguments hold
 // `path` as sshstream encodes it for the remote script.
@@ -63,17 +36,9 @@ const processesFor = (path: string) =>
   descendants(1).filter((info) => info.argv.some((arg) => arg.includes(encodeArgument(path))));
 
 async function inputFile(size: number): Promise<string> {
-  const path = join(local, `input-${n++}`);
+  const path = join(setup.local, `input-${n++}`);
   await writeFile(path, randomBytes(size));
   return path;
-}
-
-// The CLI on a terminal of its own (helpers/terminal.ts), stdin from `input`.
-async function onTerminal(args: string[], input: string): Promise<Terminal> {
-  const quoted = [process.execPath, ...args].map((arg) => `'${arg}'`).join(' ');
-  const terminal = await startTerminal(local, `${quoted} < '${input}'`);
-  terminals.push(terminal);
-  return terminal;
 }
 
 const count = (text: string, part: string) => text.split(part).length - 1;
@@ -93,13 +58,16 @@ async function answerOnce(terminal: Terminal): Promise<{ code: number; written: 
 
 describe('sshd MaxSessions 1, a second connection would need a password (tmux, real sshd)', () => {
   it('asks once, then exits 2 naming MaxSessions; destination and remote side clean', async (t) => {
-    if (!needsRoot(t)) return;
-    const dir = await fresh(passwordUser);
+    if (!rootOnly(t)) return;
+    const dir = await fresh(setup.passwordUser);
     await writeFile(join(dir, 'out'), 'original');
     const input = await inputFile(1 << 20);
     const login = ['-o', 'PubkeyAuthentication=no', '-o', 'BatchMode=no'];
-    const target = `${PASSWORD_USER}@${sandbox!.host}:${dir}/out`;
-    const terminal = await onTerminal([CLI, 'push', ...sandbox!.sshArgs, ...login, target], input);
+    const target = `${PASSWORD_USER}@${setup.sandbox.host}:${dir}/out`;
+    const terminal = await setup.onTerminal(
+      [CLI, 'push', ...setup.sandbox.sshArgs, ...login, target],
+      input,
+    );
     const { code, written } = await answerOnce(terminal);
     assert.equal(code, 2, written);
     assert.match(written, new RegExp(`sshstream: push ${target}${LIMIT.source}`));
@@ -109,18 +77,18 @@ describe('sshd MaxSessions 1, a second connection would need a password (tmux, r
   });
 
   it('through a jump host that takes a password: still asked once only', async (t) => {
-    if (!needsRoot(t)) return;
-    const dir = await fresh(keyUser);
+    if (!rootOnly(t)) return;
+    const dir = await fresh(setup.keyUser);
     const input = await inputFile(1 << 20);
     // The target takes the key; the jump host (the same sshd) only the password. A ProxyJump's
     // inner ssh does not inherit BatchMode: only a rider without a terminal cannot ask.
-    const config = join(local, 'jump_config');
+    const config = join(setup.local, 'jump_config');
     const common = (user: string) =>
       [
         '  HostName 127.0.0.1',
-        `  Port ${sandbox!.port}`,
+        `  Port ${setup.sandbox.port}`,
         `  User ${user}`,
-        `  UserKnownHostsFile ${sandbox!.knownHostsPath}`,
+        `  UserKnownHostsFile ${setup.sandbox.knownHostsPath}`,
         '  HostKeyAlias sshstream-sandbox',
         '  StrictHostKeyChecking yes',
         '  LogLevel ERROR',
@@ -128,11 +96,11 @@ describe('sshd MaxSessions 1, a second connection would need a password (tmux, r
     await writeFile(
       config,
       `Host jump\n${common(PASSWORD_USER)}\n  PubkeyAuthentication no\n\n` +
-        `Host behind\n${common(keyUser!.name)}\n  IdentityFile ${sandbox!.identityPath}\n` +
+        `Host behind\n${common(setup.keyUser!.name)}\n  IdentityFile ${setup.sandbox.identityPath}\n` +
         '  IdentitiesOnly yes\n  BatchMode yes\n  ProxyJump jump\n',
     );
     const target = `behind:${dir}/out`;
-    const terminal = await onTerminal([CLI, 'push', '-F', config, target], input);
+    const terminal = await setup.onTerminal([CLI, 'push', '-F', config, target], input);
     const { code, written } = await answerOnce(terminal);
     assert.equal(code, 2, written);
     assert.match(written, LIMIT);

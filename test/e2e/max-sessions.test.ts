@@ -16,7 +16,8 @@ import { startSandbox, type Sandbox } from '../../lib/sandbox/sandbox.js';
 import { runCli, startCli, type CliResult } from '../helpers/cli.js';
 import { leftovers, md5, waitFor } from '../helpers/files.js';
 import { descendants } from '../helpers/processes.js';
-import { ensureUser, isRoot, needsRoot, userDir, type TestUser } from '../helpers/users.js';
+import { ensureUser, userDir, type TestUser } from '../helpers/users.js';
+import { isRoot, rootOnly } from '../helpers/prerequisites.js';
 
 const run = promisify(execFile);
 
@@ -68,7 +69,7 @@ async function inputFile(size: number): Promise<{ path: string; data: Buffer }> 
 
 describe('sshd MaxSessions 1, key login: the data connects on its own (real sshd)', () => {
   it('push of 1 MiB from a pipe verifies and lands byte-identical', async (t) => {
-    if (!needsRoot(t)) return;
+    if (!rootOnly(t)) return;
     const dir = await fresh();
     const data = randomBytes(1 << 20);
     const result = await runCli(['push', ...cfg(), `${sandbox!.host}:${dir}/out`], data);
@@ -79,7 +80,7 @@ describe('sshd MaxSessions 1, key login: the data connects on its own (real sshd
   });
 
   it('push of a 64 MiB file that ssh reads itself (direct) verifies', async (t) => {
-    if (!needsRoot(t)) return;
+    if (!rootOnly(t)) return;
     const dir = await fresh();
     const input = await inputFile(64 << 20);
     const result = await (
@@ -91,7 +92,7 @@ describe('sshd MaxSessions 1, key login: the data connects on its own (real sshd
   });
 
   it('push -z and --resume continuing a partial file verify', async (t) => {
-    if (!needsRoot(t)) return;
+    if (!rootOnly(t)) return;
     const dir = await fresh();
     const input = await inputFile(3 << 20);
     // What an earlier resumable push left: the first MiB, under the shared partial name.
@@ -113,7 +114,7 @@ describe('sshd MaxSessions 1, key login: the data connects on its own (real sshd
   });
 
   it('pull of 1 MiB verifies, to stdout and to a file', async (t) => {
-    if (!needsRoot(t)) return;
+    if (!rootOnly(t)) return;
     const dir = await fresh();
     const data = randomBytes(1 << 20);
     await writeFile(join(dir, 'source'), data);
@@ -127,7 +128,7 @@ describe('sshd MaxSessions 1, key login: the data connects on its own (real sshd
   });
 
   it('SIGINT while the data flows on its own connection: exit 130, nothing left', async (t) => {
-    if (!needsRoot(t)) return;
+    if (!rootOnly(t)) return;
     const dir = await fresh();
     await writeFile(join(dir, 'out'), 'original');
     const run = startCli(['push', ...cfg(), '--limit-rate', '1M', `${sandbox!.host}:${dir}/out`]);
@@ -142,7 +143,7 @@ describe('sshd MaxSessions 1, key login: the data connects on its own (real sshd
   });
 
   it("riding the user's own ControlMaster: push verifies, the master keeps running", async (t) => {
-    if (!needsRoot(t)) return;
+    if (!rootOnly(t)) return;
     const config = join(local, 'user_master_config');
     await writeFile(
       config,

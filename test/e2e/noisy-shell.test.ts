@@ -17,8 +17,8 @@ import { runCli } from '../helpers/cli.js';
 import { leftovers, md5 } from '../helpers/files.js';
 import { useSandbox } from '../helpers/sandbox.js';
 import { sink } from '../helpers/streams.js';
-import { ensureUser, isRoot, shellPath, userDir, type TestUser } from '../helpers/users.js';
-import { skipOrFail } from '../helpers/prerequisites.js';
+import { ensureUser, shellPath, userDir, type TestUser } from '../helpers/users.js';
+import { isRoot, rootOnly, skipOrFail } from '../helpers/prerequisites.js';
 
 const sandbox = useSandbox();
 const ssh = () => ({ config: sandbox.current.configPath });
@@ -67,8 +67,8 @@ describe('noisy login shells', { concurrency: 4 }, () => {
       for (const [variant, noise] of Object.entries(NOISE)) {
         describe(`noise ${variant}`, { concurrency: 1 }, () => {
           const skip = (t: { skip: (message: string) => void }): boolean => {
-            if (!isRoot()) skipOrFail(t, 'needs root');
-            else if (!user) skipOrFail(t, `${shell} is not installed`);
+            if (!rootOnly(t)) return true;
+            if (!user) skipOrFail(t, `${shell} is not installed`);
             return !user;
           };
           before(async () => {

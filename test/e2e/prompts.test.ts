@@ -3,62 +3,27 @@
 // its targets' passwords one at a time. Run on a real terminal (tmux) against the real sshd.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startSandbox, type Sandbox } from '../../lib/sandbox/sandbox.js';
 import { CLI } from '../helpers/cli.js';
 import { md5 } from '../helpers/files.js';
-import { startTerminal, type Terminal } from '../helpers/terminal.js';
 import {
-  ensurePasswordUser,
-  ensureUser,
-  isRoot,
-  needsRoot,
-  userDir,
-  type TestUser,
-} from '../helpers/users.js';
+  PASSWORD,
+  PASSWORD_PROMPT,
+  PASSWORD_USER,
+  usePromptSandbox,
+} from '../helpers/prompt-sandbox.js';
+import type { Terminal } from '../helpers/terminal.js';
+import { userDir } from '../helpers/users.js';
+import { rootOnly } from '../helpers/prerequisites.js';
 
-const PASSWORD_USER = 'sshstream-password';
-const PASSWORD = 'correct horse';
-// ssh names the host by the sandbox's HostKeyAlias.
-const PASSWORD_PROMPT = `${PASSWORD_USER}@sshstream-sandbox's password: `;
 const HOST_KEY_PROMPT = 'Are you sure you want to continue connecting (yes/no/[fingerprint])? ';
 // How long a question must stay alone on the terminal: the progress bar redraws every 100 ms.
 const WATCH_MS = 1500;
 
-let sandbox: Sandbox | undefined;
-let passwordUser: TestUser | undefined;
-let keyUser: TestUser | undefined;
-let local: string;
-const terminals: Terminal[] = [];
-
-before(async () => {
-  local = await mkdtemp(join(tmpdir(), 'sshstream-prompts-'));
-  if (!isRoot()) return;
-  keyUser = await ensureUser('sshstream-sh', 'sh');
-  passwordUser = await ensurePasswordUser(PASSWORD_USER, 'sh', PASSWORD);
-  sandbox = await startSandbox({
-    user: 'sshstream-sh',
-    sshdConfig: ['PasswordAuthentication yes'],
-  });
-});
-
-after(async () => {
-  for (const terminal of terminals) await terminal.stop();
-  await sandbox?.stop();
-  await rm(local, { recursive: true, force: true });
-});
-
-// The CLI on a terminal of its own, reading `input` (a local file) on stdin.
-async function onTerminal(args: string[], input: string): Promise<Terminal> {
-  const quoted = [process.execPath, CLI, ...args].map((arg) => `'${arg}'`).join(' ');
-  const terminal = await startTerminal(local, `${quoted} < '${input}'`);
-  terminals.push(terminal);
-  return terminal;
-}
+const setup = usePromptSandbox('sshstream-prompts-', []);
 
 const count = (text: string, part: string) => text.split(part).length - 1;
 
@@ -85,7 +50,7 @@ async function exitOf(terminal: Terminal): Promise<{ code: number; written: stri
 
 async function inputFile(name: string, size: number): Promise<{ path: string; data: Buffer }> {
   const data = randomBytes(size);
-  const path = join(local, name);
+  const path = join(setup.local, name);
   await writeFile(path, data);
   return { path, data };
 }
@@ -94,12 +59,12 @@ const passwordLogin = ['-o', 'PubkeyAuthentication=no', '-o', 'BatchMode=no'];
 
 describe('ssh questions on the terminal are not drawn over (tmux, real sshd)', () => {
   it('push asking for a password: the prompt stays alone until answered, then it verifies', async (t) => {
-    if (!needsRoot(t)) return;
-    const dir = await userDir(sandbox!.scratch, 'prompt-push', passwordUser);
+    if (!rootOnly(t)) return;
+    const dir = await userDir(setup.sandbox.scratch, 'prompt-push', setup.passwordUser);
     const input = await inputFile('push-input', 4 << 20);
-    const target = `${PASSWORD_USER}@${sandbox!.host}:${dir}/file`;
-    const terminal = await onTerminal(
-      ['push', ...sandbox!.sshArgs, ...passwordLogin, target],
+    const target = `${PASSWORD_USER}@${setup.sandbox.host}:${dir}/file`;
+    const terminal = await setup.onTerminal(
+      [CLI, 'push', ...setup.sandbox.sshArgs, ...passwordLogin, target],
       input.path,
     );
     await answer(terminal, PASSWORD_PROMPT, 1, PASSWORD);
@@ -112,18 +77,19 @@ describe('ssh questions on the terminal are not drawn over (tmux, real sshd)', (
   });
 
   it('push to an unknown host: the host-key question stays alone until answered', async (t) => {
-    if (!needsRoot(t)) return;
-    const dir = await userDir(sandbox!.scratch, 'prompt-host-key', keyUser);
-    const knownHosts = join(local, 'known_hosts-empty');
+    if (!rootOnly(t)) return;
+    const dir = await userDir(setup.sandbox.scratch, 'prompt-host-key', setup.keyUser);
+    const knownHosts = join(setup.local, 'known_hosts-empty');
     await writeFile(knownHosts, '');
     const input = await inputFile('host-key-input', 4 << 20);
-    const terminal = await onTerminal(
+    const terminal = await setup.onTerminal(
       [
+        CLI,
         'push',
-        ...sandbox!.sshArgs,
+        ...setup.sandbox.sshArgs,
         ...['-o', 'StrictHostKeyChecking=ask', '-o', `UserKnownHostsFile=${knownHosts}`],
         ...['-o', 'BatchMode=no'],
-        `${sandbox!.host}:${dir}/file`,
+        `${setup.sandbox.host}:${dir}/file`,
       ],
       input.path,
     );
@@ -134,12 +100,12 @@ describe('ssh questions on the terminal are not drawn over (tmux, real sshd)', (
   });
 
   it('fan-out to 3 targets asking for passwords: one question at a time, then all verify', async (t) => {
-    if (!needsRoot(t)) return;
-    const dir = await userDir(sandbox!.scratch, 'prompt-fan-out', passwordUser);
+    if (!rootOnly(t)) return;
+    const dir = await userDir(setup.sandbox.scratch, 'prompt-fan-out', setup.passwordUser);
     const input = await inputFile('fan-out-input', 4 << 20);
-    const targets = [1, 2, 3].map((n) => `${PASSWORD_USER}@${sandbox!.host}:${dir}/file${n}`);
-    const terminal = await onTerminal(
-      ['push', ...sandbox!.sshArgs, ...passwordLogin, ...targets],
+    const targets = [1, 2, 3].map((n) => `${PASSWORD_USER}@${setup.sandbox.host}:${dir}/file${n}`);
+    const terminal = await setup.onTerminal(
+      [CLI, 'push', ...setup.sandbox.sshArgs, ...passwordLogin, ...targets],
       input.path,
     );
     for (const nth of [1, 2, 3]) await answer(terminal, PASSWORD_PROMPT, nth, PASSWORD);

@@ -7,21 +7,13 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { createPullStream, createPushStream } from '../../lib/index.js';
 import { useSandbox } from '../helpers/sandbox.js';
 import { sink } from '../helpers/streams.js';
-import {
-  ensureShellUsers,
-  isRoot,
-  needsRoot,
-  SHELLS,
-  userDir,
-  type Shell,
-  type TestUser,
-} from '../helpers/users.js';
-import { skipOrFail } from '../helpers/prerequisites.js';
+import { useShellUsers } from '../helpers/shell-users.js';
+import { SHELLS, userDir, type TestUser } from '../helpers/users.js';
 
 const sandbox = useSandbox();
 const ssh = () => ({ config: sandbox.current.configPath });
@@ -90,15 +82,11 @@ const hostileName = fc
   .filter((name) => name !== '.' && name !== '..');
 
 describe('random hostile names round-trip under every login shell', { concurrency: 2 }, () => {
-  let users = new Map<Shell, TestUser>();
-  before(async () => {
-    if (isRoot()) users = await ensureShellUsers();
-  });
+  const users = useShellUsers();
   for (const shell of SHELLS) {
     it(shell, async (t) => {
-      if (!needsRoot(t)) return;
-      const user = users.get(shell);
-      if (!user) return skipOrFail(t, `${shell} is not installed`);
+      const user = users.loginAs(t, shell);
+      if (!user) return;
       await fc.assert(
         fc.asyncProperty(hostileName, async (name) => {
           const dir = await freshDir(user);

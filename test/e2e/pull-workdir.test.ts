@@ -10,8 +10,8 @@ import { before, describe, it } from 'node:test';
 import { startCli } from '../helpers/cli.js';
 import { md5, waitFor } from '../helpers/files.js';
 import { useSandbox } from '../helpers/sandbox.js';
-import { ensureUser, isRoot, shellPath, userDir, type TestUser } from '../helpers/users.js';
-import { skipOrFail } from '../helpers/prerequisites.js';
+import { ensureUser, shellPath, userDir, type TestUser } from '../helpers/users.js';
+import { isRoot, rootOnly, skipOrFail } from '../helpers/prerequisites.js';
 
 const sandbox = useSandbox();
 
@@ -22,8 +22,8 @@ describe('the remote work directory of a pull', { concurrency: 1 }, () => {
   let at: string;
   const data = randomBytes(4 * 1024 * 1024);
   const skip = (t: { skip: (message: string) => void }): boolean => {
-    if (!isRoot()) skipOrFail(t, 'needs root (a test user with its own TMPDIR)');
-    else if (!user) skipOrFail(t, 'bash is not installed');
+    if (!rootOnly(t, 'needs root (a test user with its own TMPDIR)')) return true;
+    if (!user) skipOrFail(t, 'bash is not installed');
     return !user;
   };
   const setTmpdir = (dir: string) =>

@@ -5,35 +5,20 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { startSandbox, type Sandbox } from '../../lib/sandbox/sandbox.js';
-import { startCli, type CliRun } from '../helpers/cli.js';
+import { describe, it } from 'node:test';
+import { settled, startCli } from '../helpers/cli.js';
 import { leftovers, md5, waitFor, writeScript } from '../helpers/files.js';
-import { ensureUser, isRoot, userDir, type TestUser } from '../helpers/users.js';
+import { useShSandbox } from '../helpers/sandbox.js';
+import { userDir } from '../helpers/users.js';
 
-// As root, log in as a sh user: a login shell reading startup files only slows each session.
-let sandbox: { current: Sandbox };
-let user: TestUser | undefined;
-before(async () => {
-  user = isRoot() ? await ensureUser('sshstream-sh', 'sh') : undefined;
-  sandbox = { current: await startSandbox(user ? { user: user.name } : {}) };
-});
-after(() => sandbox?.current.stop());
+const sandbox = useShSandbox();
 const cfg = () => ['-F', sandbox.current.configPath];
 let n = 0;
 const fresh = async (): Promise<string> => {
-  const dir = await userDir(sandbox.current.scratch, `input-integrity-${n++}`, user);
+  const dir = await userDir(sandbox.current.scratch, `input-integrity-${n++}`, sandbox.user);
   await writeFile(join(dir, 'out'), 'original');
   return dir;
 };
-
-// A CLI still running after 60 s has hung: killed, so the test fails instead of the suite.
-async function settled(run: CliRun) {
-  const guard = setTimeout(() => run.child.kill('SIGKILL'), 60_000);
-  const result = await run.done;
-  clearTimeout(guard);
-  return result;
-}
 
 // Resolves once the remote temporary file of a push into `dir` holds data.
 const dataArrived = (dir: string) =>

@@ -4,25 +4,23 @@
 // upload left running would go on for long after it.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { open, readFile, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { startSandbox, type Sandbox } from '../../lib/sandbox/sandbox.js';
+import { describe, it } from 'node:test';
 import { startCli, type CliRun } from '../helpers/cli.js';
 import { leftovers, waitFor } from '../helpers/files.js';
 import { descendants, remoteSession } from '../helpers/processes.js';
-import { ensureUser, isRoot, userDir, type TestUser } from '../helpers/users.js';
+import { sessionPath, useShSandbox, useToolDir } from '../helpers/sandbox.js';
+import { userDir } from '../helpers/users.js';
 
 const BIG = 64 << 20; // the CLI's threshold for a direct push
 
 // `tee -a FILE` at about 3 MiB/s: the 64 MiB input takes some 20 s to arrive. One process
 // (node runs it in place of the exec'd tee), so stopping it stops the writer.
-const bin = mkdtempSync(join(tmpdir(), 'sshstream-slow-tee-'));
-chmodSync(bin, 0o755);
-writeFileSync(
-  join(bin, 'tee'),
+const bin = useToolDir(
+  'sshstream-slow-tee-',
+  'tee',
   `#!${process.execPath}
 const fs = require('node:fs');
 const out = fs.openSync(process.argv[process.argv.length - 1], 'a');
@@ -35,22 +33,9 @@ const buffer = Buffer.alloc(64 * 1024);
   setTimeout(step, 20);
 })();
 `,
-  { mode: 0o755 },
 );
-after(() => rmSync(bin, { recursive: true, force: true }));
 
-// As root, log in as a sh user: a login shell reading startup files only slows each session.
-let sandbox: { current: Sandbox };
-let user: TestUser | undefined;
-before(async () => {
-  user = isRoot() ? await ensureUser('sshstream-sh', 'sh') : undefined;
-  const current = await startSandbox({
-    ...(user ? { user: user.name } : {}),
-    sshdConfig: [`SetEnv PATH=${bin}:/usr/local/bin:/usr/bin:/bin`],
-  });
-  sandbox = { current };
-});
-after(() => sandbox?.current.stop());
+const sandbox = useShSandbox({ sshdConfig: [sessionPath(bin)] });
 const cfg = () => ['-F', sandbox.current.configPath];
 let n = 0;
 
@@ -77,7 +62,7 @@ async function directPushUnderway(): Promise<{
   run: CliRun;
   close: () => Promise<void>;
 }> {
-  const dir = await userDir(sandbox.current.scratch, `sigkill-${n++}`, user);
+  const dir = await userDir(sandbox.current.scratch, `sigkill-${n++}`, sandbox.user);
   await writeFile(join(dir, 'input'), randomBytes(BIG));
   await writeFile(join(dir, 'out'), 'original');
   const handle = await open(join(dir, 'input'), 'r');

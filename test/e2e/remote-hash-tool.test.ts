@@ -14,7 +14,8 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { startSandbox, type Sandbox } from '../../lib/sandbox/sandbox.js';
 import { runCli } from '../helpers/cli.js';
-import { ensureUser, isRoot, userDir, type TestUser } from '../helpers/users.js';
+import { ensureUser, userDir, type TestUser } from '../helpers/users.js';
+import { isRoot } from '../helpers/prerequisites.js';
 
 const run = promisify(execFile);
 const WRAPPED = ['sha1sum', 'sha256sum'];

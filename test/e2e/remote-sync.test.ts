@@ -11,7 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import { startSandbox, type Sandbox } from '../../lib/sandbox/sandbox.js';
 import { runCli } from '../helpers/cli.js';
 import { md5, writeScript } from '../helpers/files.js';
-import { ensureUser, isRoot, userDir, type TestUser } from '../helpers/users.js';
+import { ensureUser, userDir, type TestUser } from '../helpers/users.js';
+import { isRoot } from '../helpers/prerequisites.js';
 
 describe('a remote sync that ignores its FILE argument', () => {
   let sandbox: Sandbox | undefined;

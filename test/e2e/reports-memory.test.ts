@@ -3,15 +3,14 @@
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { pull } from '../../lib/index.js';
 import { ReportReader } from '../../lib/remote/reports.js';
 import { buildSshInvocation, spawnSsh } from '../../lib/ssh/command.js';
 import { md5 } from '../helpers/files.js';
 import { useSandbox } from '../helpers/sandbox.js';
 import { sink } from '../helpers/streams.js';
-import { ensureUser, isRoot, shellPath, type TestUser } from '../helpers/users.js';
-import { skipOrFail } from '../helpers/prerequisites.js';
+import { useBashUser } from '../helpers/shell-users.js';
 
 const sandbox = useSandbox();
 const ssh = () => ({ config: sandbox.current.configPath });
@@ -62,16 +61,14 @@ describe('ReportReader memory', () => {
 });
 
 describe('a pull through a login shell printing 1 MiB on stderr without a newline', () => {
-  let user: TestUser | undefined;
-  before(async () => {
-    if (!isRoot() || shellPath('bash') === undefined) return;
-    user = await ensureUser('sshstream-noisy-stderr', 'bash');
-    await writeFile(join(user.home, '.bashrc'), "head -c 1048576 /dev/zero | tr '\\0' x >&2\n");
-  });
+  const noisy = useBashUser(
+    'sshstream-noisy-stderr',
+    "head -c 1048576 /dev/zero | tr '\\0' x >&2\n",
+  );
 
   it('still finds the report after the noise and verifies', async (t) => {
-    if (!isRoot()) return skipOrFail(t, 'needs root (a test user with a noisy login shell)');
-    if (!user) return skipOrFail(t, 'bash is not installed');
+    const user = noisy.loginAs(t);
+    if (!user) return;
     const dir = join(sandbox.current.scratch, 'reports-memory');
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'src'), 'hello\n', { mode: 0o644 });

@@ -6,7 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { startSandbox, type Sandbox } from '../../lib/sandbox/sandbox.js';
 import { startCli, type CliResult } from '../helpers/cli.js';
 import { landedSize, md5, waitFor } from '../helpers/files.js';
-import { ensureUser, isRoot } from '../helpers/users.js';
+import { ensureUser } from '../helpers/users.js';
+import { isRoot } from '../helpers/prerequisites.js';
 
 // A login user with a plain sh: overlapping sessions start many logins at once.
 let sandbox: Sandbox;

@@ -10,10 +10,9 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { findSshd, startSandbox, type Sandbox } from '../../lib/sandbox/sandbox.js';
-import { skipOrFail } from '../helpers/prerequisites.js';
+import { isRoot, rootOnly } from '../helpers/prerequisites.js';
 
 const run = promisify(execFile);
-const isRoot = process.getuid?.() === 0;
 const TEST_USER = 'sshstream-test';
 const LOCKED_USER = 'sshstream-locked';
 const sandboxModule = fileURLToPath(new URL('../../lib/sandbox/sandbox.js', import.meta.url));
@@ -203,7 +202,7 @@ test('a process that exits without stop() leaves no sshd and no temp dir', async
 });
 
 test('an ordinary user runs a sandbox and logs in as itself', async (t) => {
-  if (!isRoot) {
+  if (!isRoot()) {
     // Already not root: the whole file is the ordinary-user run; check the refusal instead.
     await assert.rejects(startSandbox({ user: 'root' }), /only root can run an sshd/);
     return;
@@ -234,7 +233,7 @@ test('an ordinary user runs a sandbox and logs in as itself', async (t) => {
 });
 
 test('root logs in as options.user, who owns the scratch dir', async (t) => {
-  if (!isRoot) return skipOrFail(t, 'needs root');
+  if (!rootOnly(t)) return;
   await ensureUser(TEST_USER, '*');
   const uid = Number((await run('id', ['-u', TEST_USER])).stdout);
   const sandbox = await startSandbox({ user: TEST_USER });
@@ -250,7 +249,7 @@ test('root logs in as options.user, who owns the scratch dir', async (t) => {
 });
 
 test('a locked account is refused with the fix in the message', async (t) => {
-  if (!isRoot) return skipOrFail(t, 'needs root');
+  if (!rootOnly(t)) return;
   await ensureUser(LOCKED_USER, '!');
   await assert.rejects(
     startSandbox({ user: LOCKED_USER }),
@@ -261,7 +260,7 @@ test('a locked account is refused with the fix in the message', async (t) => {
 });
 
 test('options.user must exist', async (t) => {
-  if (!isRoot) return skipOrFail(t, 'needs root');
+  if (!rootOnly(t)) return;
   await assert.rejects(startSandbox({ user: 'no-such-user-sshstream' }), {
     message: 'sandbox user no-such-user-sshstream: no such local user',
   });

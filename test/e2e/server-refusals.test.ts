@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startSandbox, type Sandbox } from '../../lib/sandbox/sandbox.js';
 import { runCli } from '../helpers/cli.js';
-import { ensurePasswordUser, ensureUser, isRoot, needsRoot } from '../helpers/users.js';
+import { ensurePasswordUser, ensureUser } from '../helpers/users.js';
+import { isRoot, rootOnly } from '../helpers/prerequisites.js';
 
 const SFTP_USER = 'sshstream-sftponly';
 const PASSWORD_USER = 'sshstream-password';
@@ -34,7 +35,7 @@ describe('sftp-only account (real sshd, ForceCommand internal-sftp)', () => {
     /^sshstream: (push|pull) sshstream-sftponly@sandbox:\/tmp\/sftp-only: the server allows this account sftp only \(ForceCommand internal-sftp\), and sshstream needs to run sh there; the server said: This service allows sftp connections only\.\n$/;
 
   it('push fails with the server reason, exit 4', async (t) => {
-    if (!needsRoot(t)) return;
+    if (!rootOnly(t)) return;
     const target = `${SFTP_USER}@${sandbox!.host}:/tmp/sftp-only`;
     const result = await runCli(['push', ...sandbox!.sshArgs, target], 'data');
     assert.equal(result.code, 4, result.stderr);
@@ -42,7 +43,7 @@ describe('sftp-only account (real sshd, ForceCommand internal-sftp)', () => {
   });
 
   it('pull fails with the server reason, exit 4', async (t) => {
-    if (!needsRoot(t)) return;
+    if (!rootOnly(t)) return;
     const target = `${SFTP_USER}@${sandbox!.host}:/tmp/sftp-only`;
     const result = await runCli(['pull', ...sandbox!.sshArgs, target]);
     assert.equal(result.code, 4, result.stderr);
@@ -62,7 +63,7 @@ describe('password login under sshpass (real sshd)', () => {
   ];
 
   it('the right password: push works (the account and sshd take passwords)', async (t) => {
-    if (!needsRoot(t)) return;
+    if (!rootOnly(t)) return;
     const target = `${PASSWORD_USER}@${sandbox!.host}:/tmp/sshstream-right-password`;
     const result = await runCli(['push', ...sandbox!.sshArgs, ...sshpass(PASSWORD), target], 'x');
     assert.equal(result.code, 0, result.stderr);
@@ -70,7 +71,7 @@ describe('password login under sshpass (real sshd)', () => {
 
   for (const operation of ['push', 'pull'] as const) {
     it(`${operation}: authentication failed, exit 2`, async (t) => {
-      if (!needsRoot(t)) return;
+      if (!rootOnly(t)) return;
       const target = `${PASSWORD_USER}@${sandbox!.host}:/tmp/wrong-password`;
       const result = await runCli(
         [operation, ...sandbox!.sshArgs, ...sshpass('wrong password'), target],

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
-import { access, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { startCli, type CliRun } from '../helpers/cli.js';
-import { leftovers, waitFor } from '../helpers/files.js';
+import { exists, leftovers, waitFor } from '../helpers/files.js';
 import { useSandbox } from '../helpers/sandbox.js';
 
 const sandbox = useSandbox();
@@ -16,12 +16,6 @@ const fresh = async (): Promise<string> => {
   await mkdir(dir);
   return dir;
 };
-const exists = (path: string): Promise<boolean> =>
-  access(path).then(
-    () => true,
-    () => false,
-  );
-
 // A port on 127.0.0.1 that nothing listens on: ssh to it fails at once with "Connection
 // refused". A privileged one, not a free ephemeral port: over the seconds of the retries another
 // process (an sshd started by another test) could take that one.

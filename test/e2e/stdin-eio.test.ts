@@ -12,7 +12,8 @@ import { startSandbox, type Sandbox } from '../../lib/sandbox/sandbox.js';
 import { startCli } from '../helpers/cli.js';
 import { mountEioFile } from '../helpers/eio-file.js';
 import { leftovers, waitFor } from '../helpers/files.js';
-import { ensureUser, isRoot, needsRoot, userDir, type TestUser } from '../helpers/users.js';
+import { ensureUser, userDir, type TestUser } from '../helpers/users.js';
+import { isRoot, rootOnly } from '../helpers/prerequisites.js';
 
 const GOOD = 256 << 10;
 
@@ -38,7 +39,7 @@ describe('stdin failing with EIO (FUSE file, real sshd)', () => {
   ];
   for (const { what, size, targets } of cases) {
     it(`${what}: exit 5 naming EIO, the destinations untouched, nothing left`, async (t) => {
-      if (!needsRoot(t)) return;
+      if (!rootOnly(t)) return;
       const dir = await userDir(sandbox!.scratch, `stdin-eio-${n++}`, user);
       const outs = Array.from({ length: targets }, (_, i) => join(dir, `out-${i}`));
       for (const out of outs) await writeFile(out, 'original');

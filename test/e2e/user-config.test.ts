@@ -6,20 +6,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { startCli, type CliRun } from '../helpers/cli.js';
+import { settled, startCli } from '../helpers/cli.js';
 import { md5 } from '../helpers/files.js';
 import { useSandbox } from '../helpers/sandbox.js';
 
 const sandbox = useSandbox();
 
 // A CLI still running after 30 s has hung (SessionType none did): killed, so the test fails.
-async function settled(run: CliRun, input?: Buffer) {
-  if (input) run.child.stdin!.end(input);
-  const guard = setTimeout(() => run.child.kill('SIGKILL'), 30_000);
-  const result = await run.done;
-  clearTimeout(guard);
-  return result;
-}
+const HUNG_MS = 30_000;
 
 describe("the user's ssh config (real sshd)", () => {
   const settings = [
@@ -37,10 +31,10 @@ describe("the user's ssh config (real sshd)", () => {
       await writeFile(config, `Include ${sandbox.current.configPath}\nHost *\n  ${setting}\n`);
       const data = randomBytes(100 * 1024);
       const target = `${sandbox.current.host}:${dir}/file`;
-      const pushed = await settled(startCli(['push', '-F', config, target]), data);
+      const pushed = await settled(startCli(['push', '-F', config, target]), data, HUNG_MS);
       assert.equal(pushed.code, 0, pushed.stderr);
       assert.equal(md5(await readFile(join(dir, 'file'))), md5(data));
-      const pulled = await settled(startCli(['pull', '-F', config, target]));
+      const pulled = await settled(startCli(['pull', '-F', config, target]), undefined, HUNG_MS);
       assert.equal(pulled.code, 0, pulled.stderr);
       assert.equal(md5(pulled.stdout), md5(data));
     });

@@ -15,9 +15,10 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { createPushStream } from '../../lib/index.js';
 import { startSandbox, type Sandbox } from '../../lib/sandbox/sandbox.js';
-import { startCli, type CliRun } from '../helpers/cli.js';
+import { settled, startCli } from '../helpers/cli.js';
 import { leftovers, md5, waitFor } from '../helpers/files.js';
-import { ensureUser, isRoot, userDir, type TestUser } from '../helpers/users.js';
+import { ensureUser, userDir, type TestUser } from '../helpers/users.js';
+import { isRoot } from '../helpers/prerequisites.js';
 
 const run = promisify(execFile);
 
@@ -70,14 +71,6 @@ async function startMaster(): Promise<number> {
 
 let n = 0;
 const fresh = () => userDir(sandbox.scratch, `user-master-${n++}`, user);
-
-async function settled(cli: CliRun, input?: Buffer) {
-  if (input) cli.child.stdin!.end(input);
-  const guard = setTimeout(() => cli.child.kill('SIGKILL'), 60_000);
-  const result = await cli.done;
-  clearTimeout(guard);
-  return result;
-}
 
 describe("the user's ControlMaster (real sshd)", () => {
   it('push and pull ride the running master: no new login, and the master keeps running', async () => {

@@ -55,3 +55,19 @@ export async function runCli(
   run.child.stdin!.end(input);
   return run.done;
 }
+
+/**
+ * Waits for `run` to exit, after ending its stdin with `input` when given. A CLI still running
+ * after `hungAfterMs` has hung: it is killed, so that test fails instead of the whole suite.
+ */
+export async function settled(
+  run: CliRun,
+  input?: Buffer,
+  hungAfterMs = 60_000,
+): Promise<CliResult> {
+  if (input) run.child.stdin!.end(input);
+  const guard = setTimeout(() => run.child.kill('SIGKILL'), hungAfterMs);
+  const result = await run.done;
+  clearTimeout(guard);
+  return result;
+}

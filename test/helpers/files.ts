@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { access, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** md5 of a local file, hex. */
@@ -16,6 +16,13 @@ export const md5 = (data: Buffer | string): string => createHash('md5').update(d
 export async function leftovers(dir: string): Promise<string[]> {
   return (await readdir(dir)).filter((name) => name.includes('.sshstream-'));
 }
+
+/** Whether `path` exists (for a file a test expects gone, or there). */
+export const exists = (path: string): Promise<boolean> =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
 
 /** Resolves when `predicate` holds, polling; rejects after `ms`. */
 export async function waitFor(

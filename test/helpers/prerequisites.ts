@@ -16,3 +16,21 @@ export function skipOrFail(t: Pick<TestContext, 'skip'>, reason: string): void {
   if (mustRunAll) throw new Error(`missing under CI=true: ${reason}`);
   t.skip(reason);
 }
+
+/** True when this process runs as root (the tests that log in as other users need it). */
+export const isRoot = (): boolean => process.getuid?.() === 0;
+
+/**
+ * Marks a root-only test (another login user, a mount, an sshd setting for another account):
+ * true as root; otherwise skips the test, or under CI=true fails it, and returns false.
+ */
+export function rootOnly(t: Pick<TestContext, 'skip'>, reason = 'needs root'): boolean {
+  if (isRoot()) return true;
+  skipOrFail(t, reason);
+  return false;
+}
+
+/** For the `{ skip }` option of a root-only suite that also needs `ready` (busybox, say). */
+export function skipUnlessRoot(ready: boolean, reason: string): string | false {
+  return skipUnless(isRoot() && ready, reason);
+}

@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { appendFile, chown, mkdir, readFile, rename, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { findExecutable } from '../../transforms/which.js';
 
@@ -43,15 +42,6 @@ export interface TestUser {
   gid: number;
   home: string;
   shell: string;
-}
-
-export const isRoot = (): boolean => process.getuid?.() === 0;
-
-/** Skips the test unless running as root (CI is root, so nothing is skipped there). */
-export function needsRoot(t: TestContext): boolean {
-  if (isRoot()) return true;
-  t.skip('needs root');
-  return false;
 }
 
 /** The absolute path of a shell, or undefined when it is not installed. */
