@@ -19,6 +19,8 @@ fi
 say() { printf '%s %s\n' "$tag" "$*"; }
 # fail CLASS MESSAGE: report on stderr, exit 4 (remote I/O) or 127 (missing tool).
 fail() {
+  # The control script's error is its last reply, as with done_with.
+  [ -z "${in_control:-}" ] || control_cleanup
   m=$(printf '%s' "$2" | hex)
   printf '%s err %s %s\n' "$tag" "$1" "$m" >&2
   [ "$1" = tool ] && exit 127
@@ -176,10 +178,8 @@ push_control() {
     else mode=$(printf '%o' $(( 0666 & ~0$(umask) ))); fi
   fi
   committed=0; sf=
-  # One rm, with further signals ignored: a second SIGTERM must not cut the cleanup short.
-  # A resumable transfer gives its file back (release) instead of removing it.
-  # $tmp.owner goes last: while it is there, the guardian below knows the cleanup is not done.
-  trap 'trap "" HUP INT TERM; [ -z "$sf" ] || rm -f -- "$sf"; if [ "$resume" = 1 ]; then rm -f -- "$tmp.sum.status"; release control; elif [ "$committed" = 1 ]; then rm -f -- "$tmp.sum" "$tmp.sum.status"; else rm -f -- "$tmp" "$tmp.sum" "$tmp.sum.status"; fi; rm -f -- "$tmp.owner"' EXIT
+  # From here on every end cleans up (control_cleanup), before its last reply if it has one.
+  trap control_cleanup EXIT; in_control=1
   trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; trap '' PIPE
   [ "$resume" = 1 ] && take_partial
   # Private until committed: a 0600 file whose name says what it is.
@@ -187,7 +187,7 @@ push_control() {
     partial=$(wc -c < "$tmp" | tr -d ' ')
   else
     partial=0
-    e=$( (umask 077; set -C; : > "$tmp") 2>&1) || { trap - EXIT; fail io "cannot create temporary file: $e"; }
+    e=$( (umask 077; set -C; : > "$tmp") 2>&1) || { trap - EXIT; in_control=; fail io "cannot create temporary file: $e"; }
   fi
   # Our pid, for the data session to notice that we were killed outright (no trap runs then).
   (umask 077; echo $$ > "$tmp.owner")
@@ -222,7 +222,7 @@ push_control() {
           sleep 0.2 2>/dev/null || sleep 1
           i=$((i + 1))
         done
-        say kept; exit 0 ;;
+        done_with 0 kept ;;
       commit)
         # What is verified is what is renamed: no data session may still be writing into it.
         if [ "$resume" = 1 ]; then
@@ -236,7 +236,7 @@ push_control() {
         if [ -f "$tmp.sum" ]; then h=$(sed 's/^.*= *//; s/ .*//' < "$tmp.sum")
         else h=$(digest_of "$tmp"); fi
         if [ "$n" != "$2" ] || [ "$h" != "${3:-}" ]; then
-          rm -f -- "$tmp" "$tmp.ranges"; say mismatch "$n" "$h"; exit 3
+          rm -f -- "$tmp" "$tmp.ranges"; done_with 3 mismatch "$n" "$h"
         fi
         e=$(chmod "$mode" "$tmp" 2>&1) || fail io "chmod: $e"
         fsync_file "$tmp"
@@ -256,12 +256,34 @@ push_control() {
         fi
         committed=1; rm -f -- "$tmp.ranges"
         fsync_file "$dir"
-        say committed "$n" "$h"
-        exit 0 ;;
-      abort) rm -f -- "$tmp" "$tmp.ranges"; committed=1; say aborted; exit 0 ;;
+        done_with 0 committed "$n" "$h" ;;
+      abort) rm -f -- "$tmp" "$tmp.ranges"; committed=1; done_with 0 aborted ;;
     esac
   done
   exit 2
+}
+
+# control_cleanup: push_control's end, whatever ends it (its EXIT trap), once: the saved script
+# goes, and the temporary file (unless committed), or a resumable transfer gives it back.
+# $tmp.owner goes last: while it is there, the guardian knows the cleanup is not done. One rm,
+# with further signals ignored: a second SIGTERM must not cut the cleanup short.
+control_cleanup() {
+  [ -z "${cleaned:-}" ] || return 0
+  cleaned=1
+  trap "" HUP INT TERM
+  [ -z "$sf" ] || rm -f -- "$sf"
+  if [ "$resume" = 1 ]; then rm -f -- "$tmp.sum.status"; release control
+  elif [ "$committed" = 1 ]; then rm -f -- "$tmp.sum" "$tmp.sum.status"
+  else rm -f -- "$tmp" "$tmp.sum" "$tmp.sum.status"; fi
+  rm -f -- "$tmp.owner"
+}
+# done_with STATUS WORD ARGS...: the control script's last reply, after its cleanup: the local
+# side takes the reply as the end of the transfer, so nothing may be left once it arrives.
+done_with() {
+  dw_status=$1; shift
+  control_cleanup
+  say "$@"
+  exit "$dw_status"
 }
 
 # guard: a guardian in the background for a death no trap sees (SIGKILL, the OOM killer): once
@@ -290,9 +312,8 @@ commit_inplace() {
   [ -z "$given_mode" ] || e=$(chmod "$mode" "$p" 2>&1) || fail io "chmod: $e"
   rm -f -- "$tmp" "$tmp.ranges"; committed=1
   n=$(wc -c < "$p" | tr -d ' '); h=$(digest_of "$p")
-  if [ "$n" != "$1" ] || [ "$h" != "${2:-}" ]; then say mismatch "$n" "$h" inplace; exit 3; fi
-  say committed "$n" "$h"
-  exit 0
+  if [ "$n" != "$1" ] || [ "$h" != "${2:-}" ]; then done_with 3 mismatch "$n" "$h" inplace; fi
+  done_with 0 committed "$n" "$h"
 }
 
 # reader COMMAND...: runs COMMAND (the one reading stdin) with its pid in $tmp.pid, so that
