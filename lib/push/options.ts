@@ -87,6 +87,20 @@ export type PushResult = TransferResult;
  */
 export const INLINE_LIMIT = 16 * 1024;
 
+/**
+ * Whether the whole input is already here (`ended`, `buffered` bytes) and small enough to go
+ * inline: compression or a rate limit would not matter for it; a resumable push keeps the data
+ * session's partial-file handling, and a file read by offset is not written to the stream.
+ */
+export function fitsInline(
+  { resume, limitRate }: PushOptions,
+  internals: PushInternals,
+  ended: boolean,
+  buffered: number,
+): boolean {
+  return !resume && !limitRate && !internals.direct && ended && buffered <= INLINE_LIMIT;
+}
+
 /** Checks target and options, synchronously: bad arguments throw before any work starts. */
 export function checkPush(
   target: string,

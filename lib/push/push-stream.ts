@@ -1,34 +1,28 @@
-import { Writable } from 'node:stream';
 import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
 import { destroyOnAbort } from '../util/abort.js';
 import type { ControlConnection } from '../ssh/control-connection.js';
 import { debug } from '../util/debug.js';
 import { AbortError, type ErrorContext } from '../util/errors.js';
 import { createDeferred } from '../util/deferred.js';
+import { OpeningWritable } from '../util/opening-writable.js';
 import { verifiedResult } from '../util/result.js';
 import type { AnyListener, Listener, OtherEvent } from '../util/stream-events.js';
-import {
-  stallError,
-  stallTimeoutOf,
-  watchStall,
-  type ProgressProbe,
-  type StallWatch,
-} from '../util/stall-watchdog.js';
+import { stallError, stallTimeoutOf, type ProgressProbe } from '../util/stall-watchdog.js';
 import type { Target } from '../ssh/target.js';
 import { commitPush } from './commit.js';
 import { connectPush } from './connect.js';
 import { chooseDelivery, startPushSession } from './choose-delivery.js';
 import type { DataSession } from './data-session.js';
 import type { Delivery, DeliveryEvents } from './delivery.js';
+import { DeliveryWatch } from './delivery-watch.js';
 import {
   checkPush,
-  INLINE_LIMIT,
+  fitsInline,
   type PushInternals,
   type PushOptions,
   type PushResult,
 } from './options.js';
-import type { Span } from './ranges-plan.js';
-import { landedRanges, resumeOffset } from './resume.js';
+import { resumePoint } from './resume.js';
 import { tearDownPush } from './teardown.js';
 
 /** The events a PushStream emits of its own (see the class), and their listeners' arguments. */
@@ -62,7 +56,7 @@ export interface PushStream {
  * This class only orders them and reacts to failures.
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
-export class PushStream extends Writable {
+export class PushStream extends OpeningWritable {
   /** Resolves after the remote file is verified and renamed into place; rejects otherwise. */
   readonly result: Promise<PushResult>;
   private readonly target: Target;
@@ -73,17 +67,11 @@ export class PushStream extends Writable {
   private delivery: Delivery | undefined;
   // The data session, once one runs (it may start before the delivery: see open()).
   private session: DataSession | undefined;
-  private stall: StallWatch | undefined;
+  private readonly watch: DeliveryWatch;
   private skip = 0;
-  private landed: Span[] = [];
-  // What moves the bytes, for progress (see moved) and the stall watchdog.
-  private progress: ProgressProbe | undefined;
   // Set once _final runs: from then on finish() reports failures itself, with the right class.
   private finishing = false;
   private committed = false;
-  // Aborted by a destroy that comes while the push connects (see destroy).
-  private readonly connecting = new AbortController();
-  private opened = false;
   private readonly settled = createDeferred<PushResult>();
 
   /** `internals` are for this package's own push functions (see PushInternals). */
@@ -99,31 +87,16 @@ export class PushStream extends Writable {
     this.context = checked.context;
     this.algorithm = options.checksum ?? 'md5';
     this.result = this.settled.promise;
+    const ms = stallTimeoutOf(options);
+    this.watch = new DeliveryWatch(ms, (error) => {
+      if (error ? this.running : !this.destroyed)
+        this.destroy(error ?? stallError(ms, this.context));
+    });
     destroyOnAbort(this, options.signal, this.context);
   }
 
-  override _construct(callback: (error?: Error | null) => void): void {
-    this.open().then(
-      () => {
-        this.opened = true;
-        callback();
-      },
-      // Destroyed meanwhile: the destroy's error is the one to report, not how connecting ended.
-      (error: Error) => {
-        this.opened = true;
-        callback(this.destroyed ? null : error);
-      },
-    );
-  }
-
-  // Node holds a destroy back until _construct has called back, and connecting can last
-  // minutes (a silent server, a prompt nobody answers): ssh is stopped now, so it goes through.
-  override destroy(error?: Error): this {
-    if (!this.opened) this.connecting.abort(error);
-    return super.destroy(error);
-  }
-
-  private async open(): Promise<void> {
+  // Connects (see OpeningWritable: a destroy meanwhile stops ssh at once).
+  protected override async open(signal: AbortSignal): Promise<void> {
     const { options, internals } = this;
     // The data session starts as soon as ssh has authenticated, so its start-up overlaps the
     // control script's checks; it waits for our "go" line before it touches any file. Auto
@@ -134,29 +107,13 @@ export class PushStream extends Writable {
         this.session = startPushSession(where, options.compress);
       }
     };
-    const control = await connectPush(
-      this.target,
-      options,
-      this.context,
-      this.connecting.signal,
-      startEarly,
-    );
+    const control = await connectPush(this.target, options, this.context, signal, startEarly);
     this.control = control;
     if (this.destroyed) return; // cleanup (after this returns) closes the connection
     this.emit('connected');
     void control.lost(() => this.running).then((failure) => failure && this.destroy(failure));
-    if (options.resume) {
-      const partial = Number(control.ready.fields[0] ?? 0);
-      const { direct, resumeSource } = internals;
-      if (direct) {
-        // A file read by offset resumes range by range (see RangesDelivery).
-        const source = resumeSource ?? direct.fd;
-        this.landed = await landedRanges(control, partial, source, this.algorithm);
-        this.skip = this.landed.reduce((sum, span) => sum + span.length, 0);
-      } else {
-        this.skip = await resumeOffset(control, partial, resumeSource, this.algorithm);
-      }
-    }
+    const resumed = await resumePoint(control, options.resume, internals, this.algorithm);
+    this.skip = resumed.skip;
     this.delivery = await chooseDelivery({
       control,
       target: this.target,
@@ -164,8 +121,7 @@ export class PushStream extends Writable {
       internals,
       algorithm: this.algorithm,
       context: this.context,
-      skip: this.skip,
-      landed: this.landed,
+      ...resumed,
       early: this.session,
       small: this.fitsInline(),
       events: this.events,
@@ -175,31 +131,19 @@ export class PushStream extends Writable {
   private readonly events: DeliveryEvents = {
     sessionStarted: (session: DataSession, progress: ProgressProbe) => {
       this.session = session;
-      this.watch(session.done, progress);
+      this.watch.watch(session.done, progress);
     },
     transferStarted: (failed: Promise<void>, progress: ProgressProbe) => {
-      this.watch(failed, progress);
+      this.watch.watch(failed, progress);
     },
   };
-
-  private watch(failed: Promise<void>, progress: ProgressProbe): void {
-    this.progress = progress;
-    // A data session failing before the input ends fails the push at once.
-    failed.catch((error: Error) => this.running && this.destroy(error));
-    // Data ready to go and none moving for the stall timeout fails the push (retryable).
-    // After the last byte left, ssh's keep-alives watch the link (see keepAliveOptions).
-    const ms = stallTimeoutOf(this.options);
-    this.stall = watchStall(ms, progress, () => {
-      if (!this.destroyed) this.destroy(stallError(ms, this.context));
-    });
-  }
 
   /**
    * Bytes the remote side has taken so far, where the delivery can tell (a push that reads its
    * file itself has no chunks passing through the stream to count); undefined before.
    */
   get moved(): number | undefined {
-    return this.progress?.moved();
+    return this.watch.moved;
   }
 
   // Until the input ends, failures are this stream's to report; after that, finish() reports them.
@@ -207,17 +151,8 @@ export class PushStream extends Writable {
     return !this.finishing && !this.destroyed;
   }
 
-  // Whether the whole input is already here and small: compression or a rate limit would not
-  // matter for it; a resumable push keeps the data session's partial-file handling.
   private fitsInline(): boolean {
-    const { resume, limitRate } = this.options;
-    return (
-      !resume &&
-      !limitRate &&
-      !this.internals.direct &&
-      this.writableEnded &&
-      this.writableLength <= INLINE_LIMIT
-    );
+    return fitsInline(this.options, this.internals, this.writableEnded, this.writableLength);
   }
 
   override _write(
@@ -237,7 +172,7 @@ export class PushStream extends Writable {
     debug('push: input ended');
     const delivery = this.delivery!;
     const local = await delivery.end();
-    this.stall?.stop();
+    this.watch.stop();
     await this.options.beforeCommit?.(local.bytes);
     this.emit('verify');
     const control = this.control!;
@@ -264,7 +199,7 @@ export class PushStream extends Writable {
       this.settled.reject(failure);
       callback(error);
     };
-    this.stall?.stop();
+    this.watch.stop();
     const { control, delivery, session, committed } = this;
     const parts = { control, delivery, session, committed, resume: this.options.resume === true };
     tearDownPush(parts, failure).then(done, done);

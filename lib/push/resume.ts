@@ -1,6 +1,7 @@
 import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
 import type { ControlConnection } from '../ssh/control-connection.js';
 import { hashRange } from '../util/hash-range.js';
+import type { PushInternals } from './options.js';
 import { parseLanded, RANGE_ALIGNMENT, type Span } from './ranges-plan.js';
 
 /**
@@ -8,7 +9,7 @@ import { parseLanded, RANGE_ALIGNMENT, type Span } from './ranges-plan.js';
  * equal the same prefix of the input (re-read from `source`), else none (the file is
  * truncated and the push starts over).
  */
-export async function resumeOffset(
+async function resumeOffset(
   control: ControlConnection,
   partial: number,
   source: string | number | undefined,
@@ -39,7 +40,7 @@ export async function resumeOffset(
  * whole, or else (a partial file left by a single-stream push) its prefix when it equals the
  * input's, cut back to whole ranges.
  */
-export async function landedRanges(
+async function landedRanges(
   control: ControlConnection,
   partial: number,
   source: string | number,
@@ -50,4 +51,23 @@ export async function landedRanges(
   const kept = await resumeOffset(control, partial, source, algorithm);
   const whole = Math.floor(kept / RANGE_ALIGNMENT) * RANGE_ALIGNMENT;
   return whole > 0 ? [{ offset: 0, length: whole }] : [];
+}
+
+/**
+ * Where a push continues: nothing to skip unless it is resumable; a file read by offset resumes
+ * range by range (see landedRanges), anything else from a verified prefix (see resumeOffset).
+ */
+export async function resumePoint(
+  control: ControlConnection,
+  resume: boolean | undefined,
+  { direct, resumeSource }: PushInternals,
+  algorithm: ChecksumAlgorithm,
+): Promise<{ skip: number; landed: Span[] }> {
+  if (!resume) return { skip: 0, landed: [] };
+  const partial = Number(control.ready.fields[0] ?? 0);
+  if (!direct) {
+    return { skip: await resumeOffset(control, partial, resumeSource, algorithm), landed: [] };
+  }
+  const landed = await landedRanges(control, partial, resumeSource ?? direct.fd, algorithm);
+  return { skip: landed.reduce((sum, span) => sum + span.length, 0), landed };
 }
