@@ -180,7 +180,11 @@ push_control() {
   [ -w "$dir" ] || fail eacces "permission denied: cannot create files in $dir"
   if [ -z "$mode" ]; then
     if [ -e "$p" ]; then mode=$(file_mode "$p")
-    else u=$(umask); u=$((0666 & ~0$u)); mode=$((u >> 6 & 7))$((u >> 3 & 7))$((u & 7)); fi
+    else
+      # 0666 & ~umask, digit by digit: ksh, mksh and zsh read 0666 as decimal outside sh mode.
+      u=$(umask); u=00$u; u=${u#"${u%???}"}; o=${u%?}
+      mode=$((6 & ~${u%??}))$((6 & ~${o#?}))$((6 & ~${u#??}))
+    fi
   fi
   committed=0; sf=
   # One rm, with further signals ignored: a second SIGTERM must not cut the cleanup short.
