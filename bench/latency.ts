@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { q, type BenchContext, type Case } from './context.js';
+import { q, sshFlags, type BenchContext, type Case } from './context.js';
 import { rawPullCase, rawPushCase, sshCommandCase, sshstreamCase } from './methods.js';
 import { formatMs, formatRuns, type SuiteResult } from './report.js';
 import { runRounds } from './rounds.js';
@@ -19,6 +19,12 @@ export async function runLatency(context: BenchContext): Promise<SuiteResult> {
     { ...rawPullCase(context, file, SMALL, 'small-raw'), label: 'pull: ssh h cat f > out' },
     { ...sshstreamCase(context, 'pull', '', '', file, SMALL), label: 'pull: sshstream pull' },
     sshCommandCase(context, 'ssh h true (connect + auth + exit)', 'true'),
+    {
+      // sshstream reads the effective config once per transfer (ciphers, keep-alives, master).
+      label: 'ssh -G h (config lookup, once per sshstream transfer)',
+      script: `ssh ${sshFlags(context)} -G ${context.host} > /dev/null`,
+      bytes: 0,
+    },
     {
       label: 'node sshstream.js --version (node start-up)',
       script: `node ${q(context.cli)} --version > /dev/null`,

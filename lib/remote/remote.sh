@@ -1,15 +1,20 @@
 # sshstream remote script: POSIX sh, no install on the server.
 # Run by the bootstrap in remote-script.ts as: sh -c BOOTSTRAP sshstream TAG OP ARGS... with
-# this script on stdin (in $s), where every argument is octal-encoded and decoded here with d()
-# (defined by the bootstrap). $1 is the report tag (a per-transfer nonce, so noise from login
+# this script on stdin (in $s), where every argument is octal-encoded ("x" and digit triples)
+# and decoded here. $1 is the report tag (a per-transfer nonce, so noise from login
 # startup files can never be mistaken for a report); $2 the operation. Reports are lines "<tag> <word> ..."; error messages
 # travel hex-encoded so paths with newlines cannot break the line protocol.
 export LC_ALL=C
-# val NAME ENCODED: sets $NAME to the decoded argument (the x keeps trailing newlines).
-val() { eval "$1=\$(d \"\$2\"; printf x); $1=\${$1%x}"; }
-val tag "$1"
-val op "$2"
+# All arguments decoded in one pass: a process start costs milliseconds, one per argument
+# added up to a fifth of a small push. sed turns the arguments into one printf format that
+# prints them single-quoted, ' as '\'' and the quotes themselves as \047, and eval sets them
+# back in place. Every byte goes through an octal escape, so none is ever parsed as shell.
+eval "set -- $(printf "$(printf ' %s' "$@" | sed 's/[0-7][0-7][0-7]/\\&/g; s/\\047/\\047\\134\\047\\047/g; s/ x/\\047 \\047/g; s/^\\047 //; s/$/\\047/')")"
+tag=$1 op=$2
 shift 2
+# d ENCODED: prints one octal-encoded value (the data of a small push).
+b='\'
+d() { printf "$(printf %s "$1" | sed "s/^x//;s/[0-7][0-7][0-7]/$b$b&/g")"; }
 
 # hex: stdin as hex digits; where there is no od (OpenWrt's BusyBox), awk maps each byte, lines
 # joined by 0a (a trailing newline is dropped: messages come from $(...), which has none).
@@ -58,7 +63,14 @@ have_tools() {
   for c do command -v "$c" >/dev/null 2>&1 && t=${t:+$t,}$c; done
   printf %s "${t:--}"
 }
-digest_of() { eval "$H" < "$1" | sed 's/^.*= *//; s/ .*//'; }
+# digest_of FILE: its digest in $dg. digest_in LINE: the digest in a hash tool's output line
+# (md5sum's "HASH  -", OpenSSL's "MD5(stdin)= HASH") in $dg, cut out without starting a sed.
+digest_of() { digest_in "$(eval "$H" < "$1")"; }
+digest_in() { dg=${1##*=}; dg=${dg#"${dg%%[! ]*}"}; dg=${dg%% *}; }
+# size_of FILE: its size in bytes in $sz (or empty). number_in TEXT: the first number in TEXT
+# in $sz (wc pads it with blanks on BSD), cut out without starting a tr.
+size_of() { number_in "$(wc -c < "$1")"; }
+number_in() { sz=${1#"${1%%[0-9]*}"}; sz=${sz%%[!0-9]*}; }
 
 # name_sum: a short stand-in for a long name: cksum, else md5sum (OpenWrt's BusyBox has no
 # cksum; without either, every long name in a directory would share one partial file).
@@ -157,8 +169,7 @@ fsync_file() { sync -- "$1" 2>/dev/null || sync; }
 # connection, a killed client, a signal) removes the temporary file, unless RESUME keeps it for
 # next time. INPLACE 1: the commit copies the verified file over an existing PATH (see inplace).
 push_control() {
-  val path "$1"; val mkdirs "$2"; val algo "$3"; val mode "$4"; val compress "$5"; val resume "$6"
-  val inplace "${7:-}"; given_mode=$mode
+  path=$1 mkdirs=$2 algo=$3 mode=$4 compress=$5 resume=$6 inplace=${7:-}; given_mode=$mode
   resolve "$path" "$resume"
   need_hash "$algo"
   # auto: the local side picks once it has seen the data, from the tools reported here.
@@ -175,7 +186,11 @@ push_control() {
   [ -w "$dir" ] || fail eacces "permission denied: cannot create files in $dir"
   if [ -z "$mode" ]; then
     if [ -e "$p" ]; then mode=$(file_mode "$p")
-    else mode=$(printf '%o' $(( 0666 & ~0$(umask) ))); fi
+    else
+      # 0666 & ~umask, digit by digit: ksh, mksh and zsh read 0666 as decimal outside sh mode.
+      u=$(umask); u=00$u; u=${u#"${u%???}"}; o=${u%?}
+      mode=$((6 & ~${u%??}))$((6 & ~${o#?}))$((6 & ~${u#??}))
+    fi
   fi
   committed=0; sf=
   # From here on every end cleans up (control_cleanup), before its last reply if it has one.
@@ -184,10 +199,10 @@ push_control() {
   [ "$resume" = 1 ] && take_partial
   # Private until committed: a 0600 file whose name says what it is.
   if [ "$resume" = 1 ] && [ -f "$tmp" ]; then
-    partial=$(wc -c < "$tmp" | tr -d ' ')
+    size_of "$tmp"; partial=$sz
   else
     partial=0
-    e=$( (umask 077; set -C; : > "$tmp") 2>&1) || { trap - EXIT; in_control=; fail io "cannot create temporary file: $e"; }
+    e=$(exec 2>&1; umask 077; set -C; : > "$tmp") || { trap - EXIT; in_control=; fail io "cannot create temporary file: $e"; }
   fi
   # Our pid, for the data session to notice that we were killed outright (no trap runs then).
   (umask 077; echo $$ > "$tmp.owner")
@@ -201,13 +216,12 @@ push_control() {
       ranges) if [ -s "$tmp.ranges" ]; then say ranges "$(tr '\n' , < "$tmp.ranges")"; else say ranges -; fi ;;
       # landed OFFSET LENGTH: a range session wrote all its bytes (a resumable push records it).
       landed) [ "$resume" != 1 ] || (umask 077; echo "$2:$3" >> "$tmp.ranges") ;;
-      partial-sum) say partial-sum "$(wc -c < "$tmp" | tr -d ' ')" "$(digest_of "$tmp")" ;;
+      partial-sum) size_of "$tmp"; digest_of "$tmp"; say partial-sum "$sz" "$dg" ;;
       truncate) rm -f -- "$tmp.ranges"; : > "$tmp" && say truncated ;;
       # put TOTAL DATA: a small input, octal-encoded, sent instead of a data session; the file
-      # must then hold TOTAL bytes (printf may not report a full disk).
-      put)
-        e=$(d "$3" 2>&1 >> "$tmp"); n=$(wc -c < "$tmp" | tr -d ' ')
-        [ "$n" = "$2" ] || fail io "cannot write the temporary file${e:+: $e} ($n of $2 bytes written)" ;;
+      # must then hold TOTAL bytes (printf may not report a full disk), which the commit checks
+      # first, as it counts the bytes anyway.
+      put) put_e=${put_e:-}$(d "$3" 2>&1 >> "$tmp"); put_n=$2 ;;
       # script: saves this script (private, removed on exit) for a data session whose stdin
       # is the user's file, so it cannot come on stdin (remote-script.ts savedScriptPath).
       script)
@@ -231,10 +245,14 @@ push_control() {
         fi
         # The directory may have been removed, or the file replaced, while the data came in.
         [ -f "$tmp" ] || fail io 'the temporary file or its directory was removed during the push; nothing committed'
-        n=$(wc -c < "$tmp" | tr -d ' ')
+        size_of "$tmp"; n=$sz
+        if [ -n "${put_n:-}" ] && [ "$n" != "$put_n" ]; then
+          fail io "cannot write the temporary file${put_e:+: $put_e} ($n of $put_n bytes written)"
+        fi
         # The data session hashed the bytes as it wrote them; a resumed file is read again.
-        if [ -f "$tmp.sum" ]; then h=$(sed 's/^.*= *//; s/ .*//' < "$tmp.sum")
-        else h=$(digest_of "$tmp"); fi
+        if [ -f "$tmp.sum" ]; then h=; IFS= read -r h < "$tmp.sum"; digest_in "$h"
+        else digest_of "$tmp"; fi
+        h=$dg
         if [ "$n" != "$2" ] || [ "$h" != "${3:-}" ]; then
           rm -f -- "$tmp" "$tmp.ranges"; done_with 3 mismatch "$n" "$h"
         fi
@@ -272,10 +290,9 @@ control_cleanup() {
   cleaned=1
   trap "" HUP INT TERM
   [ -z "$sf" ] || rm -f -- "$sf"
-  if [ "$resume" = 1 ]; then rm -f -- "$tmp.sum.status"; release control
-  elif [ "$committed" = 1 ]; then rm -f -- "$tmp.sum" "$tmp.sum.status"
-  else rm -f -- "$tmp" "$tmp.sum" "$tmp.sum.status"; fi
-  rm -f -- "$tmp.owner"
+  if [ "$resume" = 1 ]; then release control; rm -f -- "$tmp.sum.status" "$tmp.owner"
+  elif [ "$committed" = 1 ]; then rm -f -- "$tmp.sum" "$tmp.sum.status" "$tmp.owner"
+  else rm -f -- "$tmp" "$tmp.sum" "$tmp.sum.status" "$tmp.owner"; fi
 }
 # done_with STATUS WORD ARGS...: the control script's last reply, after its cleanup: the local
 # side takes the reply as the end of the transfer, so nothing may be left once it arrives.
@@ -311,7 +328,7 @@ commit_inplace() {
   fsync_file "$p"
   [ -z "$given_mode" ] || e=$(chmod "$mode" "$p" 2>&1) || fail io "chmod: $e"
   rm -f -- "$tmp" "$tmp.ranges"; committed=1
-  n=$(wc -c < "$p" | tr -d ' '); h=$(digest_of "$p")
+  size_of "$p"; n=$sz; digest_of "$p"; h=$dg
   if [ "$n" != "$1" ] || [ "$h" != "${2:-}" ]; then done_with 3 mismatch "$n" "$h" inplace; fi
   done_with 0 committed "$n" "$h"
 }
@@ -348,7 +365,7 @@ receive() {
 # written (into $tmp.sum), so the commit need not read the file again; the commit still counts
 # the bytes on disk. EOF before "go" means the transfer was called off: nothing to do.
 push_data() {
-  val path "$1"; val compress "$2"; val resume "$3"; val algo "${4:-x}"
+  path=$1 compress=$2 resume=$3 algo=${4:-}
   if [ -z "$algo" ]; then
     IFS=' ' read -r go algo || exit 0
     [ "$go" = go ] || exit 0
@@ -417,7 +434,7 @@ push_data() {
 # each on its own SSH channel (one channel moves at most its window, 2 MiB, per round trip). dd
 # with seek and conv=notrunc is in POSIX and BusyBox alike. The commit hashes the file on disk.
 push_range() {
-  val path "$1"; val resume "$2"; val offset "$3"
+  path=$1 resume=$2 offset=$3
   resolve "$path" "$resume"
   [ -f "$tmp" ] || fail io 'temporary file is gone (transfer aborted?)'
   # As in push_data: a file the control script removed meanwhile comes back with mode 000.
@@ -460,7 +477,7 @@ receive_hashed() {
 # "<tag> sum <bytes> <digest>". OFFSET is WANT when the first WANT bytes hash to PREFIX (the
 # local partial file of a resumed pull), else 0.
 pull() {
-  val path "$1"; val algo "$2"; val compress "$3"; val level "$4"; val want "$5"; val prefix "$6"
+  path=$1 algo=$2 compress=$3 level=$4 want=$5 prefix=$6
   resolve "$path"
   need_hash "$algo"
   case $compress in auto:*) ;; ?*) need_tool "$compress" ;; esac
@@ -468,7 +485,7 @@ pull() {
   [ -d "$p" ] && fail isdir 'is a directory'
   [ -r "$p" ] || fail eacces 'permission denied'
   size=-
-  [ -f "$p" ] && size=$(wc -c < "$p" | tr -d ' ')
+  [ -f "$p" ] && size_of "$p" && size=$sz
   offset=0
   if [ "${want:-0}" -gt 0 ] && [ "$size" != - ] && [ "$size" -ge "$want" ] &&
     [ "$(head -c "$want" < "$p" | eval "$H" | sed 's/^.*= *//; s/ .*//')" = "$prefix" ]; then
@@ -492,8 +509,9 @@ pull() {
   fi
   wait
   [ -z "${r:-}" ] && [ ! -e "$t/fail" ] || fail io 'read error'
-  h=$(sed 's/^.*= *//; s/ .*//' < "$t/hash")
-  say sum "$(tr -d ' ' < "$t/count")" "$h" >&2
+  h=; IFS= read -r h < "$t/hash"; digest_in "$h"; h=$dg
+  c=; IFS= read -r c < "$t/count"; number_in "$c"
+  say sum "$sz" "$h" >&2
 }
 # auto_compress TOOLS: sets compress and level to the first of zstd, gzip that both ends have
 # (TOOLS: the local side's, comma-separated), or to none when the file is not a regular file or
@@ -527,8 +545,6 @@ case $op in
   push-range) push_range "$@" ;;
   pull) pull "$@" ;;
   exec)
-    n=$#
-    while [ "$n" -gt 0 ]; do val a "$1"; shift; set -- "$@" "$a"; n=$((n - 1)); done
     # The command's output starts after this line: a noisy login shell's output comes before.
     say start
     exec "$@" ;;

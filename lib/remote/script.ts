@@ -6,9 +6,9 @@
 // shells (fish treats `\` inside single quotes as an escape, tcsh rejects newlines in quotes and
 // expands `!`, rc quotes only with single quotes). So the command string contains only:
 // `exec sh -c '<BOOTSTRAP>' sshstream` followed by arguments made of octal digits. The bootstrap
-// holds no backslash, `!`, newline or single quote; it makes a backslash with awk and turns each
-// digit triple into a printf octal escape. Every argument reaches the script byte-exact, and no
-// byte the user typed is ever parsed by any shell.
+// holds no backslash, `!`, newline or single quote; the script (remote.sh) turns each digit
+// triple into a printf octal escape. Every argument reaches the script byte-exact, and no byte
+// the user typed is ever parsed by any shell.
 //
 // The script itself does not travel on the command line (Dropbear refuses commands over 9,000
 // bytes): it comes first on the session's stdin, up to an empty line, read by sh's `read`,
@@ -18,18 +18,18 @@
 
 import { readFileSync } from 'node:fs';
 
-// Shared start: $b is a backslash, d() decodes one octal argument, $n is a newline.
-const DECODER =
+// Reads the script from stdin up to the empty line; EOF before it runs nothing. $n is a newline
+// (echo makes it: no backslash here, and no process start but the one subshell).
+const FROM_STDIN =
+  'n=$(echo;printf x);n=${n%x};' +
+  's=;while :;do IFS= read -r l||exit 2;[ -n "$l" ]||break;s=$s$l$n;done;eval "$s"';
+
+// Runs the saved copy named by the first argument, which it decodes first: d() decodes one
+// octal argument, with $b a backslash (made by awk).
+const FROM_FILE =
   'b=$(awk -v f=%c "BEGIN{printf(f,92)}");' +
   'd(){ printf "$(printf %s "$1" | sed "s/^x//;s/[0-7][0-7][0-7]/$b$b&/g")"; };' +
-  'n=$(printf "%bx" "${b}n");n=${n%x};';
-
-// Reads the script from stdin up to the empty line; EOF before it runs nothing.
-const FROM_STDIN =
-  DECODER + 's=;while :;do IFS= read -r l||exit 2;[ -n "$l" ]||break;s=$s$l$n;done;eval "$s"';
-
-// Runs the saved copy named by the first argument.
-const FROM_FILE = DECODER + 'f=$(d "$1");shift;. "$f"';
+  'f=$(d "$1");shift;. "$f"';
 
 /**
  * Encodes bytes as octal digit triples, the only alphabet every shell reads literally, after an

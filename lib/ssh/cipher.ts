@@ -4,11 +4,19 @@ import { customSshCommand, type SshDestination, type SshOptions } from './comman
 
 const GCM = 'aes128-gcm@openssh.com';
 
+// OpenSSH's compiled-in client list (KEX_CLIENT_ENCRYPT built with OpenSSL, as OpenSSH 9.2's
+// `ssh -G -F /dev/null` prints it). An effective list equal to it is taken as the default
+// without a second `ssh -G`, a process start on every transfer; any other list is checked.
+const KNOWN_DEFAULTS: ReadonlySet<string> = new Set([
+  'chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,aes128-gcm@openssh.com,aes256-gcm@openssh.com',
+]);
+
 /**
  * Options that make ssh faster without overriding anything the user chose: on a CPU with AES
  * instructions, AES-GCM runs about twice as fast as OpenSSH's default chacha20-poly1305. It is
  * put first only when the effective cipher list (`ssh -G`, with the user's config and options)
- * is OpenSSH's own default, i.e. nobody configured ciphers; the rest of the list stays as a
+ * is OpenSSH's own default (a list it is known to have, else what `ssh -G -F /dev/null` says),
+ * i.e. nobody configured ciphers; the rest of the list stays as a
  * fallback. Skipped for a custom ssh command, which may not be OpenSSH.
  */
 export async function fastCipherOptions(
@@ -18,11 +26,11 @@ export async function fastCipherOptions(
   if (customSshCommand(options) !== undefined) return [];
   if (options.options?.some((option) => /^\s*ciphers\b/i.test(option))) return [];
   if (!cpuHasAes()) return [];
-  const [effective, defaults] = await Promise.all([
-    ciphersOf(destination, options),
-    ciphersOf(destination, { config: '/dev/null' }),
-  ]);
-  if (!effective || effective !== defaults || effective.startsWith(GCM)) return [];
+  const effective = await ciphersOf(destination, options);
+  if (!effective || effective.startsWith(GCM)) return [];
+  if (!KNOWN_DEFAULTS.has(effective)) {
+    if (effective !== (await ciphersOf(destination, { config: '/dev/null' }))) return [];
+  }
   const list = effective.split(',');
   if (!list.includes(GCM)) return [];
   return ['-o', `Ciphers=${[GCM, ...list.filter((cipher) => cipher !== GCM)].join(',')}`];

@@ -105,7 +105,11 @@ describe('library API (real sshd)', () => {
       ...ssh(),
       signal: controller.signal,
     });
+    const connected = once(stream, 'connected');
     const transfer = pipeline(endless(), stream);
+    // Mid-push: connected, and bytes landing. (An abort while connecting kills ssh, and the
+    // remote side then cleans up on its own a moment later: see connect-abort.test.)
+    await connected;
     await waitFor(async () => (await leftovers(dir)).length >= 1);
     controller.abort();
     await assert.rejects(transfer, (error: unknown) => {
