@@ -471,10 +471,63 @@ make_workdir() {
 skip_to() { if [ "$1" -gt 0 ]; then tail -c +$(($1 + 1)); else cat; fi; }
 squeeze() { if [ -n "$compress" ]; then "$compress" -c "-$level"; else cat; fi; }
 
+# pull-control PATH ALGO: the control session of a pull in ranges. Says "ready SIZE STAMP"
+# (SIZE "-": not a regular file), then answers commands on stdin: ping (pong: the local side
+# times the round trip), sum (the digest of the whole file, read once here while the ranges
+# travel) and stamp (size and times again: the file must not change while its ranges travel,
+# or the ranges and the digest could be of different versions). EOF ends it.
+pull_control() {
+  val path "$1"; val algo "$2"
+  resolve "$path"
+  need_hash "$algo"
+  [ -e "$p" ] || fail enoent 'no such file'
+  [ -d "$p" ] && fail isdir 'is a directory'
+  [ -r "$p" ] || fail eacces 'permission denied'
+  size=-
+  [ -f "$p" ] && size=$(wc -c < "$p" | tr -d ' ')
+  say ready "$size" "$(stamp_of)"
+  while IFS= read -r line; do
+    case $line in
+      ping) say pong ;;
+      sum)
+        h=-
+        if [ "$algo" != none ]; then
+          h=$(digest_of "$p")
+          [ -r "$p" ] && [ -n "$h" ] || fail io 'read error'
+        fi
+        say sum "$h" ;;
+      stamp) say stamp "$(wc -c < "$p" | tr -d ' ')" "$(stamp_of)" ;;
+    esac
+  done
+  exit 0
+}
+# stamp_of: what changes when $p is written or replaced: times to the nanosecond and inode
+# where there is stat, else ls and date -r (OpenWrt's BusyBox), as one word.
+stamp_of() {
+  { stat -L -c '%y.%z.%i' -- "$p" || stat -L -f '%m.%c.%i' -- "$p" ||
+    { ls -lnLdi -- "$p" && date -r "$p" +%s; }; } 2>/dev/null | tr ' \n' '__'
+}
+# pull-range PATH OFFSET LENGTH: "<tag> range", then LENGTH bytes of the file from OFFSET (a
+# multiple of 1 MiB) on stdout, read by dd in 1 MiB blocks (the last may be short). The local
+# side counts them; the digest of the whole file comes from pull-control.
+pull_range() {
+  val path "$1"; val offset "$2"; val length "$3"
+  resolve "$path"
+  [ -f "$p" ] || fail enoent 'no such file (removed during the transfer?)'
+  [ -r "$p" ] || fail eacces 'permission denied'
+  say range
+  exec 3>&1
+  e=$(dd if="$p" bs=1048576 skip=$((offset / 1048576)) count=$(((length + 1048575) / 1048576)) 2>&1 >&3 3>&-) ||
+    fail io "read error${e:+: $(printf '%s\n' "$e" | sed '/records/d' | head -n 1)}"
+  exit 0
+}
+
 case $op in
   push-control) push_control "$@" ;;
   push-data) push_data "$@" ;;
   pull) pull "$@" ;;
+  pull-control) pull_control "$@" ;;
+  pull-range) pull_range "$@" ;;
   exec)
     n=$#
     while [ "$n" -gt 0 ]; do val a "$1"; shift; set -- "$@" "$a"; n=$((n - 1)); done
