@@ -13,6 +13,13 @@ import type { ByteSpan } from './range-plan.js';
 import { giveBackRanged, resumePoint, takeRangedPartial } from './range-record.js';
 import { fetchRange, type RangeTask } from './range-session.js';
 
+/** A progress meter for bytes that move outside any stream (ProgressStream is one). */
+export interface ByteMeter {
+  setTotal(total: number): void;
+  advanceTo(bytes: number): void;
+  done(): void;
+}
+
 /** What a pull in ranges needs besides the open control. */
 export interface RangedPull {
   source: Target;
@@ -23,6 +30,8 @@ export interface RangedPull {
   resume: boolean;
   /** performance.now() when the pull started. */
   started: number;
+  /** Shows the bytes as they land. */
+  meter?: ByteMeter | undefined;
 }
 
 /**
@@ -58,10 +67,15 @@ export async function pullInRanges(control: PullControl, pull: RangedPull): Prom
       },
     );
     if (flags === 'r+') await file.truncate(remote.size);
+    pull.meter?.setTotal(tasks.reduce((sum, task) => sum + task.span.end - task.from, 0));
     const digest = await transfer(control, tasks, file, pull, context);
+    pull.meter?.done();
     await file.close();
     file = undefined;
-    const local = await hashRange(temporary, options.checksum ?? 'md5');
+    const local = await hashRange(temporary, options.checksum ?? 'md5', {}, () =>
+      Boolean(options.signal?.aborted),
+    );
+    if (options.signal?.aborted) throw abortErrorFor(options.signal, context);
     const localDigest = local.hash?.digest('hex') ?? '';
     if (local.bytes !== remote.size || localDigest !== digest) {
       throw new VerificationError(
@@ -84,6 +98,7 @@ export async function pullInRanges(control: PullControl, pull: RangedPull): Prom
       resumed: tasks.reduce((sum, task) => sum + task.from - task.span.start, 0),
     });
   } catch (error) {
+    pull.meter?.done();
     control.connection.kill();
     await file?.close().catch(() => {});
     if (held && !(error instanceof VerificationError)) {
@@ -95,7 +110,8 @@ export async function pullInRanges(control: PullControl, pull: RangedPull): Prom
     } else {
       await unlink(temporary).catch(() => {});
     }
-    throw error;
+    // Aborting kills ssh: what that did to a session is the abort, not a lost connection.
+    throw options.signal?.aborted ? abortErrorFor(options.signal, context) : error;
   }
 }
 
@@ -106,7 +122,7 @@ async function transfer(
   control: PullControl,
   tasks: readonly RangeTask[],
   file: FileHandle,
-  { source, options }: RangedPull,
+  { source, options, meter }: RangedPull,
   context: ErrorContext,
 ): Promise<string> {
   const { connection } = control;
@@ -115,8 +131,8 @@ async function transfer(
   const missing = tasks.filter((task) => task.from < task.span.end);
   let moved = 0;
   let active = missing.length;
-  let failure: unknown;
-  const stop = (error: unknown) => {
+  let failure: Error | undefined;
+  const stop = (error: Error) => {
     failure ??= error;
     connection.endSessions();
   };
@@ -131,8 +147,11 @@ async function transfer(
   const start = sessionStarter(control);
   await Promise.allSettled(
     missing.map((task) =>
-      fetchRange(start, source.path, task, file, context, (bytes) => (moved += bytes))
-        .catch(stop)
+      fetchRange(start, source.path, task, file, context, (bytes) => {
+        moved += bytes;
+        meter?.advanceTo(moved);
+      })
+        .catch((error: Error) => stop(error))
         .finally(() => active--),
     ),
   );

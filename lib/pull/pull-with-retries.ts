@@ -9,9 +9,10 @@ import { createPullStream, type PullOptions, type PullResult } from './pull.js';
 import type { PullStream } from './pull-stream.js';
 import { openPullControl, sessionStarter, type PullControl } from './pull-control.js';
 import type { SessionStarter } from './pull-session.js';
-import { pullInRanges } from './pull-ranges.js';
+import { pullInRanges, type ByteMeter } from './pull-ranges.js';
 import { planRanges } from './range-plan.js';
 import { discardRangeRecord } from './range-record.js';
+import { customSshCommand } from '../ssh/command.js';
 import { parseTarget } from '../ssh/target.js';
 import { chooseStreams } from '../util/streams.js';
 
@@ -25,6 +26,8 @@ export interface PullWithRetriesOptions extends PullOptions, RetryOptions {
   resume?: boolean | undefined;
   /** Transforms between the pull and the output (a progress meter, say), made anew for each attempt. */
   through?: ((stream: PullStream) => Duplex[]) | undefined;
+  /** A progress meter for a pull in ranges (its bytes pass through no stream), made anew for each attempt. */
+  meter?: (() => ByteMeter | undefined) | undefined;
 }
 
 /**
@@ -36,7 +39,7 @@ export async function pull(
   output: Writable | string,
   options: PullWithRetriesOptions = {},
 ): Promise<PullResult> {
-  const { retries = 0, onRetry, through, resume, ...pullOptions } = options;
+  const { retries = 0, onRetry, through, meter, resume, ...pullOptions } = options;
   if (typeof output !== 'string' && (retries > 0 || resume)) {
     throw new UsageError('resume and retries need a local file as the output', {
       operation: 'pull',
@@ -63,6 +66,7 @@ export async function pull(
           options: pullOptions,
           resume: retries > 0 || resume === true,
           started,
+          meter: meter?.(),
         });
       }
       const starter = control && sessionStarter(control);
@@ -81,9 +85,15 @@ export async function pull(
 
 // Ranges need a local file to write at offsets, and bytes as they are on the remote disk: a
 // compressed or rate-limited pull takes one stream (each range would compress or throttle on
-// its own). --streams 1 keeps the single session, with no control connection at all.
+// its own). --streams 1 keeps the single session, with no control connection at all, and so
+// does 'auto' with an ssh command of the user's (--ssh): a wrapper may not carry a control
+// session (one that buffers its output would hold it up for good), so only a number asks it to.
 function mayUseRanges(options: PullOptions): boolean {
-  return options.streams !== 1 && !options.compress && !options.limitRate && !options.resumeFrom;
+  const streams = options.streams ?? 'auto';
+  if (streams === 1 || (streams === 'auto' && customSshCommand(options) !== undefined)) {
+    return false;
+  }
+  return !options.compress && !options.limitRate && !options.resumeFrom;
 }
 
 function planFor(control: PullControl, options: PullOptions) {
