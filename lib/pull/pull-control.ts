@@ -14,13 +14,14 @@ export interface PullControl {
   readonly size: number | undefined;
   /** What changes when the remote file is written or replaced (compared again at the end). */
   readonly stamp: string;
-  /** One round trip of the control session, in milliseconds. */
+  /** One round trip of the control session, in milliseconds; 0 when not measured. */
   readonly rttMs: number;
 }
 
 /**
  * Connects (one authentication), starts the remote pull-control script for `source` (it fails
- * like a pull would: no such file, a directory, permission denied) and times one round trip.
+ * like a pull would: no such file, a directory, permission denied) and, with `streams` 'auto',
+ * times one round trip.
  */
 export async function openPullControl(
   source: Target,
@@ -38,9 +39,12 @@ export async function openPullControl(
   });
   try {
     const [sizeText = '', stamp = ''] = connection.ready.fields;
-    const sent = performance.now();
-    await connection.request('ping', ['pong']);
-    const rttMs = performance.now() - sent;
+    let rttMs = 0;
+    if ((options.streams ?? 'auto') === 'auto') {
+      const sent = performance.now();
+      await connection.request('ping', ['pong']);
+      rttMs = performance.now() - sent;
+    }
     debug(`pull: round trip ${rttMs.toFixed(1)} ms, size ${sizeText}`);
     return {
       connection,

@@ -25,8 +25,9 @@ export interface RangeTask {
 
 /**
  * Fetches `task`'s bytes from `from` to the end of its span over a session of its own and
- * writes each at its offset in `file`. Rejects when ssh or the remote side fails, when the
- * local write fails, and when the range comes short or long (the remote file changed).
+ * writes each at its offset in `file`; resolves with the remote file's stamp taken after the
+ * read (see pull_range in remote.sh). Rejects when ssh or the remote side fails, when the local
+ * write fails, and when the range comes short or long (the remote file changed).
  */
 export async function fetchRange(
   start: SessionStarter,
@@ -35,7 +36,7 @@ export async function fetchRange(
   file: FileHandle,
   context: ErrorContext,
   moved: (bytes: number) => void,
-): Promise<void> {
+): Promise<string> {
   const length = task.span.end - task.from;
   const { tag, child } = start(['pull-range', path, String(task.from), String(length)]);
   const reports = new ReportReader(tag, child.stderr);
@@ -60,6 +61,7 @@ export async function fetchRange(
     throw new RemoteIOError(`no data from the remote side${noise ? `: ${noise}` : ''}`, context);
   }
   if (task.written !== length) throw changed(task, length, context);
+  return reports.reports.find((report) => report.word === 'stamp')?.fields[0] ?? '';
 }
 
 async function writeAt(

@@ -473,9 +473,8 @@ squeeze() { if [ -n "$compress" ]; then "$compress" -c "-$level"; else cat; fi; 
 
 # pull-control PATH ALGO: the control session of a pull in ranges. Says "ready SIZE STAMP"
 # (SIZE "-": not a regular file), then answers commands on stdin: ping (pong: the local side
-# times the round trip), sum (the digest of the whole file, read once here while the ranges
-# travel) and stamp (size and times again: the file must not change while its ranges travel,
-# or the ranges and the digest could be of different versions). EOF ends it.
+# times the round trip) and sum (the digest of the whole file, read once here while the ranges
+# travel). EOF ends it.
 pull_control() {
   val path "$1"; val algo "$2"
   resolve "$path"
@@ -496,20 +495,21 @@ pull_control() {
           [ -r "$p" ] && [ -n "$h" ] || fail io 'read error'
         fi
         say sum "$h" ;;
-      stamp) say stamp "$(wc -c < "$p" | tr -d ' ')" "$(stamp_of)" ;;
     esac
   done
   exit 0
 }
-# stamp_of: what changes when $p is written or replaced: times to the nanosecond and inode
-# where there is stat, else ls and date -r (OpenWrt's BusyBox), as one word.
+# stamp_of: what changes when $p is written or replaced: size, times to the nanosecond and
+# inode where there is stat, else ls and date -r (OpenWrt's BusyBox), as one word.
 stamp_of() {
-  { stat -L -c '%y.%z.%i' -- "$p" || stat -L -f '%m.%c.%i' -- "$p" ||
+  { stat -L -c '%s.%y.%z.%i' -- "$p" || stat -L -f '%z.%m.%c.%i' -- "$p" ||
     { ls -lnLdi -- "$p" && date -r "$p" +%s; }; } 2>/dev/null | tr ' \n' '__'
 }
 # pull-range PATH OFFSET LENGTH: "<tag> range", then LENGTH bytes of the file from OFFSET (a
-# multiple of 1 MiB) on stdout, read by dd in 1 MiB blocks (the last may be short). The local
-# side counts them; the digest of the whole file comes from pull-control.
+# multiple of 1 MiB) on stdout, read by dd in 1 MiB blocks (the last may be short); then on
+# stderr "<tag> stamp STAMP", taken after the read: every range's equal to pull-control's
+# first one means the file did not change while any range was read (a change after that
+# shows in the digest). The local side counts the bytes; the digest comes from pull-control.
 pull_range() {
   val path "$1"; val offset "$2"; val length "$3"
   resolve "$path"
@@ -519,6 +519,7 @@ pull_range() {
   exec 3>&1
   e=$(dd if="$p" bs=1048576 skip=$((offset / 1048576)) count=$(((length + 1048575) / 1048576)) 2>&1 >&3 3>&-) ||
     fail io "read error${e:+: $(printf '%s\n' "$e" | sed '/records/d' | head -n 1)}"
+  say stamp "$(stamp_of)" >&2
   exit 0
 }
 

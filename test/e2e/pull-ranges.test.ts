@@ -30,7 +30,10 @@ type Behaviour =
   // That range's session ends cleanly after 100 bytes of output (its header and a few of data).
   | { cut: number }
   // That range's session waits until the `of` others have ended, then exits as if lost.
-  | { refuseLast: number; of: number };
+  | { refuseLast: number; of: number }
+  // Before that range's session starts, the remote file `file` gets another modification time
+  // (its bytes stay as they were: only the stamp can tell).
+  | { touch: number; file: string };
 
 async function wrapper(dir: string, behaviour: Behaviour): Promise<string> {
   const path = join(dir, 'ssh-wrapper');
@@ -46,6 +49,8 @@ async function wrapper(dir: string, behaviour: Behaviour): Promise<string> {
     body = `${chosen(behaviour.refuse)}; echo "test: session $n lost" >&2; exit 255`;
   } else if ('cut' in behaviour) {
     body = `${chosen(behaviour.cut)}; ssh "$@" | head -c 100; exit 0`;
+  } else if ('touch' in behaviour) {
+    body = `${chosen(behaviour.touch)}; touch -d 2001-01-01 '${behaviour.file}'; exec ssh "$@"`;
   } else {
     body =
       `case " $* " in *" ${encodeArgument(String(behaviour.refuseLast))} "*) ;; ` +
@@ -179,6 +184,20 @@ describe('pull in ranges (--streams)', () => {
       local,
     ]);
     assert.equal(result.code, 3, result.stderr);
+    assert.equal(await readFile(local, 'utf8'), 'old contents');
+    assert.deepEqual(await leftovers(at), []);
+  });
+
+  it('a remote file that changes while its ranges travel: exit 3, destination untouched', async () => {
+    const { path } = await remoteFile(5 * MIB + 123);
+    const at = await fresh();
+    const ssh = await wrapper(at, { touch: 4 * MIB, file: path });
+    const local = join(at, 'out');
+    await writeFile(local, 'old contents');
+    const source = `${sandbox.current.host}:${path}`;
+    const result = await runCli(['pull', ...cfg(), '--ssh', ssh, '--streams', '4', source, local]);
+    assert.equal(result.code, 3, result.stderr);
+    assert.match(result.stderr, /changed during the transfer/);
     assert.equal(await readFile(local, 'utf8'), 'old contents');
     assert.deepEqual(await leftovers(at), []);
   });
