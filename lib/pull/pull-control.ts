@@ -1,4 +1,5 @@
 import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
+import { encodeArgument } from '../remote/script.js';
 import { ControlConnection } from '../ssh/control-connection.js';
 import type { Target } from '../ssh/target.js';
 import { debug } from '../util/debug.js';
@@ -56,6 +57,18 @@ export async function openPullControl(
     await connection.close();
     throw error;
   }
+}
+
+/**
+ * Has the control session itself run the remote pull (`args`: the operation and its arguments),
+ * handing its output over: the one stream of a pull that chose no ranges costs no session more.
+ * Once only: the control script ends with it.
+ */
+export function controlCarrier(control: PullControl): SessionStarter {
+  return ([operation = '', ...args]) => {
+    const line = [operation, ...args.map(encodeArgument)].join(' ');
+    return { tag: control.connection.tag, child: control.connection.handOver(line) };
+  };
 }
 
 /** Starts sessions of the remote script over the control's connection (no new login). */

@@ -7,7 +7,7 @@ import { writeFileAtomic } from './local-file.js';
 import { pullIntoPartial } from './local-partial.js';
 import { createPullStream, type PullOptions, type PullResult } from './pull.js';
 import type { PullStream } from './pull-stream.js';
-import { openPullControl, sessionStarter, type PullControl } from './pull-control.js';
+import { controlCarrier, openPullControl, type PullControl } from './pull-control.js';
 import type { SessionStarter } from './pull-session.js';
 import { pullInRanges, type ByteMeter } from './pull-ranges.js';
 import { planRanges } from './range-plan.js';
@@ -69,7 +69,7 @@ export async function pull(
           meter: meter?.(),
         });
       }
-      const starter = control && sessionStarter(control);
+      const starter = control && controlCarrier(control);
       return await pullOneStream(
         source,
         output,

@@ -473,8 +473,9 @@ squeeze() { if [ -n "$compress" ]; then "$compress" -c "-$level"; else cat; fi; 
 
 # pull-control PATH ALGO: the control session of a pull in ranges. Says "ready SIZE STAMP"
 # (SIZE "-": not a regular file), then answers commands on stdin: ping (pong: the local side
-# times the round trip) and sum (the digest of the whole file, read once here while the ranges
-# travel). EOF ends it.
+# times the round trip), sum (the digest of the whole file, read once here while the ranges
+# travel) and pull ARGS... (encoded: this session carries the whole file itself, as the pull
+# operation does, and ends; no second session for a pull in one stream). EOF ends it.
 pull_control() {
   val path "$1"; val algo "$2"
   resolve "$path"
@@ -495,6 +496,7 @@ pull_control() {
           [ -r "$p" ] && [ -n "$h" ] || fail io 'read error'
         fi
         say sum "$h" ;;
+      pull\ *) set -- $line; shift; pull "$@"; exit 0 ;;
     esac
   done
   exit 0
