@@ -46,7 +46,7 @@ export async function openPullControl(
       await connection.request('ping', ['pong']);
       rttMs = performance.now() - sent;
     }
-    debug(`pull: round trip ${rttMs.toFixed(1)} ms, size ${sizeText}`);
+    debug(`pull: size ${sizeText}${rttMs ? `, round trip ${rttMs.toFixed(1)} ms` : ''}`);
     return {
       connection,
       size: /^\d+$/.test(sizeText) ? Number(sizeText) : undefined,

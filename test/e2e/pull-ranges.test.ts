@@ -2,7 +2,8 @@
 // the one connection, written at its offset into one temporary file, committed only when the
 // whole file's count and digest match. Against the real sshd (and Dropbear with a BusyBox login).
 // A wrapper given as --ssh sees every ssh the pull starts: the range sessions are the ones that
-// ride the master (ControlMaster=no); it numbers them and can hold, refuse or cut one.
+// ride the master (ControlMaster=no); it numbers them and can hold, refuse or cut one. It also
+// counts the masters (ControlMaster=yes): one connection per pull.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -61,6 +62,7 @@ async function wrapper(dir: string, behaviour: Behaviour): Promise<string> {
     path,
     `#!/bin/sh
 D='${dir}'
+case " $* " in *" ControlMaster=yes "*) mkdir "$D/master-$$" ;; esac
 case " $* " in *" ControlMaster=no "*) ;; *) exec ssh "$@" ;; esac
 n=1; while ! mkdir "$D/rider-$n" 2>/dev/null; do n=$((n + 1)); done
 ${body}
@@ -72,6 +74,8 @@ ${body}
 
 const riders = async (dir: string): Promise<number> =>
   (await readdir(dir)).filter((name) => name.startsWith('rider-')).length;
+const masters = async (dir: string): Promise<number> =>
+  (await readdir(dir)).filter((name) => name.startsWith('master-')).length;
 
 describe('pull in ranges (--streams)', () => {
   const sandbox = useSandbox();
@@ -90,16 +94,17 @@ describe('pull in ranges (--streams)', () => {
     return { path, data };
   };
 
-  // Up to 1 MiB the file is one range: one session, riding the connection all the same.
+  // Up to 1 MiB the file is one range, carried by the control session itself (no session
+  // rides it); above, each range rides the one connection.
   const sizes: [number, number][] = [
-    [0, 1],
-    [1, 1],
-    [MIB - 1, 1],
+    [0, 0],
+    [1, 0],
+    [MIB - 1, 0],
     [MIB + 1, 2],
     [5 * MIB + 123, 4],
   ];
   for (const [size, ranges] of sizes) {
-    it(`--streams 4 pulls ${size} bytes byte-exact in ${ranges} session(s)`, async () => {
+    it(`--streams 4 pulls ${size} bytes byte-exact over one connection, ${ranges} range sessions`, async () => {
       const { path, data } = await remoteFile(size);
       const at = await fresh();
       const ssh = await wrapper(at, { barrier: ranges });
@@ -117,6 +122,7 @@ describe('pull in ranges (--streams)', () => {
       ]);
       assert.equal(result.code, 0, result.stderr);
       assert.equal(md5(await readFile(local)), md5(data));
+      assert.equal(await masters(at), 1);
       assert.equal(await riders(at), ranges);
       assert.deepEqual(await leftovers(at), []);
     });
