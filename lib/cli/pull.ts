@@ -50,6 +50,10 @@ export async function runPull(
       );
     },
     through: (stream) => progressFor(stream, source, flags),
+    meter: () => {
+      const mode = progressMode(flags, false);
+      return mode && createProgress({ output: process.stderr, label: `pull ${source}`, mode });
+    },
   });
   printResult(result, flags, 'pulled');
   return 0;

@@ -53,7 +53,8 @@ export async function writeFileAtomic(
   }
 }
 
-function temporaryPathOf(path: string): string {
+/** A fresh hidden name beside `path` for a temporary file of our own. */
+export function temporaryPathOf(path: string): string {
   const name = basename(path);
   return join(
     dirname(path),
@@ -61,10 +62,12 @@ function temporaryPathOf(path: string): string {
   );
 }
 
-// The steps the remote side takes too: `mode` on the temporary file, its data on disk (fsync),
-// the rename over `path`, and the rename itself on disk (fsync of the directory). `mode`
-// undefined keeps what the file was created with.
-async function commitLocalFile(
+/**
+ * The steps the remote side takes too: `mode` on the temporary file, its data on disk (fsync),
+ * the rename over `path`, and the rename itself on disk (fsync of the directory). `mode`
+ * undefined keeps what the file was created with.
+ */
+export async function commitLocalFile(
   temporary: string,
   path: string,
   mode: number | undefined,
@@ -92,9 +95,11 @@ async function syncDirectory(directory: string): Promise<void> {
   }
 }
 
-// The mode a new file gets in `directory`, found by creating one: `process.umask()` can only
-// read the mask by changing it, and a default ACL would not show in it anyway.
-async function newFileMode(directory: string): Promise<number> {
+/**
+ * The mode a new file gets in `directory`, found by creating one: `process.umask()` can only
+ * read the mask by changing it, and a default ACL would not show in it anyway.
+ */
+export async function newFileMode(directory: string): Promise<number> {
   const probe = join(directory, `.sshstream-${randomBytes(6).toString('hex')}.mode`);
   const handle = await open(probe, 'wx', 0o666);
   try {

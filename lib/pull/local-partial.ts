@@ -9,7 +9,7 @@ import { writeFileAtomic } from './local-file.js';
 import type { PullStream } from './pull-stream.js';
 
 /** The fixed name of a resumable pull's partial file, beside `path`, so the next run finds it. */
-function partialPathOf(path: string): string {
+export function partialPathOf(path: string): string {
   const name = basename(path);
   return join(
     dirname(path),
@@ -66,13 +66,13 @@ export async function pullIntoPartial(
   }
 }
 
-// This process's own partial file; its pid in the name tells a later run when it is orphaned.
-function ownPartialPath(partial: string): string {
+/** This process's own partial file; its pid in the name tells a later run when it is orphaned. */
+export function ownPartialPath(partial: string): string {
   return `${partial.slice(0, -'partial'.length)}${process.pid}-${randomBytes(6).toString('hex')}.partial`;
 }
 
-// Renames a regular file `from` to `to`: atomic, so only one of several takers succeeds.
-async function takeFile(from: string, to: string): Promise<boolean> {
+/** Renames a regular file `from` to `to`: atomic, so only one of several takers succeeds. */
+export async function takeFile(from: string, to: string): Promise<boolean> {
   const found = await lstat(from).catch(() => undefined);
   if (!found?.isFile()) return false;
   return rename(from, to).then(
@@ -81,8 +81,8 @@ async function takeFile(from: string, to: string): Promise<boolean> {
   );
 }
 
-// A partial file whose pull was killed (its process is gone, so nothing writes into it).
-async function adoptOrphan(partial: string, own: string): Promise<boolean> {
+/** Takes a partial file whose pull was killed (its process is gone, so nothing writes into it). */
+export async function adoptOrphan(partial: string, own: string): Promise<boolean> {
   const prefix = basename(partial).slice(0, -'partial'.length);
   const names = await readdir(dirname(partial)).catch(() => [] as string[]);
   for (const name of names) {

@@ -21,7 +21,8 @@ export interface PullOptions extends SshOptions, StallOptions {
   compressLevel?: number | undefined;
   /**
    * SSH channels that carry a regular file in parallel ranges; 1 turns it off. Default 'auto':
-   * chosen from the round-trip time and the size (see Streams).
+   * chosen from the round-trip time and the size (see chooseStreams). Only `pull()` into a local
+   * path uses ranges, and not with `compress`, `limitRate`, or 'auto' with an `sshCommand`.
    */
   streams?: Streams | undefined;
   /** Aborting kills ssh and errors the stream with AbortError. */

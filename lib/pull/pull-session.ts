@@ -36,28 +36,29 @@ export interface PullSession {
 }
 
 /**
+ * Starts the remote script with `args` (those after the tag) in a session over a connection
+ * already open; returns the tag its reports carry.
+ */
+export type SessionStarter = (args: readonly string[]) => { tag: string; child: SshProcess };
+
+/**
  * Spawns ssh running the remote pull script for `source`: the file from its start, or from
  * `resumeFrom.bytes` when its first bytes hash the same. With `'auto'` the remote side picks
- * among the formats this side can decompress; a fixed format runs at its level.
+ * among the formats this side can decompress; a fixed format runs at its level. With `starter`
+ * the session rides a connection already open instead.
  */
 export async function startPullSession(
   source: Target,
   options: PullOptions,
   algorithm: ChecksumResult['algorithm'],
+  starter?: SessionStarter,
 ): Promise<PullSession> {
-  const extra = await Promise.all([
-    fastCipherOptions(source, options),
-    keepAliveOptions(source, options, stallTimeoutOf(options)),
-    sessionOptions(source, options),
-  ]);
-  const tag = newReportTag();
   const resume = algorithm !== 'none' ? options.resumeFrom : undefined;
   const fixed = options.compress === 'auto' ? undefined : options.compress;
   const compress =
     options.compress === 'auto' ? `auto:${localCompressions().join(',')}` : (fixed ?? '');
   const level = fixed && (options.compressLevel ?? DEFAULT_COMPRESSION_LEVEL[fixed]);
-  const command = buildRemoteCommand([
-    tag,
+  const args = [
     'pull',
     source.path,
     algorithm,
@@ -65,16 +66,32 @@ export async function startPullSession(
     String(level ?? ''),
     String(resume?.bytes ?? 0),
     resume ? resume.hash.copy().digest('hex') : '',
+  ];
+  const { tag, child } = starter ? starter(args) : await spawnPullSsh(source, options, args);
+  const reports = new ReportReader(tag, child.stderr);
+  void child.then(() => reports.end());
+  return { tag, child, stdout: child.stdout!, reports };
+}
+
+async function spawnPullSsh(
+  source: Target,
+  options: PullOptions,
+  args: readonly string[],
+): Promise<{ tag: string; child: SshProcess }> {
+  const extra = await Promise.all([
+    fastCipherOptions(source, options),
+    keepAliveOptions(source, options, stallTimeoutOf(options)),
+    sessionOptions(source, options),
   ]);
+  const tag = newReportTag();
+  const command = buildRemoteCommand([tag, ...args]);
   const child = spawnSsh(buildSshInvocation(source, options, extra.flat(), command), {
     input: SCRIPT_INPUT,
     stdout: 'pipe',
     stderr: 'pipe',
     buffer: false,
   });
-  const reports = new ReportReader(tag, child.stderr);
-  void child.then(() => reports.end());
-  return { tag, child, stdout: child.stdout!, reports };
+  return { tag, child };
 }
 
 /**

@@ -8,7 +8,13 @@ import { AbortError, type ErrorContext } from '../util/errors.js';
 import { parseDataHeader, readHeader, type DataHeader } from '../remote/header.js';
 import { pipeThrough } from '../util/pipe-through.js';
 import type { PullOptions, PullResult } from './options.js';
-import { causeOf, startPullSession, verifyPull, type PullSession } from './pull-session.js';
+import {
+  causeOf,
+  startPullSession,
+  verifyPull,
+  type PullSession,
+  type SessionStarter,
+} from './pull-session.js';
 import { verifiedResult } from '../util/result.js';
 import { stallError, stallTimeoutOf, watchStall, type StallWatch } from '../util/stall-watchdog.js';
 import type { Target } from '../ssh/target.js';
@@ -63,6 +69,8 @@ export class PullStream extends Readable {
     private readonly source: Target,
     private readonly options: PullOptions,
     private readonly context: ErrorContext,
+    // A connection already open to ride (see pull-control.ts), else ssh connects anew.
+    private readonly starter?: SessionStarter,
   ) {
     super({ highWaterMark: 1 << 20 });
     this.result = this.outcome.promise;
@@ -73,11 +81,14 @@ export class PullStream extends Readable {
   }
 
   override _construct(callback: (error?: Error | null) => void): void {
-    startPullSession(this.source, this.options, this.checksum.algorithm).then((session) => {
-      this.session = session;
-      void this.receive(session);
-      callback();
-    }, callback);
+    startPullSession(this.source, this.options, this.checksum.algorithm, this.starter).then(
+      (session) => {
+        this.session = session;
+        void this.receive(session);
+        callback();
+      },
+      callback,
+    );
   }
 
   // The whole pull once ssh runs: the header, the data through its stages into this stream,

@@ -7,6 +7,14 @@ import { writeFileAtomic } from './local-file.js';
 import { pullIntoPartial } from './local-partial.js';
 import { createPullStream, type PullOptions, type PullResult } from './pull.js';
 import type { PullStream } from './pull-stream.js';
+import { controlCarrier, openPullControl, type PullControl } from './pull-control.js';
+import type { SessionStarter } from './pull-session.js';
+import { pullInRanges, type ByteMeter } from './pull-ranges.js';
+import { planRanges } from './range-plan.js';
+import { discardRangeRecord } from './range-record.js';
+import { customSshCommand } from '../ssh/command.js';
+import { parseTarget } from '../ssh/target.js';
+import { chooseStreams } from '../util/streams.js';
 
 /** Options of pull(): those of createPullStream plus resume and retries for a local path. */
 export interface PullWithRetriesOptions extends PullOptions, RetryOptions {
@@ -18,6 +26,8 @@ export interface PullWithRetriesOptions extends PullOptions, RetryOptions {
   resume?: boolean | undefined;
   /** Transforms between the pull and the output (a progress meter, say), made anew for each attempt. */
   through?: ((stream: PullStream) => Duplex[]) | undefined;
+  /** A progress meter for a pull in ranges (its bytes pass through no stream), made anew for each attempt. */
+  meter?: (() => ByteMeter | undefined) | undefined;
 }
 
 /**
@@ -29,7 +39,7 @@ export async function pull(
   output: Writable | string,
   options: PullWithRetriesOptions = {},
 ): Promise<PullResult> {
-  const { retries = 0, onRetry, through, resume, ...pullOptions } = options;
+  const { retries = 0, onRetry, through, meter, resume, ...pullOptions } = options;
   if (typeof output !== 'string' && (retries > 0 || resume)) {
     throw new UsageError('resume and retries need a local file as the output', {
       operation: 'pull',
@@ -37,27 +47,89 @@ export async function pull(
     });
   }
   return withRetries({ retries, onRetry, signal: pullOptions.signal }, async () => {
-    if (typeof output === 'string' && (retries > 0 || resume)) {
-      const algorithm = pullOptions.checksum ?? 'md5';
-      let stream: PullStream | undefined;
-      const start = (resumeFrom: PullOptions['resumeFrom']) =>
-        (stream = createPullStream(source, { ...pullOptions, resumeFrom }));
-      try {
-        await pullIntoPartial(output, algorithm, start, through);
-      } catch (error) {
-        const own = stream?.result ?? Promise.resolve();
-        throw await preferOwnError(own, error, 'cannot write output', 'pull', source);
-      }
-      return stream!.result;
-    }
-    const stream = createPullStream(source, pullOptions);
-    const stages = through?.(stream) ?? [];
+    const started = performance.now();
+    const target = parseTarget(source, 'pull');
+    const control =
+      typeof output === 'string' && mayUseRanges(pullOptions)
+        ? await openPullControl(target, pullOptions, pullOptions.checksum ?? 'md5', {
+            operation: 'pull',
+            target: target.display,
+          })
+        : undefined;
     try {
-      if (typeof output === 'string') await writeFileAtomic(stream, output, { through: stages });
-      else await pipeThrough(stream, stages, output);
-    } catch (error) {
-      throw await preferOwnError(stream.result, error, 'cannot write output', 'pull', source);
+      const spans = control?.size !== undefined ? planFor(control, pullOptions) : [];
+      if (control && spans.length > 1) {
+        return await pullInRanges(control, {
+          source: target,
+          output: output as string,
+          spans,
+          options: pullOptions,
+          resume: retries > 0 || resume === true,
+          started,
+          meter: meter?.(),
+        });
+      }
+      const starter = control && controlCarrier(control);
+      return await pullOneStream(
+        source,
+        output,
+        pullOptions,
+        { retries, resume, through },
+        starter,
+      );
+    } finally {
+      await control?.connection.close();
     }
-    return stream.result;
   });
+}
+
+// Ranges need a local file to write at offsets, and bytes as they are on the remote disk: a
+// compressed or rate-limited pull takes one stream (each range would compress or throttle on
+// its own). --streams 1 keeps the single session, with no control connection at all, and so
+// does 'auto' with an ssh command of the user's (--ssh): a wrapper may not carry a control
+// session (one that buffers its output would hold it up for good), so only a number asks it to.
+function mayUseRanges(options: PullOptions): boolean {
+  const streams = options.streams ?? 'auto';
+  if (streams === 1 || (streams === 'auto' && customSshCommand(options) !== undefined)) {
+    return false;
+  }
+  return !options.compress && !options.limitRate && !options.resumeFrom;
+}
+
+function planFor(control: PullControl, options: PullOptions) {
+  const count = chooseStreams(control.rttMs, control.size!, options.streams ?? 'auto');
+  return planRanges(control.size!, count);
+}
+
+// One session carries the whole file: over the control's connection when there is one.
+async function pullOneStream(
+  source: string,
+  output: Writable | string,
+  pullOptions: PullOptions,
+  { retries, resume, through }: Pick<PullWithRetriesOptions, 'retries' | 'resume' | 'through'>,
+  starter: SessionStarter | undefined,
+): Promise<PullResult> {
+  if (typeof output === 'string' && ((retries ?? 0) > 0 || resume)) {
+    const algorithm = pullOptions.checksum ?? 'md5';
+    let stream: PullStream | undefined;
+    const start = (resumeFrom: PullOptions['resumeFrom']) =>
+      (stream = createPullStream(source, { ...pullOptions, resumeFrom }, starter));
+    try {
+      await pullIntoPartial(output, algorithm, start, through);
+    } catch (error) {
+      const own = stream?.result ?? Promise.resolve();
+      throw await preferOwnError(own, error, 'cannot write output', 'pull', source);
+    }
+    await discardRangeRecord(output);
+    return stream!.result;
+  }
+  const stream = createPullStream(source, pullOptions, starter);
+  const stages = through?.(stream) ?? [];
+  try {
+    if (typeof output === 'string') await writeFileAtomic(stream, output, { through: stages });
+    else await pipeThrough(stream, stages, output);
+  } catch (error) {
+    throw await preferOwnError(stream.result, error, 'cannot write output', 'pull', source);
+  }
+  return stream.result;
 }

@@ -41,6 +41,8 @@ export function readHeader(stream: Readable, tag: string, context: ErrorContext)
     const onEnd = () => settle(() => resolve({ fields: undefined, noise: lastLine(pending) }));
     const onError = (error: Error) => settle(() => reject(error));
     stream.on('data', onData).once('end', onEnd).once('close', onEnd).once('error', onError);
+    // A stream paused explicitly (handed over by another reader) does not flow for 'data' alone.
+    stream.resume();
   });
 }
 

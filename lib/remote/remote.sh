@@ -539,11 +539,67 @@ make_workdir() {
 skip_to() { if [ "$1" -gt 0 ]; then tail -c +$(($1 + 1)); else cat; fi; }
 squeeze() { if [ -n "$compress" ]; then "$compress" -c "-$level"; else cat; fi; }
 
+# pull-control PATH ALGO: the control session of a pull in ranges. Says "ready SIZE STAMP"
+# (SIZE "-": not a regular file), then answers commands on stdin: ping (pong: the local side
+# times the round trip), sum (the digest of the whole file, read once here while the ranges
+# travel) and pull ARGS... (encoded: this session carries the whole file itself, as the pull
+# operation does, and ends; no second session for a pull in one stream). EOF ends it.
+pull_control() {
+  path=$1 algo=$2
+  resolve "$path"
+  need_hash "$algo"
+  [ -e "$p" ] || fail enoent 'no such file'
+  [ -d "$p" ] && fail isdir 'is a directory'
+  [ -r "$p" ] || fail eacces 'permission denied'
+  size=-
+  [ -f "$p" ] && size=$(wc -c < "$p" | tr -d ' ')
+  say ready "$size" "$(stamp_of)"
+  while IFS= read -r line; do
+    case $line in
+      ping) say pong ;;
+      sum)
+        h=-
+        if [ "$algo" != none ]; then
+          h=$(digest_of "$p")
+          [ -r "$p" ] && [ -n "$h" ] || fail io 'read error'
+        fi
+        say sum "$h" ;;
+      pull\ *) set -- $line; shift; pull "$@"; exit 0 ;;
+    esac
+  done
+  exit 0
+}
+# stamp_of: what changes when $p is written or replaced: size, times to the nanosecond and
+# inode where there is stat, else ls and date -r (OpenWrt's BusyBox), as one word.
+stamp_of() {
+  { stat -L -c '%s.%y.%z.%i' -- "$p" || stat -L -f '%z.%m.%c.%i' -- "$p" ||
+    { ls -lnLdi -- "$p" && date -r "$p" +%s; }; } 2>/dev/null | tr ' \n' '__'
+}
+# pull-range PATH OFFSET LENGTH: "<tag> range", then LENGTH bytes of the file from OFFSET (a
+# multiple of 1 MiB) on stdout, read by dd in 1 MiB blocks (the last may be short); then on
+# stderr "<tag> stamp STAMP", taken after the read: every range's equal to pull-control's
+# first one means the file did not change while any range was read (a change after that
+# shows in the digest). The local side counts the bytes; the digest comes from pull-control.
+pull_range() {
+  path=$1 offset=$2 length=$3
+  resolve "$path"
+  [ -f "$p" ] || fail enoent 'no such file (removed during the transfer?)'
+  [ -r "$p" ] || fail eacces 'permission denied'
+  say range
+  exec 3>&1
+  e=$(dd if="$p" bs=1048576 skip=$((offset / 1048576)) count=$(((length + 1048575) / 1048576)) 2>&1 >&3 3>&-) ||
+    fail io "read error${e:+: $(printf '%s\n' "$e" | sed '/records/d' | head -n 1)}"
+  say stamp "$(stamp_of)" >&2
+  exit 0
+}
+
 case $op in
   push-control) push_control "$@" ;;
   push-data) push_data "$@" ;;
   push-range) push_range "$@" ;;
   pull) pull "$@" ;;
+  pull-control) pull_control "$@" ;;
+  pull-range) pull_range "$@" ;;
   exec)
     # The command's output starts after this line: a noisy login shell's output comes before.
     say start

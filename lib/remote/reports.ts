@@ -33,16 +33,27 @@ export class ReportReader {
   private cut = false;
   private readonly waiters: Array<() => void> = [];
 
+  private readonly onData = (chunk: Buffer) => this.consume(chunk);
+
   constructor(
     private readonly tag: string,
-    stream: Readable | null | undefined,
+    private readonly stream: Readable | null | undefined,
   ) {
     this.ended = new Promise((resolve) => (this.markEnded = resolve));
-    stream?.on('data', (chunk: Buffer) => this.consume(chunk));
+    stream?.on('data', this.onData);
     stream?.on('end', () => {
       if (this.held > 0) this.line(this.takePartial());
       this.end();
     });
+  }
+
+  /**
+   * Stops reading, between two reports: the stream is paused and its next byte left to another
+   * reader (the control session of a pull handing its output over to the data, say).
+   */
+  detach(): void {
+    this.stream?.off('data', this.onData);
+    this.stream?.pause();
   }
 
   /** Resolves with the next report whose word is in `words` (or undefined once the stream ends). */

@@ -150,6 +150,17 @@ export class ControlConnection {
     return session;
   }
 
+  /**
+   * Sends `line`, the control script's last command, and hands its output over: the session's
+   * stdout from its next byte on (no longer read for reports), its stderr, and the master as the
+   * process whose exit is the script's. A pull carried by the control session itself uses this.
+   */
+  handOver(line: string): SshProcess {
+    this.parts.stdout.detach();
+    this.send(line);
+    return this.parts.master;
+  }
+
   /** Sends one command line to the control script; no reply expected. */
   send(line: string): void {
     this.parts.master.stdin?.write(line + '\n');

@@ -1,0 +1,88 @@
+import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
+import { encodeArgument } from '../remote/script.js';
+import type { ControlConnection } from '../ssh/control-connection.js';
+import { openControlConnection } from '../ssh/open-control.js';
+import type { Target } from '../ssh/target.js';
+import { debug } from '../util/debug.js';
+import type { ErrorContext } from '../util/errors.js';
+import { stallTimeoutOf } from '../util/stall-watchdog.js';
+import type { PullOptions } from './options.js';
+import type { SessionStarter } from './pull-session.js';
+
+/** An authenticated connection to the source host, its pull-control script ready. */
+export interface PullControl {
+  readonly connection: ControlConnection;
+  /** The remote file's size; undefined when it is not a regular file. */
+  readonly size: number | undefined;
+  /** What changes when the remote file is written or replaced (compared again at the end). */
+  readonly stamp: string;
+  /** One round trip of the control session, in milliseconds; 0 when not measured. */
+  readonly rttMs: number;
+}
+
+/**
+ * Connects (one authentication), starts the remote pull-control script for `source` (it fails
+ * like a pull would: no such file, a directory, permission denied) and, with `streams` 'auto',
+ * times one round trip.
+ */
+export async function openPullControl(
+  source: Target,
+  options: PullOptions,
+  algorithm: ChecksumAlgorithm,
+  context: ErrorContext,
+): Promise<PullControl> {
+  const connection = await openControlConnection({
+    destination: source,
+    ssh: options,
+    remoteArgs: ['pull-control', source.path, algorithm],
+    context,
+    stallTimeout: stallTimeoutOf(options),
+    signal: options.signal,
+  });
+  try {
+    const [sizeText = '', stamp = ''] = connection.ready.fields;
+    let rttMs = 0;
+    if ((options.streams ?? 'auto') === 'auto') {
+      const sent = performance.now();
+      await connection.request('ping', ['pong']);
+      rttMs = performance.now() - sent;
+    }
+    debug(`pull: size ${sizeText}${rttMs ? `, round trip ${rttMs.toFixed(1)} ms` : ''}`);
+    return {
+      connection,
+      size: /^\d+$/.test(sizeText) ? Number(sizeText) : undefined,
+      stamp,
+      rttMs,
+    };
+  } catch (error) {
+    await connection.close();
+    throw error;
+  }
+}
+
+/**
+ * Has the control session itself run the remote pull (`args`: the operation and its arguments),
+ * handing its output over: the one stream of a pull that chose no ranges costs no session more.
+ * Once only: the control script ends with it.
+ */
+export function controlCarrier(control: PullControl): SessionStarter {
+  return ([operation = '', ...args]) => {
+    const line = [operation, ...args.map(encodeArgument)].join(' ');
+    return { tag: control.connection.tag, child: control.connection.handOver(line) };
+  };
+}
+
+/** Starts sessions of the remote script over the control's connection (no new login). */
+export function sessionStarter(control: PullControl): SessionStarter {
+  return (args) => {
+    const child = control.connection.spawnSession(args, {
+      stdin: 'pipe',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      buffer: false,
+    });
+    // The script went first on stdin; nothing else follows.
+    child.stdin?.end();
+    return { tag: control.connection.tag, child };
+  };
+}

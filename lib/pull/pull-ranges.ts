@@ -1,0 +1,174 @@
+import { open, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Target } from '../ssh/target.js';
+import { abortErrorFor } from '../util/abort.js';
+import { LocalIOError, VerificationError, type ErrorContext } from '../util/errors.js';
+import { hashRange } from '../util/hash-range.js';
+import { verifiedResult } from '../util/result.js';
+import { stallError, stallTimeoutOf, watchStall } from '../util/stall-watchdog.js';
+import { commitLocalFile, newFileMode, temporaryPathOf } from './local-file.js';
+import type { PullOptions, PullResult } from './options.js';
+import { sessionStarter, type PullControl } from './pull-control.js';
+import type { ByteSpan } from './range-plan.js';
+import { giveBackRanged, resumePoint, takeRangedPartial } from './range-record.js';
+import { fetchRange, type RangeTask } from './range-session.js';
+
+/** A progress meter for bytes that move outside any stream (ProgressStream is one). */
+export interface ByteMeter {
+  setTotal(total: number): void;
+  advanceTo(bytes: number): void;
+  done(): void;
+}
+
+/** What a pull in ranges needs besides the open control. */
+export interface RangedPull {
+  source: Target;
+  output: string;
+  spans: readonly ByteSpan[];
+  options: PullOptions;
+  /** Keep a failed pull's partial file (with a record of what landed) and continue one. */
+  resume: boolean;
+  /** performance.now() when the pull started. */
+  started: number;
+  /** Shows the bytes as they land. */
+  meter?: ByteMeter | undefined;
+}
+
+/**
+ * Pulls the remote regular file into `output` in ranges, each on its own session over the
+ * control's connection and written at its offset into one temporary file. The commit is the
+ * single stream's: the local file's count and digest must equal the remote ones, and the remote
+ * file must not have changed meanwhile (size and stamp as at the start); then fsync, rename.
+ */
+export async function pullInRanges(control: PullControl, pull: RangedPull): Promise<PullResult> {
+  const { source, output, options, resume } = pull;
+  const context: ErrorContext = { operation: 'pull', target: source.display };
+  const remote = { size: control.size!, stamp: control.stamp };
+  const existing = await stat(output).then(
+    (found) => found.mode & 0o7777,
+    () => undefined,
+  );
+  const held = resume ? await takeRangedPartial(output, remote) : undefined;
+  const temporary = held?.own ?? temporaryPathOf(output);
+  const tasks: RangeTask[] = pull.spans.map((span) => ({
+    span,
+    from: resumePoint(span, held?.landed ?? []),
+    written: 0,
+  }));
+  const flags = held?.landed.length ? 'r+' : held?.taken ? 'w' : 'wx';
+  let file: FileHandle | undefined;
+  try {
+    file = await open(temporary, flags, held ? 0o600 : (existing ?? 0o666)).catch(
+      (error: Error) => {
+        throw new LocalIOError(`cannot write output: ${error.message}`, {
+          ...context,
+          cause: error,
+        });
+      },
+    );
+    if (flags === 'r+') await file.truncate(remote.size);
+    pull.meter?.setTotal(tasks.reduce((sum, task) => sum + task.span.end - task.from, 0));
+    const digest = await transfer(control, tasks, file, pull, context);
+    pull.meter?.done();
+    await file.close();
+    file = undefined;
+    const local = await hashRange(temporary, options.checksum ?? 'md5', {}, () =>
+      Boolean(options.signal?.aborted),
+    );
+    if (options.signal?.aborted) throw abortErrorFor(options.signal, context);
+    const localDigest = local.hash?.digest('hex') ?? '';
+    if (local.bytes !== remote.size || localDigest !== digest) {
+      throw new VerificationError(
+        `verification failed: remote file ${remote.size} bytes ${digest || '-'}, ` +
+          `received ${local.bytes} bytes ${localDigest || '-'}`,
+        { bytes: remote.size, digest },
+        { bytes: local.bytes, digest: localDigest },
+        context,
+      );
+    }
+    const mode = held ? (existing ?? (await newFileMode(dirname(output)))) : existing;
+    await commitLocalFile(temporary, output, mode);
+    return verifiedResult({
+      target: source.display,
+      bytes: remote.size,
+      algorithm: options.checksum ?? 'md5',
+      digest,
+      started: pull.started,
+      compress: undefined,
+      resumed: tasks.reduce((sum, task) => sum + task.from - task.span.start, 0),
+    });
+  } catch (error) {
+    pull.meter?.done();
+    control.connection.kill();
+    await file?.close().catch(() => {});
+    if (held && !(error instanceof VerificationError)) {
+      const landed = tasks.map(({ span, from, written }) => ({
+        start: span.start,
+        end: from + written,
+      }));
+      await giveBackRanged(temporary, output, remote, landed);
+    } else {
+      await unlink(temporary).catch(() => {});
+    }
+    // Aborting kills ssh: what that did to a session is the abort, not a lost connection.
+    throw options.signal?.aborted ? abortErrorFor(options.signal, context) : error;
+  }
+}
+
+// Runs the ranges that are still missing, while the control session reads the whole remote
+// file for its digest; resolves with that digest ('' for 'none') once every range has landed
+// and the remote file was as at the start after each range was read. The first failure ends
+// every other session.
+async function transfer(
+  control: PullControl,
+  tasks: readonly RangeTask[],
+  file: FileHandle,
+  { source, options, meter }: RangedPull,
+  context: ErrorContext,
+): Promise<string> {
+  const { connection } = control;
+  const sum = connection.request('sum', ['sum']);
+  sum.catch(() => {});
+  const missing = tasks.filter((task) => task.from < task.span.end);
+  let moved = 0;
+  let active = missing.length;
+  let failure: Error | undefined;
+  const stop = (error: Error) => {
+    failure ??= error;
+    connection.endSessions();
+  };
+  const ms = stallTimeoutOf(options);
+  const stall = watchStall(ms, { moved: () => moved, waiting: () => active > 0 }, () =>
+    stop(stallError(ms, context)),
+  );
+  const signal = options.signal;
+  const onAbort = () => stop(abortErrorFor(signal!, context));
+  signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal?.aborted) onAbort();
+  const start = sessionStarter(control);
+  let changed = false;
+  await Promise.allSettled(
+    missing.map((task) =>
+      fetchRange(start, source.path, task, file, context, (bytes) => {
+        moved += bytes;
+        meter?.advanceTo(moved);
+      })
+        .then((stamp) => void (changed ||= stamp !== control.stamp))
+        .catch((error: Error) => stop(error))
+        .finally(() => active--),
+    ),
+  );
+  stall.stop();
+  signal?.removeEventListener('abort', onAbort);
+  if (failure !== undefined) throw failure;
+  if (changed) {
+    throw new VerificationError(
+      'verification failed: the remote file changed during the transfer; nothing committed',
+      { bytes: control.size!, digest: '' },
+      { bytes: control.size!, digest: '' },
+      context,
+    );
+  }
+  const [digest = ''] = (await sum).fields;
+  return digest === '-' ? '' : digest;
+}
