@@ -560,11 +560,15 @@ pull_control() {
       sum)
         h=-
         if [ "$algo" != none ]; then
-          h=$(digest_of "$p")
+          digest_of "$p"; h=$dg
           [ -r "$p" ] && [ -n "$h" ] || fail io 'read error'
         fi
         say sum "$h" ;;
-      pull\ *) set -- $line; shift; pull "$@"; exit 0 ;;
+      # pull ARGS...: this session carries the file itself; the arguments come octal-encoded.
+      pull\ *)
+        set -- $line; shift; n=$#
+        while [ "$n" -gt 0 ]; do a=$(d "$1"; printf x); shift; set -- "$@" "${a%x}"; n=$((n - 1)); done
+        pull "$@"; exit 0 ;;
     esac
   done
   exit 0
