@@ -77,13 +77,13 @@ describe('chooseStreams', () => {
 
   it('auto: one channel on a LAN, for a small file, or without a measurement', () => {
     assert.equal(chooseStreams(0.3, 1 << 30, 'auto'), 1);
-    assert.equal(chooseStreams(14.9, 1 << 30, 'auto'), 1);
+    assert.equal(chooseStreams(24.9, 1 << 30, 'auto'), 1);
     assert.equal(chooseStreams(100, 16 * MiB - 1, 'auto'), 1);
     assert.equal(chooseStreams(undefined, 1 << 30, 'auto'), 1);
   });
 
   it('auto: more channels the longer the round trip, at most 8, at least 4 MiB each', () => {
-    assert.equal(chooseStreams(20, 1 << 30, 'auto'), 2);
+    assert.equal(chooseStreams(25, 1 << 30, 'auto'), 2);
     assert.equal(chooseStreams(50, 1 << 30, 'auto'), 4);
     assert.equal(chooseStreams(100, 1 << 30, 'auto'), 8);
     assert.equal(chooseStreams(300, 1 << 30, 'auto'), 8);
