@@ -2,7 +2,10 @@ import type { Duplex } from 'node:stream';
 import { UsageError } from '../util/errors.js';
 import type { PushOptions } from './options.js';
 
-/** Options of a push to several targets. */
+/**
+ * Options of a push to several targets. `streams` applies to each target; 'auto' (the default)
+ * is one channel each here, as the targets already share the link and this process.
+ */
 export interface FanOutOptions extends PushOptions {
   /**
    * At most this many connections at once (default 16). Targets beyond it wait for a free slot
@@ -23,6 +26,14 @@ export interface FanOutOptions extends PushOptions {
    * each group of targets.
    */
   spoolThrough?: (() => Duplex[]) | undefined;
+}
+
+/**
+ * The channels of each target: one unless a number is asked for. The targets share the link and
+ * this process already, and a waiting target must cost node no memory (ssh reads the spool).
+ */
+export function streamsPerTarget(options: PushOptions): number {
+  return options.streams === 'auto' ? 1 : (options.streams ?? 1);
 }
 
 /** At most this many connections at once, unless the options say otherwise. */

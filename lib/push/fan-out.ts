@@ -3,7 +3,12 @@ import { Writable } from 'node:stream';
 import { setMaxListeners } from 'node:events';
 import { AbortError, UsageError } from '../util/errors.js';
 import { sharedDigest } from './fan-out-digest.js';
-import { DEFAULT_MAX_PARALLEL, maxParallelOf, type FanOutOptions } from './fan-out-options.js';
+import {
+  DEFAULT_MAX_PARALLEL,
+  maxParallelOf,
+  streamsPerTarget,
+  type FanOutOptions,
+} from './fan-out-options.js';
 import { connectInTurn } from './fan-out-turns.js';
 import { parseTarget } from '../ssh/target.js';
 import { destroyOnAbort } from '../util/abort.js';
@@ -71,7 +76,7 @@ export class FanOutPushStream extends Writable {
     const { hash, digestSource } = sharedDigest(options.checksum ?? 'md5', internals.digestSource);
     const stopTargets = new AbortController();
     setMaxListeners(0, stopTargets.signal); // one listener per target, by design
-    const perTarget = { ...rest, signal: stopTargets.signal };
+    const perTarget = { ...rest, streams: streamsPerTarget(rest), signal: stopTargets.signal };
     // Every target is checked before any connects: one bad target refuses the whole command,
     // and no ssh is left running behind the error. (A PushStream starts ssh once constructed,
     // and its other checks concern the options, shared by all: the first one throws alone.)
@@ -184,7 +189,7 @@ export class FanOutPushStream extends Writable {
     const outcomes = await runQueue({
       targets: this.queued,
       file: spool.file,
-      options: { ...options, signal: this.stopTargets.signal },
+      options: { ...options, streams: streamsPerTarget(options), signal: this.stopTargets.signal },
       internals: { digestSource: this.digestSource },
       slots: this.slots,
       groupSize: maxParallel,

@@ -87,7 +87,6 @@ export class RangesDelivery implements Delivery {
       start,
       end: start + job.length - 1,
       autoClose: false,
-      highWaterMark: 1 << 20,
     });
     const flight = { read, stdin: session.process.stdin! };
     this.flights.add(flight);
