@@ -107,7 +107,8 @@ export class RangesDelivery implements Delivery {
       this.sessions.delete(session);
     }
     this.sent += job.length;
-    this.control.send(`landed ${job.offset} ${job.length}`);
+    // Only a resumable push keeps its partial file, and with it the record of what landed.
+    if (resume) this.control.send(`landed ${job.offset} ${job.length}`);
   }
 
   private moved(): number {
