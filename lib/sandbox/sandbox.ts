@@ -6,7 +6,7 @@ import { dropbearCommand, findDropbearTools, homeOf } from './dropbear.js';
 import { findSshd } from './binaries.js';
 import { assertNotLocked, resolveLoginUser } from './login-user.js';
 import { assertPlainPath, writeLoginFiles } from './keys.js';
-import { HOST, sshConfigText, sshdCommand, validateAliases } from './ssh-configs.js';
+import { HOST, sshConfigText, sshdCommand, validateAliases, withoutBashrc } from './ssh-configs.js';
 import { signalAll, terminate, type Sshd } from './server-process.js';
 import { startServer } from './start-server.js';
 
@@ -33,6 +33,13 @@ export interface SandboxOptions {
   sshdConfig?: string[];
   /** sshd_config lines appended after the defaults: `Match` blocks (e.g. `Match User NAME`). */
   sshdMatch?: string[];
+  /**
+   * Whether a bash login shell reads ~/.bashrc for each ssh command, as Debian's bash does under
+   * sshd (OpenSSH only). Default: no when the sandbox logs in as the account running it, whose
+   * startup files belong to the machine, not to the test (a CI machine's `pyenv init` there,
+   * waiting on a stale lock, took 60 s per login); yes for a `user`, whose files the caller set up.
+   */
+  bashrc?: boolean;
 }
 
 /** A running throwaway sshd on 127.0.0.1 and the ssh_config that reaches it. */
@@ -95,9 +102,14 @@ const ensurePrivsepDir = async (): Promise<void> => {
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const server = options.server ?? 'openssh';
   const dropbear = server === 'dropbear' ? findDropbearTools() : undefined;
-  if (dropbear !== undefined && (options.sshdConfig ?? options.sshdMatch) !== undefined) {
-    throw new Error('dropbear sandbox: sshdConfig and sshdMatch apply to OpenSSH only');
+  if (
+    dropbear !== undefined &&
+    (options.sshdConfig ?? options.sshdMatch ?? options.bashrc) !== undefined
+  ) {
+    throw new Error('dropbear sandbox: sshdConfig, sshdMatch and bashrc apply to OpenSSH only');
   }
+  const bashrc = options.bashrc ?? options.user !== undefined;
+  const sshdConfig = bashrc ? (options.sshdConfig ?? []) : withoutBashrc(options.sshdConfig ?? []);
   const sshdPath = dropbear === undefined ? findSshd() : dropbear.dropbear;
   if (sshdPath === undefined) throw new SshdNotFoundError();
   const aliases = validateAliases(options.aliases ?? []);
@@ -112,7 +124,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const home = dropbear === undefined ? '' : await homeOf(user.name);
     const started = await startServer(dir, async (port) =>
       dropbear === undefined
-        ? sshdCommand(sshdPath, dir, port, options.sshdConfig ?? [], options.sshdMatch ?? [])
+        ? sshdCommand(sshdPath, dir, port, sshdConfig, options.sshdMatch ?? [])
         : dropbearCommand(dropbear, dir, port, home),
     );
     sshd = started.sshd;

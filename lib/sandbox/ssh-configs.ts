@@ -8,6 +8,17 @@ export const HOST = 'sandbox';
 /** The name known_hosts holds the host key under, whatever the alias or port. */
 export const HOST_KEY_ALIAS = 'sshstream-sandbox';
 
+/**
+ * `extra` with `SHLVL=1` in the sessions' environment, which makes bash skip ~/.bashrc (it reads
+ * it for a command run by sshd only at shell level 1). sshd honours only the first SetEnv line,
+ * so the variable joins that line when `extra` has one.
+ */
+export const withoutBashrc = (extra: string[]): string[] => {
+  const first = extra.findIndex((line) => /^\s*SetEnv\s/i.test(line));
+  if (first === -1) return [...extra, 'SetEnv SHLVL=1'];
+  return extra.map((line, i) => (i === first ? `${line} SHLVL=1` : line));
+};
+
 // `extra` first: sshd keeps the first value of a keyword, so they override the defaults.
 const sshdConfigText = (dir: string, port: number, extra: string[], match: string[]): string =>
   [

@@ -11,9 +11,11 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { findSshd, startSandbox, type Sandbox } from '../../lib/sandbox/sandbox.js';
 import { isRoot, rootOnly } from '../helpers/prerequisites.js';
+import { ensureUser as ensureShellUser } from '../helpers/users.js';
 
 const run = promisify(execFile);
 const TEST_USER = 'sshstream-test';
+const BASHRC_USER = 'sshstream-bashrc';
 const LOCKED_USER = 'sshstream-locked';
 const sandboxModule = fileURLToPath(new URL('../../lib/sandbox/sandbox.js', import.meta.url));
 
@@ -264,4 +266,42 @@ test('options.user must exist', async (t) => {
   await assert.rejects(startSandbox({ user: 'no-such-user-sshstream' }), {
     message: 'sandbox user no-such-user-sshstream: no such local user',
   });
+});
+
+// The machine's own dotfiles are not under test: a CI machine's root ~/.bashrc ran `pyenv init`,
+// which waited 60 s on a stale lock at every login, and took the test run past its time limit.
+test("the account running the sandbox logs in without its ~/.bashrc; a given user's is read", async (t) => {
+  if (!rootOnly(t, 'needs root (a bash user with a noisy ~/.bashrc)')) return;
+  const user = await ensureShellUser(BASHRC_USER, 'bash');
+  await writeFile(join(user.home, '.bashrc'), 'echo bashrc-was-read\n');
+  const read = await startSandbox({ user: BASHRC_USER });
+  try {
+    assert.equal(await ssh(read, 'sandbox', 'echo hi'), 'bashrc-was-read\nhi\n');
+  } finally {
+    await read.stop();
+  }
+  // sshd honours only the first SetEnv line: the caller's variables must survive.
+  const skipped = await startSandbox({
+    user: BASHRC_USER,
+    bashrc: false,
+    sshdConfig: ['SetEnv SSHSTREAM_MARK=kept'],
+  });
+  try {
+    assert.equal(await ssh(skipped, 'sandbox', 'echo $SSHSTREAM_MARK'), 'kept\n');
+  } finally {
+    await skipped.stop();
+  }
+  // The default, as that user runs it for itself.
+  const code = `
+    const s = await sandbox.startSandbox();
+    const { execFileSync } = await import('node:child_process');
+    const out = execFileSync('ssh', [...s.sshArgs, 'sandbox', 'echo hi'], { encoding: 'utf8' });
+    await s.stop();
+    console.log(JSON.stringify(out));`;
+  const prefix = ['runuser', '-u', BASHRC_USER, '--', 'env', 'TMPDIR=/tmp'];
+  const readable = await readableSandboxModule();
+  const out = await runNode(code, prefix, readable.module).finally(() =>
+    rm(readable.dir, { recursive: true, force: true }),
+  );
+  assert.equal(JSON.parse(out), 'hi\n');
 });
