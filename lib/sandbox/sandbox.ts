@@ -34,8 +34,9 @@ export interface SandboxOptions {
   /** sshd_config lines appended after the defaults: `Match` blocks (e.g. `Match User NAME`). */
   sshdMatch?: string[];
   /**
-   * Whether a bash login shell reads ~/.bashrc for each ssh command, as Debian's bash does under
-   * sshd (OpenSSH only). Default: no when the sandbox logs in as the account running it, whose
+   * Whether the login user's bash reads ~/.bashrc for each ssh command, as Debian's bash does
+   * under sshd (OpenSSH only; other users logging in always do). Default: no when the sandbox
+   * logs in as the account running it, whose
    * startup files belong to the machine, not to the test (a CI machine's `pyenv init` there,
    * waiting on a stale lock, took 60 s per login); yes for a `user`, whose files the caller set up.
    */
@@ -109,11 +110,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     throw new Error('dropbear sandbox: sshdConfig, sshdMatch and bashrc apply to OpenSSH only');
   }
   const bashrc = options.bashrc ?? options.user !== undefined;
-  const sshdConfig = bashrc ? (options.sshdConfig ?? []) : withoutBashrc(options.sshdConfig ?? []);
   const sshdPath = dropbear === undefined ? findSshd() : dropbear.dropbear;
   if (sshdPath === undefined) throw new SshdNotFoundError();
   const aliases = validateAliases(options.aliases ?? []);
   const user = await resolveLoginUser(options.user);
+  const sshdMatch = [
+    ...(bashrc ? [] : withoutBashrc(user.name, options.sshdConfig ?? [])),
+    ...(options.sshdMatch ?? []),
+  ];
   await assertNotLocked(user.name);
   if (dropbear === undefined) await ensurePrivsepDir();
   const dir = await mkdtemp(join(tmpdir(), 'sshstream-'));
@@ -124,7 +128,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const home = dropbear === undefined ? '' : await homeOf(user.name);
     const started = await startServer(dir, async (port) =>
       dropbear === undefined
-        ? sshdCommand(sshdPath, dir, port, sshdConfig, options.sshdMatch ?? [])
+        ? sshdCommand(sshdPath, dir, port, options.sshdConfig ?? [], sshdMatch)
         : dropbearCommand(dropbear, dir, port, home),
     );
     sshd = started.sshd;

@@ -9,14 +9,15 @@ export const HOST = 'sandbox';
 export const HOST_KEY_ALIAS = 'sshstream-sandbox';
 
 /**
- * `extra` with `SHLVL=1` in the sessions' environment, which makes bash skip ~/.bashrc (it reads
- * it for a command run by sshd only at shell level 1). sshd honours only the first SetEnv line,
- * so the variable joins that line when `extra` has one.
+ * A Match block that puts `SHLVL=1` in the environment of `user`'s sessions only, which makes
+ * bash skip ~/.bashrc (it reads it for a command run by sshd only at shell level 1); other
+ * users logging in to the same sshd keep theirs. A Match block's SetEnv replaces the global
+ * one, so the global variables of `extra` (sshd honours only its first SetEnv line) go in too.
  */
-export const withoutBashrc = (extra: string[]): string[] => {
-  const first = extra.findIndex((line) => /^\s*SetEnv\s/i.test(line));
-  if (first === -1) return [...extra, 'SetEnv SHLVL=1'];
-  return extra.map((line, i) => (i === first ? `${line} SHLVL=1` : line));
+export const withoutBashrc = (user: string, extra: string[]): string[] => {
+  const global = extra.find((line) => /^\s*SetEnv\s/i.test(line));
+  const vars = global?.trim().replace(/^SetEnv\s+/i, '');
+  return [`Match User ${user}`, `  SetEnv ${vars ? `${vars} ` : ''}SHLVL=1`];
 };
 
 // `extra` first: sshd keeps the first value of a keyword, so they override the defaults.

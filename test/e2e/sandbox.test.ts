@@ -280,6 +280,14 @@ test("the account running the sandbox logs in without its ~/.bashrc; a given use
   } finally {
     await read.stop();
   }
+  // Another user logging in to a sandbox that root runs for itself reads its own.
+  const rootRun = await startSandbox();
+  try {
+    const other = `${BASHRC_USER}@sandbox`;
+    assert.equal(await ssh(rootRun, other, 'echo hi'), 'bashrc-was-read\nhi\n');
+  } finally {
+    await rootRun.stop();
+  }
   // sshd honours only the first SetEnv line: the caller's variables must survive.
   const skipped = await startSandbox({
     user: BASHRC_USER,
