@@ -56,11 +56,14 @@ verified in the temporary file, then copied over the existing file in place, fsy
 hashed again (a mismatch exits 3). That copy is NOT atomic: a failure or a reader during it
 sees a partly written file, and it writes through a symbolic link.
 
-One SSH channel moves at most 2 MiB per round trip (about 20 MiB/s at 100 ms). A regular
-file on stdin (64 MiB or more, or any size with --streams 2 or more) travels in ranges, each
-on its own channel of the one connection and written at its offset into the temporary file;
---streams auto (the default) keeps 1 channel on a LAN and takes up to 8 on a long link, from
-the round trip it measures. With --resume, ranges that landed whole are not sent again.
+One SSH channel moves at most 2 MiB per round trip (about 20 MiB/s at 100 ms), and one TCP
+connection not much more. A regular file on stdin (64 MiB or more, or any size with --streams
+2 or more) travels in ranges, each written at its offset into the temporary file; each stream
+opens a connection of its own where that logs in without asking (a key or an agent: never a
+second prompt), else it is one more channel of the first connection (--single-connection:
+always). --streams auto (the default) keeps 1 stream on a LAN and takes up to 8 on a long
+link, from the round trip it measures. With --resume, ranges that landed whole are not sent
+again.
 
 Several targets get the same stdin at the same time, each verified and committed on its own;
 a failing target is dropped without stopping the others, and a table ends the run.

@@ -19,6 +19,7 @@ export interface TransferFlags {
   limitRate?: number;
   stallTimeout?: number;
   streams: Streams;
+  singleConnection?: boolean;
   port?: number;
   identity?: string;
   config?: string;
@@ -111,6 +112,10 @@ export function addTransferOptions(command: Command): Command {
         .default('auto')
         .argParser(streams),
     )
+    .option(
+      '--single-connection',
+      'all streams ride the one connection; by default each opens a connection of its own where that logs in without asking (a key or an agent), since one TCP connection caps a long link',
+    )
     .addOption(
       new Option('-p, --port <port>', 'ssh port').argParser(wholeNumber('--port', 1, 65535)),
     )
@@ -131,6 +136,7 @@ export function transferOptionsOf(flags: TransferFlags) {
     limitRate: flags.limitRate,
     stallTimeout: flags.stallTimeout === undefined ? undefined : flags.stallTimeout * 1000,
     streams: flags.streams,
+    singleConnection: flags.singleConnection,
   };
 }
 

@@ -25,6 +25,13 @@ export interface PullOptions extends SshOptions, StallOptions {
    * path uses ranges, and not with `compress`, `limitRate`, or 'auto' with an `sshCommand`.
    */
   streams?: Streams | undefined;
+  /**
+   * Keeps every stream of a transfer in ranges on the one connection. By default each further
+   * stream opens a connection of its own where that logs in without asking (a key or an
+   * agent: never a second prompt), since on a long link one TCP connection's window caps it
+   * however many channels ride it.
+   */
+  singleConnection?: boolean | undefined;
   /** Aborting kills ssh and errors the stream with AbortError. */
   signal?: AbortSignal | undefined;
   /**

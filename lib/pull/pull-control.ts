@@ -72,15 +72,17 @@ export function controlCarrier(control: PullControl): SessionStarter {
   };
 }
 
-/** Starts sessions of the remote script over the control's connection (no new login). */
-export function sessionStarter(control: PullControl): SessionStarter {
+/**
+ * Starts sessions of the remote script over the control's connection (no new login), or over
+ * the extra connection at `socket` (ExtraConnections).
+ */
+export function sessionStarter(control: PullControl, socket?: string): SessionStarter {
   return (args) => {
-    const child = control.connection.spawnSession(args, {
-      stdin: 'pipe',
-      stdout: 'pipe',
-      stderr: 'pipe',
-      buffer: false,
-    });
+    const child = control.connection.spawnSession(
+      args,
+      { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: false },
+      socket,
+    );
     // The script went first on stdin; nothing else follows.
     child.stdin?.end();
     return { tag: control.connection.tag, child };

@@ -1,5 +1,6 @@
 import { open, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { ExtraConnections } from '../ssh/extra-connections.js';
 import type { Target } from '../ssh/target.js';
 import { abortErrorFor } from '../util/abort.js';
 import { LocalIOError, VerificationError, type ErrorContext } from '../util/errors.js';
@@ -25,6 +26,8 @@ export interface RangedPull {
   source: Target;
   output: string;
   spans: readonly ByteSpan[];
+  /** How many ranges travel at once, each lane on a connection of its own where it can. */
+  lanes: number;
   options: PullOptions;
   /** Keep a failed pull's partial file (with a record of what landed) and continue one. */
   resume: boolean;
@@ -35,8 +38,8 @@ export interface RangedPull {
 }
 
 /**
- * Pulls the remote regular file into `output` in ranges, each on its own session over the
- * control's connection and written at its offset into one temporary file. The commit is the
+ * Pulls the remote regular file into `output` in ranges, each on its own session (over an
+ * extra connection where one logs in without asking, else over the control's) and written at its offset into one temporary file. The commit is the
  * single stream's: the local file's count and digest must equal the remote ones, and the remote
  * file must not have changed meanwhile (size and stamp as at the start); then fsync, rename.
  */
@@ -123,7 +126,7 @@ async function transfer(
   control: PullControl,
   tasks: readonly RangeTask[],
   file: FileHandle,
-  { source, options, meter }: RangedPull,
+  { source, options, meter, lanes }: RangedPull,
   context: ErrorContext,
 ): Promise<string> {
   const { connection } = control;
@@ -145,19 +148,24 @@ async function transfer(
   const onAbort = () => stop(abortErrorFor(signal!, context));
   signal?.addEventListener('abort', onAbort, { once: true });
   if (signal?.aborted) onAbort();
-  const start = sessionStarter(control);
   let changed = false;
-  await Promise.allSettled(
-    missing.map((task) =>
-      fetchRange(start, source.path, task, file, context, (bytes) => {
+  const queue = [...missing];
+  const connections = options.singleConnection ? 1 : Math.min(lanes, missing.length);
+  const extra = new ExtraConnections(connection, connections);
+  const lane = async (index: number): Promise<void> => {
+    const start = sessionStarter(control, await extra.socketOf(index));
+    for (let task = queue.shift(); task && failure === undefined; task = queue.shift()) {
+      await fetchRange(start, source.path, task, file, context, (bytes) => {
         moved += bytes;
         meter?.advanceTo(moved);
       })
         .then((stamp) => void (changed ||= stamp !== control.stamp))
         .catch((error: Error) => stop(error))
-        .finally(() => active--),
-    ),
-  );
+        .finally(() => active--);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(lanes, missing.length) }, (_, i) => lane(i)));
+  await extra.close();
   stall.stop();
   signal?.removeEventListener('abort', onAbort);
   if (failure !== undefined) throw failure;

@@ -57,12 +57,13 @@ export async function pull(
           })
         : undefined;
     try {
-      const spans = control?.size !== undefined ? planFor(control, pullOptions) : [];
-      if (control && spans.length > 1) {
+      const lanes = control?.size !== undefined ? lanesFor(control, pullOptions) : 1;
+      if (control && lanes > 1) {
         return await pullInRanges(control, {
           source: target,
           output: output as string,
-          spans,
+          spans: planRanges(control.size!, lanes),
+          lanes,
           options: pullOptions,
           resume: retries > 0 || resume === true,
           started,
@@ -96,9 +97,10 @@ function mayUseRanges(options: PullOptions): boolean {
   return !options.compress && !options.limitRate && !options.resumeFrom;
 }
 
-function planFor(control: PullControl, options: PullOptions) {
+// How many lanes (channels, or connections where they log in without asking) carry the file.
+function lanesFor(control: PullControl, options: PullOptions): number {
   const count = chooseStreams(control.rttMs, control.size!, options.streams ?? 'auto');
-  return planRanges(control.size!, count);
+  return planRanges(control.size!, count).length;
 }
 
 // One session carries the whole file: over the control's connection when there is one.

@@ -57,7 +57,8 @@ export async function chooseDelivery(choice: DeliveryChoice): Promise<Delivery> 
       const { landed } = choice;
       const resume = options.resume === true;
       const params = { path: target.path, input: direct, streams, landed, resume, algorithm };
-      return new RangesDelivery(control, { ...params, digestSource, context }, events);
+      const connections = options.singleConnection ? 1 : streams;
+      return new RangesDelivery(control, { ...params, connections, digestSource, context }, events);
     }
     return DirectDelivery.start(
       control,

@@ -16,7 +16,7 @@ type SessionStdin = Parameters<ControlConnection['spawnSession']>[1]['stdin'];
 /**
  * Starts `push-data` (or `operation`, such as `push-range`) over the connection. Its stdin is a
  * pipe (the script, then our "go" line and the bytes) or a descriptor of the input file that
- * ssh reads itself.
+ * ssh reads itself. `socket`: the extra connection it rides (ExtraConnections), else the master.
  */
 export function startDataSession(
   control: ControlConnection,
@@ -24,13 +24,13 @@ export function startDataSession(
   stdin: SessionStdin,
   context: ErrorContext,
   operation = 'push-data',
+  socket?: string,
 ): DataSession {
-  const process = control.spawnSession([operation, ...args], {
-    stdin,
-    stdout: 'ignore',
-    stderr: 'pipe',
-    buffer: false,
-  });
+  const process = control.spawnSession(
+    [operation, ...args],
+    { stdin, stdout: 'ignore', stderr: 'pipe', buffer: false },
+    socket,
+  );
   const stderr = new ReportReader(control.tag, process.stderr);
   const done = process.then((exit): void => {
     if (exit.exitCode !== 0) throw classifyFailure(exit, stderr, context);

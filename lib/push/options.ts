@@ -38,6 +38,13 @@ export interface PushOptions extends SshOptions, StallOptions {
    * chosen from the round-trip time and the size (see Streams).
    */
   streams?: Streams | undefined;
+  /**
+   * Keeps every stream of a transfer in ranges on the one connection. By default each further
+   * stream opens a connection of its own where that logs in without asking (a key or an
+   * agent: never a second prompt), since on a long link one TCP connection's window caps it
+   * however many channels ride it.
+   */
+  singleConnection?: boolean | undefined;
   /** Aborting kills ssh, removes the remote temporary file and rejects with AbortError. */
   signal?: AbortSignal | undefined;
   /**

@@ -3,6 +3,7 @@ import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
 import type { ControlConnection } from '../ssh/control-connection.js';
+import { ExtraConnections } from '../ssh/extra-connections.js';
 import { debug } from '../util/debug.js';
 import { LocalIOError, VerificationError, type ErrorContext } from '../util/errors.js';
 import { startDataSession, type DataSession } from './data-session.js';
@@ -15,6 +16,8 @@ export interface RangesParams {
   path: string;
   input: DirectInput;
   streams: number;
+  /** How many connections the streams use: the master's, and extra ones (ExtraConnections). */
+  connections: number;
   /** Parts of the input (relative to its start) that a resumed partial file already holds. */
   landed: readonly Span[];
   resume: boolean;
@@ -41,6 +44,7 @@ export class RangesDelivery implements Delivery {
   readonly compress = undefined;
   private stopped = false;
   private readonly sessions = new Set<DataSession>();
+  private readonly extra: ExtraConnections;
   private readonly flights = new Set<Flight>();
   // Bytes of the ranges that landed whole, in this run.
   private sent = 0;
@@ -58,16 +62,20 @@ export class RangesDelivery implements Delivery {
     this.stamp = fileStamp(input.fd);
     const size = fstatSync(input.fd).size - input.start;
     const jobs = planJobs(missingSpans(size, landed), streams);
-    debug(`push: ${jobs.length} ranges over ${streams} channels`);
+    debug(`push: ${jobs.length} ranges over ${streams} lanes`);
+    this.extra = new ExtraConnections(control, params.connections);
     this.digest = digestOfDirect(input, algorithm, digestSource, () => this.stopped);
     this.digest.catch(() => {});
     const queue = [...jobs];
-    const worker = async (): Promise<void> => {
+    const worker = async (lane: number): Promise<void> => {
+      const socket = await this.extra.socketOf(lane);
       for (let job = queue.shift(); job && !this.stopped; job = queue.shift()) {
-        await this.send(job);
+        await this.send(job, socket);
       }
     };
-    this.work = Promise.all(Array.from({ length: streams }, worker)).then(() => undefined);
+    this.work = Promise.all(Array.from({ length: streams }, (_, lane) => worker(lane))).then(
+      () => undefined,
+    );
     this.work.catch(() => {});
     events.transferStarted(this.work, {
       moved: () => this.moved(),
@@ -75,11 +83,12 @@ export class RangesDelivery implements Delivery {
     });
   }
 
-  // Sends one range on a session of its own; resolves once the remote side has written it all.
-  private async send(job: Span): Promise<void> {
+  // Sends one range on a session of its own (over the connection at `socket`, or the master);
+  // resolves once the remote side has written it all.
+  private async send(job: Span, socket: string | undefined): Promise<void> {
     const { path, input, resume, context } = this.params;
     const args = [path, resume ? '1' : '0', String(job.offset)];
-    const session = startDataSession(this.control, args, 'pipe', context, 'push-range');
+    const session = startDataSession(this.control, args, 'pipe', context, 'push-range', socket);
     this.sessions.add(session);
     const start = input.start + job.offset;
     const read = createReadStream('', {
@@ -122,7 +131,7 @@ export class RangesDelivery implements Delivery {
   }
 
   async end(): Promise<LocalDigest> {
-    await this.work;
+    await this.work.finally(() => this.extra.close());
     const local = await this.digest.catch((error: Error) => {
       throw new LocalIOError(`cannot read input: ${error.message}`, {
         ...this.params.context,
@@ -141,6 +150,7 @@ export class RangesDelivery implements Delivery {
       if (session.process.exitCode === null) session.process.kill('SIGTERM');
     }
     await Promise.all(running.map((session) => session.process));
+    await this.extra.close();
   }
 
   mismatchNote(): string {

@@ -1,4 +1,5 @@
 import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { cancellableDelay } from '../util/delay.js';
 import { debug } from '../util/debug.js';
 import { RIDER_OPTIONS, RIDER_SPAWN } from './rider.js';
@@ -123,21 +124,25 @@ export class ControlConnection {
    * Starts another session over this connection running the remote script with `remoteArgs`.
    * With stdin a pipe the script goes first on it; otherwise the saved copy runs (saveScript).
    */
-  spawnSession(remoteArgs: readonly string[], options: Parameters<typeof spawnSsh>[1]): SshProcess {
+  spawnSession(
+    remoteArgs: readonly string[],
+    options: Parameters<typeof spawnSsh>[1],
+    socket?: string,
+  ): SshProcess {
     const piped = options.stdin === 'pipe';
     if (!piped && this.savedScript === undefined) throw new Error('saveScript() first');
     const args = [this.tag, ...remoteArgs];
-    // Over the master; should the server refuse it a session there (MaxSessions 1), ssh
-    // connects on its own, never asking (rider.ts), through the same -J as the master.
+    // Over the master (or the extra connection at `socket`); should the server refuse it a
+    // session there (MaxSessions 1), ssh connects on its own, never asking (rider.ts), through
+    // the same -J as the master.
+    const path = socket ?? (this.parts.ridesUserMaster ? undefined : controlSocket(this.parts.dir));
     const invocation = buildSshInvocation(
       this.parts.params.destination,
       this.parts.params.ssh,
       [
         ...this.parts.sessionArgs,
         ...RIDER_OPTIONS,
-        ...(this.parts.ridesUserMaster
-          ? []
-          : ['-o', `ControlPath=${controlSocket(this.parts.dir)}`]),
+        ...(path === undefined ? [] : ['-o', `ControlPath=${path}`]),
       ],
       piped ? buildRemoteCommand(args) : buildSavedScriptCommand(this.savedScript!, args),
     );
@@ -148,6 +153,34 @@ export class ControlConnection {
     }
     this.sessions.push(session);
     return session;
+  }
+
+  /**
+   * Spawns a master of another connection to the same host, with a login of its own that
+   * never asks (BatchMode, no terminal: rider.ts) and no session; its socket `name` goes in
+   * this connection's private directory. Sessions ride it through spawnSession's `socket`.
+   */
+  spawnExtraMaster(name: string): { master: SshProcess; socket: string } {
+    const socket = join(this.parts.dir, name);
+    const invocation = buildSshInvocation(
+      this.parts.params.destination,
+      this.parts.params.ssh,
+      [
+        ...this.parts.sessionArgs,
+        ...['-N', '-o', 'BatchMode=yes', '-o', 'ControlMaster=yes'],
+        ...['-o', `ControlPath=${socket}`, '-o', 'ControlPersist=no'],
+      ],
+      'true',
+    );
+    const master = spawnSsh(invocation, {
+      stdin: 'ignore',
+      stdout: 'ignore',
+      stderr: 'pipe',
+      ...RIDER_SPAWN,
+    });
+    // Like a session: endSessions() ends it, so the main master can exit.
+    this.sessions.push(master);
+    return { master, socket };
   }
 
   /**

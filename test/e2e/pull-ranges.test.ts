@@ -104,7 +104,7 @@ describe('pull in ranges (--streams)', () => {
     [5 * MIB + 123, 4],
   ];
   for (const [size, ranges] of sizes) {
-    it(`--streams 4 pulls ${size} bytes byte-exact over one connection, ${ranges} range sessions`, async () => {
+    it(`--streams 4 --single-connection pulls ${size} bytes byte-exact over one connection, ${ranges} range sessions`, async () => {
       const { path, data } = await remoteFile(size);
       const at = await fresh();
       const ssh = await wrapper(at, { barrier: ranges });
@@ -117,6 +117,7 @@ describe('pull in ranges (--streams)', () => {
         ssh,
         '--streams',
         '4',
+        '--single-connection',
         source,
         local,
       ]);

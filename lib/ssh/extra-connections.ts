@@ -1,0 +1,61 @@
+import { debug } from '../util/debug.js';
+import type { SshProcess } from './command.js';
+import type { ControlConnection } from './control-connection.js';
+import { watchSocket } from './control-socket.js';
+
+// Why more than one connection: the channels of one connection share its TCP connection, and
+// on a long link TCP's own window (Linux: tcp_wmem at most 4 MiB by default) caps it at about
+// 25 MiB/s at 100 ms, however many channels ride it. Each extra connection brings a window of
+// its own. It costs the user nothing only where it logs in without asking (a key or an agent),
+// so it never asks (BatchMode); where it cannot log in that way, its lane rides the master.
+
+/**
+ * The connections beside a transfer's master, one for each further lane of a transfer in
+ * ranges (lane 0 rides the master). All open at once, so no lane waits longer than one login.
+ */
+export class ExtraConnections {
+  private readonly masters: SshProcess[] = [];
+  private readonly sockets: Promise<string | undefined>[];
+
+  constructor(control: ControlConnection, lanes: number) {
+    this.sockets = Array.from({ length: Math.max(0, lanes - 1) }, (_, index) =>
+      this.open(control, index + 1),
+    );
+  }
+
+  private open(control: ControlConnection, lane: number): Promise<string | undefined> {
+    const { master, socket } = control.spawnExtraMaster(`lane-${lane}`);
+    this.masters.push(master);
+    return new Promise((resolve) => {
+      let up = false;
+      const exited = master.then((exit) => {
+        if (up) return;
+        const said = Buffer.from((exit.stderr as Uint8Array | undefined) ?? []).toString();
+        const why = said.trim().split('\n').pop() || `exit ${exit.exitCode}`;
+        debug(`lane ${lane}: rides the master (no connection of its own: ${why})`);
+        resolve(undefined);
+      });
+      watchSocket(socket, exited, () => {
+        up = true;
+        debug(`lane ${lane}: a connection of its own`);
+        resolve(socket);
+      });
+    });
+  }
+
+  /**
+   * The ControlPath that lane `lane` rides: its own connection's once that has logged in, or
+   * undefined (the master's) for lane 0 and where a connection could not log in without asking.
+   */
+  socketOf(lane: number): Promise<string | undefined> {
+    return this.sockets[lane - 1] ?? Promise.resolve(undefined);
+  }
+
+  /** Ends every extra connection (their sessions have ended) and waits until they exit. */
+  async close(): Promise<void> {
+    for (const master of this.masters) {
+      if (master.exitCode === null) master.kill('SIGTERM');
+    }
+    await Promise.allSettled(this.masters);
+  }
+}

@@ -1,0 +1,117 @@
+// A transfer in ranges opens a connection of its own for each further stream where that logs
+// in without asking (lib/ssh/extra-connections.ts): one TCP connection caps a long link however
+// many channels ride it. Where a login would need a question (here: a key's passphrase, given
+// once through askpass for the first connection), the streams ride the first connection
+// instead, and nothing asks twice. Real sshd at LogLevel VERBOSE, which logs every login.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { findSshKeygen } from '../../lib/sandbox/binaries.js';
+import { startCli, type CliResult } from '../helpers/cli.js';
+import { leftovers, writeScript } from '../helpers/files.js';
+import { useSandbox } from '../helpers/sandbox.js';
+
+const MiB = 1 << 20;
+const sandbox = useSandbox({ sshdConfig: ['LogLevel VERBOSE'] });
+let n = 0;
+const fresh = async (): Promise<string> => {
+  const dir = join(sandbox.current.scratch, `extra-${n++}`);
+  await mkdir(dir);
+  return dir;
+};
+
+const logins = (): number => (sandbox.current.log().match(/Accepted publickey for /g) ?? []).length;
+
+// Runs the CLI with `input` (a regular file) on stdin and counts the logins it made.
+async function run(
+  args: string[],
+  input = '/dev/null',
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ result: CliResult; logins: number }> {
+  const before = logins();
+  const handle = await open(input, 'r');
+  const result = await startCli(args, env, handle.fd).done.finally(() => handle.close());
+  return { result, logins: logins() - before };
+}
+
+// ssh processes of ours still running for a lane's connection.
+const laneMasters = (): string[] =>
+  execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((line) => line.startsWith('ssh ') && /ControlPath=\S*\/lane-\d/.test(line));
+
+describe('streams on connections of their own (real sshd)', () => {
+  it('push --streams 4 logs in 4 times, lands byte-exact, and leaves no connection', async () => {
+    const dir = await fresh();
+    const data = randomBytes(6 * MiB + 5);
+    await writeFile(join(dir, 'input'), data);
+    const target = `${sandbox.current.host}:${dir}/out`;
+    const push = await run(
+      ['push', '-F', sandbox.current.configPath, '--streams', '4', target],
+      join(dir, 'input'),
+    );
+    assert.equal(push.result.code, 0, push.result.stderr);
+    assert.equal(push.logins, 4);
+    assert.ok((await readFile(join(dir, 'out'))).equals(data));
+    const pull = await run([
+      'pull',
+      '-F',
+      sandbox.current.configPath,
+      '--streams',
+      '3',
+      target,
+      join(dir, 'back'),
+    ]);
+    assert.equal(pull.result.code, 0, pull.result.stderr);
+    assert.equal(pull.logins, 3);
+    assert.ok((await readFile(join(dir, 'back'))).equals(data));
+    assert.deepEqual(laneMasters(), []);
+    assert.deepEqual(await leftovers(dir), []);
+  });
+
+  it('--single-connection keeps every stream on one login', async () => {
+    const dir = await fresh();
+    const data = randomBytes(5 * MiB);
+    await writeFile(join(dir, 'input'), data);
+    const target = `${sandbox.current.host}:${dir}/out`;
+    const common = ['-F', sandbox.current.configPath, '--streams', '4', '--single-connection'];
+    const push = await run(['push', ...common, target], join(dir, 'input'));
+    assert.equal(push.result.code, 0, push.result.stderr);
+    assert.equal(push.logins, 1);
+    const pull = await run(['pull', ...common, target, join(dir, 'back')]);
+    assert.equal(pull.result.code, 0, pull.result.stderr);
+    assert.equal(pull.logins, 1);
+    assert.ok((await readFile(join(dir, 'back'))).equals(data));
+  });
+
+  it('a key that needs its passphrase: asked once, the streams ride the first connection', async () => {
+    const dir = await fresh();
+    const key = join(dir, 'key');
+    await copyFile(sandbox.current.identityPath, key);
+    execFileSync(findSshKeygen(), ['-q', '-p', '-P', '', '-N', 'open sesame', '-f', key]);
+    const config = join(dir, 'ssh_config');
+    const text = await readFile(sandbox.current.configPath, 'utf8');
+    // The sandbox's config says BatchMode yes: the first connection here may ask.
+    const asking = text.replace(/IdentityFile \S+/g, `IdentityFile ${key}`);
+    await writeFile(config, asking.replace(/BatchMode yes/g, 'BatchMode no'));
+    const asked = join(dir, 'asked');
+    const askpass = await writeScript(dir, 'askpass', `echo x >> '${asked}'\necho 'open sesame'\n`);
+    const env = { SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', SSH_AUTH_SOCK: '' };
+    const data = randomBytes(5 * MiB + 1);
+    await writeFile(join(dir, 'input'), data);
+    const target = `${sandbox.current.host}:${dir}/out`;
+    const push = await run(
+      ['push', '-F', config, '--streams', '4', target],
+      join(dir, 'input'),
+      env,
+    );
+    assert.equal(push.result.code, 0, push.result.stderr);
+    assert.equal((await readFile(asked, 'utf8')).split('\n').length - 1, 1, 'passphrase asked');
+    assert.equal(push.logins, 1);
+    assert.ok((await readFile(join(dir, 'out'))).equals(data));
+    assert.deepEqual(laneMasters(), []);
+  });
+});
