@@ -51,6 +51,7 @@ function buildProgram(signal: AbortSignal, argv: readonly string[]): Command {
     .showHelpAfterError()
     .addHelpText('after', EXIT_HELP);
   program.configureOutput({
+    writeOut: writeHelp,
     writeErr: (text) =>
       process.stderr.write(text.startsWith('error:') ? `sshstream: ${text}` : text),
   });
@@ -136,4 +137,13 @@ function buildProgram(signal: AbortSignal, argv: readonly string[]): Command {
       return runDemo({ mib, signal });
     });
   return program;
+}
+
+// Help and the version on stdout. A reader that stops early (`sshstream --help | head`) had
+// what it wanted: its EPIPE is no error, as for cat.
+function writeHelp(text: string): void {
+  process.stdout.once('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+  process.stdout.write(text);
 }

@@ -124,6 +124,17 @@ describe('internal errors are not reported as local I/O', () => {
     assert.doesNotMatch(disk, /internal error/);
   });
 
+  it('help into a reader that stops at once (`sshstream --help | head -1`): exit 0, no stack', async () => {
+    for (const args of [['--help'], ['push', '--help'], ['--version']]) {
+      const run = startCli(args);
+      // The reading end closes before the CLI has even started: its write meets EPIPE.
+      run.child.stdout!.destroy();
+      const result = await run.done;
+      assert.equal(result.stderr, '', args.join(' '));
+      assert.equal(result.code, 0, args.join(' '));
+    }
+  });
+
   it('the CLI help documents exit 70 and SSHSTREAM_DEBUG', async () => {
     const result = await runCli(['push', '--help']);
     assert.match(result.stdout.toString('utf8'), /^ {2}70 +internal error/m);
