@@ -157,8 +157,10 @@ export class ControlConnection {
 
   /**
    * Spawns a master of another connection to the same host, with a login of its own that
-   * never asks (BatchMode, no terminal: rider.ts) and no session; its socket `name` goes in
-   * this connection's private directory. Sessions ride it through spawnSession's `socket`.
+   * never asks (BatchMode, no terminal: rider.ts); its socket `name` goes in this connection's
+   * private directory. Sessions ride it through spawnSession's `socket`. Its own session only
+   * reads its stdin, a pipe from us: should we die (SIGKILL), the pipe closes and the
+   * connection ends with it, as the control script's does.
    */
   spawnExtraMaster(name: string): { master: SshProcess; socket: string } {
     const socket = join(this.parts.dir, name);
@@ -167,13 +169,13 @@ export class ControlConnection {
       this.parts.params.ssh,
       [
         ...this.parts.sessionArgs,
-        ...['-N', '-o', 'BatchMode=yes', '-o', 'ControlMaster=yes'],
+        ...['-o', 'BatchMode=yes', '-o', 'ControlMaster=yes'],
         ...['-o', `ControlPath=${socket}`, '-o', 'ControlPersist=no'],
       ],
-      'true',
+      'cat >/dev/null',
     );
     const master = spawnSsh(invocation, {
-      stdin: 'ignore',
+      stdin: 'pipe',
       stdout: 'ignore',
       stderr: 'pipe',
       ...RIDER_SPAWN,

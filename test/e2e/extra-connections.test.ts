@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { findSshKeygen } from '../../lib/sandbox/binaries.js';
 import { startCli, type CliResult } from '../helpers/cli.js';
-import { leftovers, writeScript } from '../helpers/files.js';
+import { leftovers, waitFor, writeScript } from '../helpers/files.js';
+import { remoteProcesses } from '../helpers/processes.js';
 import { useSandbox } from '../helpers/sandbox.js';
 
 const MiB = 1 << 20;
@@ -41,7 +42,13 @@ async function run(
 const laneMasters = (): string[] =>
   execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
     .split('\n')
-    .filter((line) => line.startsWith('ssh ') && /ControlPath=\S*\/lane-\d/.test(line));
+    .filter((line) => line.startsWith('ssh ') && /ControlMaster=yes.*\/lane-\d/.test(line));
+
+// What runs on the remote side for the sandbox: a lane's own session is a `cat`.
+const remoteSessions = (): string[] =>
+  remoteProcesses(sandbox.current, (argv) => argv[0] !== 'sshd:' && !argv[0]!.includes('sshd')).map(
+    (info) => info.argv.join(' '),
+  );
 
 describe('streams on connections of their own (real sshd)', () => {
   it('push --streams 4 logs in 4 times, lands byte-exact, and leaves no connection', async () => {
@@ -69,6 +76,8 @@ describe('streams on connections of their own (real sshd)', () => {
     assert.equal(pull.logins, 3);
     assert.ok((await readFile(join(dir, 'back'))).equals(data));
     assert.deepEqual(laneMasters(), []);
+    await waitFor(() => remoteSessions().length === 0, 10_000).catch(() => {});
+    assert.deepEqual(remoteSessions(), []);
     assert.deepEqual(await leftovers(dir), []);
   });
 
@@ -85,6 +94,28 @@ describe('streams on connections of their own (real sshd)', () => {
     assert.equal(pull.result.code, 0, pull.result.stderr);
     assert.equal(pull.logins, 1);
     assert.ok((await readFile(join(dir, 'back'))).equals(data));
+  });
+
+  it('SIGKILL of sshstream: the extra connections end by themselves', async () => {
+    const dir = await fresh();
+    await writeFile(join(dir, 'input'), randomBytes(64 * MiB));
+    const handle = await open(join(dir, 'input'), 'r');
+    const args = ['push', '-F', sandbox.current.configPath, '--streams', '4'];
+    const run = startCli([...args, `${sandbox.current.host}:${dir}/out`], {}, handle.fd);
+    try {
+      const lanes = () => remoteSessions().filter((argv) => argv.startsWith('cat')).length;
+      await waitFor(() => lanes() === 3 || run.child.exitCode !== null);
+      assert.equal(laneMasters().length, 3);
+      run.child.kill('SIGKILL');
+      await run.done;
+    } finally {
+      await handle.close();
+    }
+    // Nothing local is left to stop them: each must notice that its parent is gone.
+    const gone = () => laneMasters().length === 0 && remoteSessions().length === 0;
+    await waitFor(gone, 20_000).catch(() => {});
+    assert.deepEqual(laneMasters(), []);
+    assert.deepEqual(remoteSessions(), []);
   });
 
   it('a key that needs its passphrase: asked once, the streams ride the first connection', async () => {
