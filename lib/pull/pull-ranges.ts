@@ -6,6 +6,7 @@ import { abortErrorFor } from '../util/abort.js';
 import { LocalIOError, VerificationError, type ErrorContext } from '../util/errors.js';
 import { hashRange } from '../util/hash-range.js';
 import { verifiedResult } from '../util/result.js';
+import { WorkQueue } from '../util/work-queue.js';
 import { stallError, stallTimeoutOf, watchStall } from '../util/stall-watchdog.js';
 import { commitLocalFile, newFileMode, temporaryPathOf } from './local-file.js';
 import type { PullOptions, PullResult } from './options.js';
@@ -149,12 +150,13 @@ async function transfer(
   signal?.addEventListener('abort', onAbort, { once: true });
   if (signal?.aborted) onAbort();
   let changed = false;
-  const queue = [...missing];
+  const queue = new WorkQueue(missing);
   const connections = options.singleConnection ? 1 : Math.min(lanes, missing.length);
   const extra = new ExtraConnections(connection, connections);
   const lane = async (index: number): Promise<void> => {
-    const start = sessionStarter(control, await extra.socketOf(index));
-    for (let task = queue.shift(); task && failure === undefined; task = queue.shift()) {
+    const socket = await Promise.race([extra.socketOf(index), queue.drained.then(() => undefined)]);
+    const start = sessionStarter(control, socket);
+    for (let task = queue.take(); task && failure === undefined; task = queue.take()) {
       await fetchRange(start, source.path, task, file, context, (bytes) => {
         moved += bytes;
         meter?.advanceTo(moved);

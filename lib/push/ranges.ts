@@ -5,6 +5,7 @@ import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
 import type { ControlConnection } from '../ssh/control-connection.js';
 import { ExtraConnections } from '../ssh/extra-connections.js';
 import { debug } from '../util/debug.js';
+import { WorkQueue } from '../util/work-queue.js';
 import { LocalIOError, VerificationError, type ErrorContext } from '../util/errors.js';
 import { startDataSession, type DataSession } from './data-session.js';
 import type { Delivery, DeliveryEvents, LocalDigest } from './delivery.js';
@@ -66,10 +67,13 @@ export class RangesDelivery implements Delivery {
     this.extra = new ExtraConnections(control, params.connections);
     this.digest = digestOfDirect(input, algorithm, digestSource, () => this.stopped);
     this.digest.catch(() => {});
-    const queue = [...jobs];
+    const queue = new WorkQueue(jobs);
     const worker = async (lane: number): Promise<void> => {
-      const socket = await this.extra.socketOf(lane);
-      for (let job = queue.shift(); job && !this.stopped; job = queue.shift()) {
+      const socket = await Promise.race([
+        this.extra.socketOf(lane),
+        queue.drained.then(() => undefined),
+      ]);
+      for (let job = queue.take(); job && !this.stopped; job = queue.take()) {
         await this.send(job, socket);
       }
     };

@@ -174,10 +174,12 @@ export class ControlConnection {
       ],
       'cat >/dev/null',
     );
+    // No pipe but stdin: a ProxyCommand inherits ssh's stderr, and one left running after ssh
+    // (killed while it connects) would hold that pipe open, and the wait for ssh, for good.
     const master = spawnSsh(invocation, {
       stdin: 'pipe',
       stdout: 'ignore',
-      stderr: 'pipe',
+      stderr: 'ignore',
       ...RIDER_SPAWN,
     });
     // Like a session: endSessions() ends it, so the main master can exit.

@@ -30,9 +30,9 @@ export class ExtraConnections {
       let up = false;
       const exited = master.then((exit) => {
         if (up) return;
-        const said = Buffer.from((exit.stderr as Uint8Array | undefined) ?? []).toString();
-        const why = said.trim().split('\n').pop() || `exit ${exit.exitCode}`;
-        debug(`lane ${lane}: rides the master (no connection of its own: ${why})`);
+        debug(
+          `lane ${lane}: rides the master (no connection of its own: ssh exit ${exit.exitCode})`,
+        );
         resolve(undefined);
       });
       watchSocket(socket, exited, () => {

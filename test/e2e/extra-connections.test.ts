@@ -6,16 +6,18 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { findSshKeygen } from '../../lib/sandbox/binaries.js';
-import { startCli, type CliResult } from '../helpers/cli.js';
+import { settled, startCli, type CliResult } from '../helpers/cli.js';
 import { leftovers, waitFor, writeScript } from '../helpers/files.js';
 import { remoteProcesses } from '../helpers/processes.js';
 import { useSandbox } from '../helpers/sandbox.js';
 
 const MiB = 1 << 20;
+const LINK_PROXY = fileURLToPath(new URL('../helpers/link-proxy.js', import.meta.url));
 const sandbox = useSandbox({ sshdConfig: ['LogLevel VERBOSE'] });
 let n = 0;
 const fresh = async (): Promise<string> => {
@@ -38,11 +40,13 @@ async function run(
   return { result, logins: logins() - before };
 }
 
-// ssh processes of ours still running for a lane's connection.
+// ssh processes still running for a lane's connection, to this file's sandbox.
 const laneMasters = (): string[] =>
   execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
     .split('\n')
-    .filter((line) => line.startsWith('ssh ') && /ControlMaster=yes.*\/lane-\d/.test(line));
+    .filter((line) => line.startsWith('ssh ') && /ControlMaster=yes.*\/lane-\d/.test(line))
+    // Ours only: each names a config in the sandbox's directory.
+    .filter((line) => line.includes(sandbox.current.dir));
 
 // What runs on the remote side for the sandbox: a lane's own session is a `cat`.
 const remoteSessions = (): string[] =>
@@ -116,6 +120,39 @@ describe('streams on connections of their own (real sshd)', () => {
     await waitFor(gone, 20_000).catch(() => {});
     assert.deepEqual(laneMasters(), []);
     assert.deepEqual(remoteSessions(), []);
+  });
+
+  it('a connection that never finishes logging in does not hold up the transfer', async () => {
+    const dir = await fresh();
+    // The first connection goes through; every later one hangs before the server's banner.
+    const proxy = await writeScript(
+      dir,
+      'proxy',
+      `if mkdir '${dir}/first' 2>/dev/null; then exec '${process.execPath}' '${LINK_PROXY}' "$@"; fi\nexec '${process.execPath}' -e 'setTimeout(() => {}, 600000)' '${dir}'\n`,
+    );
+    const config = join(dir, 'ssh_config');
+    const text = await readFile(sandbox.current.configPath, 'utf8');
+    await writeFile(
+      config,
+      text.replace(/^Host .*$/m, (host) => `${host}\n  ProxyCommand ${proxy} %h %p`),
+    );
+    const data = randomBytes(6 * MiB);
+    await writeFile(join(dir, 'input'), data);
+    const target = `${sandbox.current.host}:${dir}/out`;
+    const handle = await open(join(dir, 'input'), 'r');
+    // ssh would give up on them after ConnectTimeout (60 s with the default --stall-timeout).
+    const run = startCli(['push', '-F', config, '--streams', '3', target], {}, handle.fd);
+    const push = await settled(run, undefined, 30_000).finally(() => handle.close());
+    assert.equal(push.code, 0, push.stderr);
+    assert.ok((await readFile(join(dir, 'out'))).equals(data));
+    await rm(join(dir, 'first'), { recursive: true });
+    const pullRun = startCli(['pull', '-F', config, '--streams', '3', target, join(dir, 'back')]);
+    const pull = await settled(pullRun, undefined, 30_000);
+    assert.equal(pull.code, 0, pull.stderr);
+    assert.ok((await readFile(join(dir, 'back'))).equals(data));
+    assert.deepEqual(laneMasters(), []);
+    // ssh, killed while it connects, leaves its ProxyCommand behind (OpenSSH's doing).
+    execFileSync('pkill', ['-f', `setTimeout.*${dir}`], { stdio: 'ignore' });
   });
 
   it('a key that needs its passphrase: asked once, the streams ride the first connection', async () => {
