@@ -31,6 +31,7 @@ TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6, TUN_F_TSO_ECN = 0x01, 0x02, 0x04, 0x08
 # Packets read per device before the due ones are written again: keeps the delay honest
 # while one direction is busy.
 BATCH = 256
+NICE = -10
 
 
 def open_tun(name):
@@ -42,6 +43,12 @@ def open_tun(name):
 
 
 def main(outer_name, inner_name, delay_ms):
+    # A real link does not share the endpoints' CPUs; here it does, so let the relay run first
+    # when it wakes (it needs a small share: well under half a core at 300 MiB/s).
+    try:
+        os.nice(NICE)
+    except OSError:
+        pass
     outer, inner = open_tun(outer_name), open_tun(inner_name)
     delay = float(delay_ms) / 1000
     # What was read from a device, waiting to be written to the other one. One delay for all

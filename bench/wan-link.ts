@@ -97,9 +97,9 @@ async function tunWanLink(context: BenchContext): Promise<WanLink> {
         'The link (bench/tun-link.ts, bench/tun-relay.py): clients run in a network namespace ' +
           'of their own; a tun device on each side, and a python relay holds every packet for ' +
           'half the RTT each way. Both TCP stacks are real: the SSH channel window and TCP’s ' +
-          'own window (socket buffers) both limit one connection. The 0 ms rows show what the ' +
-          'relay itself carries.',
-        `TCP settings (stock, not raised): ${settings}.`,
+          'own window (socket buffers) both limit one connection. The 0 ms rows: what ssh gets ' +
+          'through the link without delay (the relay alone carries more, see bench/README.md).',
+        `TCP settings (the machine's; the benchmark raises nothing): ${settings}.`,
       ],
       at: async (delayMs) => {
         await link.setDelay(delayMs);
@@ -127,7 +127,7 @@ export async function openWanLink(context: BenchContext): Promise<WanLink> {
     try {
       return await tunWanLink(context);
     } catch (error) {
-      problem = error instanceof Error ? error.message : String(error);
+      problem = (error instanceof Error ? error.message : String(error)).split('\n')[0];
     }
   }
   context.log(`wan: no tun link (${problem}); using the delay proxy`);
