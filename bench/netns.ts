@@ -33,6 +33,23 @@ export function removeNamespace(name: string): void {
   }
 }
 
+/**
+ * Deletes the namespaces named `<prefix><pid>` whose benchmark process is gone: one killed
+ * outright (SIGKILL) could not delete its own.
+ */
+export function removeStaleNamespaces(prefix: string): void {
+  for (const line of ip('netns', 'list').split('\n')) {
+    const name = line.split(' ')[0]!;
+    const pid = name.startsWith(prefix) ? Number(name.slice(prefix.length)) : NaN;
+    if (!Number.isInteger(pid)) continue;
+    try {
+      process.kill(pid, 0);
+    } catch {
+      removeNamespace(name);
+    }
+  }
+}
+
 /** Why a namespace with `tools` cannot be made here (not root, a tool missing), or undefined. */
 export function namespaceProblem(tools: readonly string[]): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root (it creates a network namespace)';

@@ -5,13 +5,12 @@ import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { findExecutable } from '../transforms/which.js';
 import { q } from './context.js';
-import { createNamespace, ip, namespaceProblem, removeNamespace } from './netns.js';
+import { namespaceProblem, removeNamespace, removeStaleNamespaces } from './netns.js';
+import { configureDevices, linkCounters, type LinkCounters } from './tun-devices.js';
 
 const RELAY = fileURLToPath(new URL('../../bench/tun-relay.py', import.meta.url));
 const READY_TIMEOUT_MS = 10_000;
-// The relay is a process that a busy machine can deschedule for tens of milliseconds; the
-// default 500-packet device queue then drops bursts a real link's router would buffer.
-const TX_QUEUE_LEN = '10000';
+const NAMESPACE_PREFIX = 'sshstream-wan-';
 
 /** A delay link between the root namespace and a namespace of its own (see bench/tun-relay.py). */
 export interface TunLink {
@@ -23,6 +22,7 @@ export interface TunLink {
   setDelay(oneWayMs: number): Promise<void>;
   /** `script` as a bash command that runs inside the namespace. */
   inside(script: string): string;
+  counters(): LinkCounters;
   /** Stops the relay (its tun devices go with it) and deletes the namespace. Idempotent. */
   stop(): Promise<void>;
 }
@@ -67,28 +67,6 @@ function lineReader(relay: Relay): (expected: string) => Promise<void> {
     });
 }
 
-// Moves the inner device into the namespace and gives both ends their point-to-point addresses.
-function configure(namespace: string, outer: string, inner: string, ends: [string, string]): void {
-  const [server, client] = ends;
-  createNamespace(namespace);
-  ip('link', 'set', inner, 'netns', namespace);
-  ip('addr', 'add', server, 'peer', client, 'dev', outer);
-  ip('link', 'set', outer, 'txqueuelen', TX_QUEUE_LEN, 'up');
-  ip('-n', namespace, 'addr', 'add', client, 'peer', server, 'dev', inner);
-  ip('-n', namespace, 'link', 'set', inner, 'txqueuelen', TX_QUEUE_LEN, 'up');
-}
-
-// A benchmark killed outright (SIGKILL) cannot delete its namespace; the next one does.
-function removeStaleNamespaces(): void {
-  for (const match of ip('netns', 'list').matchAll(/^sshstream-wan-(\d+)\b/gm)) {
-    try {
-      process.kill(Number(match[1]), 0);
-    } catch {
-      removeNamespace(match[0]);
-    }
-  }
-}
-
 /**
  * Builds the link: a namespace `sshstream-wan-<pid>`, tun devices `sswan<pid>o` (root side,
  * 10.213.x.y) and `sswan<pid>i` (inside, 10.214.x.y), and the relay between them with no delay.
@@ -96,9 +74,9 @@ function removeStaleNamespaces(): void {
  * an exit hook deletes the namespace.
  */
 export async function startTunLink(): Promise<TunLink> {
-  removeStaleNamespaces();
+  removeStaleNamespaces(NAMESPACE_PREFIX);
   const id = process.pid;
-  const namespace = `sshstream-wan-${id}`;
+  const namespace = `${NAMESPACE_PREFIX}${id}`;
   const [outer, inner] = [`sswan${id}o`, `sswan${id}i`];
   const host = `${(id >> 8) & 255}.${id & 255}`;
   const ends: [string, string] = [`10.213.${host}`, `10.214.${host}`];
@@ -127,7 +105,7 @@ export async function startTunLink(): Promise<TunLink> {
     })());
   try {
     await expect('ready');
-    configure(namespace, outer, inner, ends);
+    configureDevices(namespace, outer, inner, ends);
   } catch (error) {
     await stop();
     throw error;
@@ -141,6 +119,7 @@ export async function startTunLink(): Promise<TunLink> {
       await answer;
     },
     inside: (script) => `exec ip netns exec ${namespace} bash -c ${q(script)}`,
+    counters: () => linkCounters(namespace, outer, inner),
     stop,
   };
 }

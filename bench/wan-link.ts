@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { startSandbox, type Sandbox } from '../lib/sandbox/sandbox.js';
 import { q, sshFlags, type BenchContext } from './context.js';
 import { runScript } from './measure.js';
+import type { LinkCounters } from './tun-devices.js';
 import { startTunLink, tunLinkProblem, type TunLink } from './tun-link.js';
 
 const PROXY = fileURLToPath(new URL('./delay-proxy.js', import.meta.url));
@@ -21,6 +22,8 @@ export interface WanLink {
   readonly notes: string[];
   /** A context whose `wan` alias has `delayMs` one way, and what wraps its scripts. */
   at(delayMs: number): Promise<{ context: BenchContext; wrap: (script: string) => string }>;
+  /** The tun link's drop and retransmission counts so far. */
+  counters?: () => LinkCounters;
   stop(): Promise<void>;
 }
 
@@ -105,6 +108,7 @@ async function tunWanLink(context: BenchContext): Promise<WanLink> {
         await link.setDelay(delayMs);
         return { context: wan, wrap: (script: string) => link.inside(script) };
       },
+      counters: () => link.counters(),
       stop: async () => {
         await running.stop();
         await link.stop();

@@ -1,3 +1,4 @@
+import { loadavg } from 'node:os';
 import { sizeLabel } from './args.js';
 import type { BenchContext, Case } from './context.js';
 import { makeRandomFile } from './data.js';
@@ -12,6 +13,7 @@ import {
 import { runRounds } from './rounds.js';
 import { summarize, type Summary } from './stats.js';
 import { ceilingCases, wanCases } from './wan-cases.js';
+import type { LinkCounters } from './tun-devices.js';
 import { openWanLink } from './wan-link.js';
 import { runStall } from './wan-stall.js';
 
@@ -43,6 +45,17 @@ function tableRows(
   });
 }
 
+// One note per RTT: the machine's load (it is shared) and, on the tun link, the packets it
+// dropped and the segments TCP resent inside the namespace while the group ran.
+function groupNote(rtt: string, before?: LinkCounters, after?: LinkCounters): string {
+  const load = `${rtt}: load average ${loadavg()[0]!.toFixed(1)} at the end`;
+  if (before === undefined || after === undefined) return `${load}.`;
+  return (
+    `${load}; the link dropped ${after.dropped - before.dropped} packets, TCP inside the ` +
+    `namespace resent ${after.retransmitted - before.retransmitted} segments.`
+  );
+}
+
 /**
  * A long link: every method at 20, 50 and 100 ms RTT through the tun delay link (real TCP on
  * both ends) or, where it cannot be built, the delay proxy; then a push through a stalled link.
@@ -53,6 +66,7 @@ export async function runWan(context: BenchContext): Promise<SuiteResult> {
   const file = await makeRandomFile(context.work, size);
   const rows: string[][] = [];
   const data: unknown[] = [];
+  const groupNotes: string[] = [];
   const link = await openWanLink(context);
   try {
     for (const delayMs of link.tun ? [0, ...WAN_DELAYS_MS] : WAN_DELAYS_MS) {
@@ -62,11 +76,15 @@ export async function runWan(context: BenchContext): Promise<SuiteResult> {
         script: wrap(test.script),
       }));
       const rtt = `${2 * delayMs} ms`;
+      const before = link.counters?.();
       const samples = await runRounds(wan, `wan ${rtt}`, cases, context.options.rounds);
+      const note = groupNote(rtt, before, link.counters?.());
+      groupNotes.push(note);
       rows.push(...tableRows(context, rtt, cases, samples.map(summarize)));
       data.push({
         rttMs: 2 * delayMs,
         link: link.name,
+        note,
         methods: cases.map((test, i) => ({ ...test, samples: samples[i] })),
       });
     }
@@ -80,6 +98,7 @@ export async function runWan(context: BenchContext): Promise<SuiteResult> {
     rows,
     notes: [
       ...link.notes,
+      ...groupNotes,
       'The reference rows move the same bytes as dd ranges (each written at its offset, ' +
         'unverified): over channels of one connection (past the SSH window, not past TCP’s), ' +
         'and over separate connections (roughly what the link carries).',
