@@ -55,7 +55,7 @@ function connectionsReference(context: BenchContext, input: string, bytes: numbe
   };
 }
 
-/** The 0 ms rows of the tun link: what the relay itself carries, one connection and many. */
+/** The 0 ms rows of the tun link: what ssh gets through it undelayed, one connection and many. */
 export const ceilingCases = (context: BenchContext, input: string, bytes: number): Case[] => [
   rawPushCase(context, input, bytes, 'wan-ceiling-raw'),
   connectionsReference(context, input, bytes),
