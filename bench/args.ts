@@ -41,7 +41,7 @@ export const USAGE = `usage: node dist/bench/run.js [options]   (or: npm run ben
   --rss-size SIZE     size of the peak-RSS push and pull (default 1G)
   --compress-size S   size of the compression runs (default: the smallest --sizes)
   --fanout-size S     size pushed to 1, 4 and 16 targets (default: the smallest --sizes)
-  --wan-size S        size moved through the 20/50/100 ms RTT delay proxy (default 100M)
+  --wan-size S        size moved through the 20/50/100 ms RTT delay link (default 100M)
   --latency-runs N    1 KiB transfers per method in the latency test (default 20)
   --link RATE         root only: run sshd and all clients in a private network namespace
                       whose lo is shaped with tc tbf to RATE, e.g. 200mbit

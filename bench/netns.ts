@@ -4,11 +4,21 @@ import { findExecutable } from '../transforms/which.js';
 /** Why `--link` cannot run here (not root, no ip or tc), for a clear one-line message. */
 export class LinkUnavailableError extends Error {}
 
-const ip = (...args: string[]): string => execFileSync('ip', args, { encoding: 'utf8' });
+/** Runs `ip ARGS` and returns its stdout; throws when it fails. */
+export const ip = (...args: string[]): string =>
+  execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
-// Kills what still runs in the namespace (only processes this benchmark started there) and
-// deletes it. Safe to call twice.
-function removeNamespace(name: string): void {
+/** Creates the network namespace `name` with its `lo` up. */
+export function createNamespace(name: string): void {
+  ip('netns', 'add', name);
+  ip('-n', name, 'link', 'set', 'lo', 'up');
+}
+
+/**
+ * Kills what still runs in the namespace (only processes this benchmark started there) and
+ * deletes it. Safe to call twice.
+ */
+export function removeNamespace(name: string): void {
   try {
     for (const pid of ip('netns', 'pids', name).split(/\s+/).filter(Boolean)) {
       try {
@@ -23,20 +33,30 @@ function removeNamespace(name: string): void {
   }
 }
 
-/** Checks that a shaped link can be built here; throws {@link LinkUnavailableError} if not. */
-function assertLinkAvailable(): void {
-  if (process.getuid?.() !== 0) {
-    throw new LinkUnavailableError(
-      '--link needs root (it creates a network namespace and a tc qdisc); run as root or drop --link',
-    );
-  }
-  for (const tool of ['ip', 'tc']) {
-    if (findExecutable(tool) === undefined) {
-      throw new LinkUnavailableError(
-        `--link needs \`${tool}\`: install iproute2 (apt-get install -y iproute2)`,
-      );
+/**
+ * Deletes the namespaces named `<prefix><pid>` whose benchmark process is gone: one killed
+ * outright (SIGKILL) could not delete its own.
+ */
+export function removeStaleNamespaces(prefix: string): void {
+  for (const line of ip('netns', 'list').split('\n')) {
+    const name = line.split(' ')[0]!;
+    const pid = name.startsWith(prefix) ? Number(name.slice(prefix.length)) : NaN;
+    if (!Number.isInteger(pid)) continue;
+    try {
+      process.kill(pid, 0);
+    } catch {
+      removeNamespace(name);
     }
   }
+}
+
+/** Why a namespace with `tools` cannot be made here (not root, a tool missing), or undefined. */
+export function namespaceProblem(tools: readonly string[]): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root (it creates a network namespace)';
+  const missing = tools.find((tool) => findExecutable(tool) === undefined);
+  return missing === undefined
+    ? undefined
+    : `needs \`${missing}\`: install iproute2 (apt-get install -y iproute2)`;
 }
 
 /**
@@ -50,7 +70,8 @@ export async function runInNamespace(
   argv: readonly string[],
   rate: string,
 ): Promise<number> {
-  assertLinkAvailable();
+  const problem = namespaceProblem(['ip', 'tc']);
+  if (problem !== undefined) throw new LinkUnavailableError(`--link ${problem}`);
   const name = `sshstream-bench-${process.pid}`;
   const cleanup = (): void => removeNamespace(name);
   let child: ReturnType<typeof spawn> | undefined;
@@ -65,8 +86,7 @@ export async function runInNamespace(
   process.on('SIGTERM', forward);
   process.on('exit', cleanup);
   try {
-    ip('netns', 'add', name);
-    ip('-n', name, 'link', 'set', 'lo', 'up');
+    createNamespace(name);
     execFileSync('ip', [
       ...['netns', 'exec', name, 'tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'tbf'],
       ...['rate', rate, 'burst', '256kb', 'latency', '50ms'],
