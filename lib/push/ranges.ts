@@ -63,8 +63,10 @@ export class RangesDelivery implements Delivery {
     this.stamp = fileStamp(input.fd);
     const size = fstatSync(input.fd).size - input.start;
     const jobs = planJobs(missingSpans(size, landed), streams);
-    debug(`push: ${jobs.length} ranges over ${streams} lanes`);
-    this.extra = new ExtraConnections(control, params.connections);
+    // No more lanes than ranges: a lane with nothing to carry would only cost a login.
+    const lanes = Math.max(1, Math.min(streams, jobs.length));
+    debug(`push: ${jobs.length} ranges over ${lanes} lanes`);
+    this.extra = new ExtraConnections(control, Math.min(params.connections, lanes));
     this.digest = digestOfDirect(input, algorithm, digestSource, () => this.stopped);
     this.digest.catch(() => {});
     const queue = new WorkQueue(jobs);
@@ -77,7 +79,7 @@ export class RangesDelivery implements Delivery {
         await this.send(job, socket);
       }
     };
-    this.work = Promise.all(Array.from({ length: streams }, (_, lane) => worker(lane))).then(
+    this.work = Promise.all(Array.from({ length: lanes }, (_, lane) => worker(lane))).then(
       () => undefined,
     );
     this.work.catch(() => {});

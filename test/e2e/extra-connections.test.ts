@@ -85,6 +85,16 @@ describe('streams on connections of their own (real sshd)', () => {
     assert.deepEqual(await leftovers(dir), []);
   });
 
+  it('no more connections than ranges: 5 MiB in 3 ranges with --streams 4 logs in 3 times', async () => {
+    const dir = await fresh();
+    await writeFile(join(dir, 'input'), randomBytes(5 * MiB + 123));
+    const target = `${sandbox.current.host}:${dir}/out`;
+    const args = ['push', '-F', sandbox.current.configPath, '--streams', '4', target];
+    const push = await run(args, join(dir, 'input'));
+    assert.equal(push.result.code, 0, push.result.stderr);
+    assert.equal(push.logins, 3);
+  });
+
   it('--single-connection keeps every stream on one login', async () => {
     const dir = await fresh();
     const data = randomBytes(5 * MiB);
