@@ -40,8 +40,8 @@ export interface RangedPull {
 
 /**
  * Pulls the remote regular file into `output` in ranges, each on its own session (over an
- * extra connection where one logs in without asking, else over the control's) and written at its offset into one temporary file. The commit is the
- * single stream's: the local file's count and digest must equal the remote ones, and the remote
+ * extra connection where one logs in without asking, else over the control's) and written at
+ * its offset into one temporary file. The commit is the single stream's: the local file's count and digest must equal the remote ones, and the remote
  * file must not have changed meanwhile (size and stamp as at the start); then fsync, rename.
  */
 export async function pullInRanges(control: PullControl, pull: RangedPull): Promise<PullResult> {
@@ -151,11 +151,10 @@ async function transfer(
   if (signal?.aborted) onAbort();
   let changed = false;
   const queue = new WorkQueue(missing);
-  const connections = options.singleConnection ? 1 : Math.min(lanes, missing.length);
-  const extra = new ExtraConnections(connection, connections);
+  const running = Math.min(lanes, missing.length);
+  const extra = new ExtraConnections(connection, options.singleConnection ? 1 : running);
   const lane = async (index: number): Promise<void> => {
-    const socket = await Promise.race([extra.socketOf(index), queue.drained.then(() => undefined)]);
-    const start = sessionStarter(control, socket);
+    const start = sessionStarter(control, await extra.socketOf(index, queue.drained));
     for (let task = queue.take(); task && failure === undefined; task = queue.take()) {
       await fetchRange(start, source.path, task, file, context, (bytes) => {
         moved += bytes;
@@ -166,7 +165,7 @@ async function transfer(
         .finally(() => active--);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(lanes, missing.length) }, (_, i) => lane(i)));
+  await Promise.all(Array.from({ length: running }, (_, i) => lane(i)));
   await extra.close();
   stall.stop();
   signal?.removeEventListener('abort', onAbort);

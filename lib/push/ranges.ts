@@ -71,10 +71,7 @@ export class RangesDelivery implements Delivery {
     this.digest.catch(() => {});
     const queue = new WorkQueue(jobs);
     const worker = async (lane: number): Promise<void> => {
-      const socket = await Promise.race([
-        this.extra.socketOf(lane),
-        queue.drained.then(() => undefined),
-      ]);
+      const socket = await this.extra.socketOf(lane, queue.drained);
       for (let job = queue.take(); job && !this.stopped; job = queue.take()) {
         await this.send(job, socket);
       }

@@ -45,10 +45,12 @@ export class ExtraConnections {
 
   /**
    * The ControlPath that lane `lane` rides: its own connection's once that has logged in, or
-   * undefined (the master's) for lane 0 and where a connection could not log in without asking.
+   * undefined (the master's) for lane 0, where a connection could not log in without asking,
+   * and once `giveUp` settles first (every range taken: nothing left to wait for).
    */
-  socketOf(lane: number): Promise<string | undefined> {
-    return this.sockets[lane - 1] ?? Promise.resolve(undefined);
+  socketOf(lane: number, giveUp: Promise<unknown>): Promise<string | undefined> {
+    const socket = this.sockets[lane - 1] ?? Promise.resolve(undefined);
+    return Promise.race([socket, giveUp.then(() => undefined)]);
   }
 
   /** Ends every extra connection (their sessions have ended) and waits until they exit. */
