@@ -62,15 +62,16 @@ export const ceilingCases = (context: BenchContext, input: string, bytes: number
 ];
 
 /** The counts of the --streams rows; the plain sshstream push row shows the automatic choice. */
-const STREAM_COUNTS = [1, 2, 4, 8] as const;
+const STREAM_COUNTS = ['1', '2', '4', '8', '4 --single-connection', '8 --single-connection'];
 
 // sshstream push and pull (into a file: ranges need an output that takes offsets) with a fixed
-// number of channels.
+// number of channels, on connections of their own and all on one connection.
 function streamsCases(context: BenchContext, input: string, bytes: number): Case[] {
   const sshOpts = sshFlags(context);
   const cli = `${q(process.execPath)} ${q(context.cli)}`;
+  const slug = (count: string) => count.replace(/\W+/g, '-');
   const pushes = STREAM_COUNTS.map((count) => {
-    const output = remoteOut(context, `wan-streams-${count}`);
+    const output = remoteOut(context, `wan-streams-${slug(count)}`);
     return {
       label: `sshstream push --streams ${count}`,
       script: `${cli} push -q --streams ${count} ${sshOpts} ${q(`${WAN_HOST}:${output}`)} < ${q(input)}`,
@@ -78,8 +79,8 @@ function streamsCases(context: BenchContext, input: string, bytes: number): Case
       output,
     };
   });
-  const pulls = [...STREAM_COUNTS, 'auto' as const].map((count) => {
-    const output = join(context.work, `wan-pulled-streams-${count}`);
+  const pulls = [...STREAM_COUNTS, 'auto'].map((count) => {
+    const output = join(context.work, `wan-pulled-streams-${slug(count)}`);
     return {
       label: `sshstream pull --streams ${count} (into a file)`,
       script: `${cli} pull -q --streams ${count} ${sshOpts} ${q(`${WAN_HOST}:${input}`)} ${q(output)}`,
