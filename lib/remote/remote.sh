@@ -475,7 +475,10 @@ receive_hashed() {
 # pull PATH ALGO COMPRESS LEVEL WANT PREFIX: "<tag> <size> <offset>" then the file on stdout
 # from OFFSET on; the count and digest of all the bytes read, in the same pass, on stderr as
 # "<tag> sum <bytes> <digest>". OFFSET is WANT when the first WANT bytes hash to PREFIX (the
-# local partial file of a resumed pull), else 0.
+# local partial file of a resumed pull), else 0. The count is the file's size when its stamp
+# is the same after the read as before, else "-" (a file that changed while it was read) and
+# the digest alone vouches for the bytes; only without a digest (none) are they counted, as
+# the pass the hash would have been: a third tee output into wc cost more CPU than the hash.
 pull() {
   path=$1 algo=$2 compress=$3 level=$4 want=$5 prefix=$6
   resolve "$path"
@@ -497,21 +500,28 @@ pull() {
   trap 'trap "" HUP INT TERM PIPE; [ -z "$work" ] || rm -rf -- "$work"' EXIT
   trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 141' PIPE
   make_workdir
-  mkfifo "$t/h" "$t/n" || fail io 'mkfifo failed'
-  eval "$H" < "$t/h" > "$t/hash" &
-  wc -c < "$t/n" > "$t/count" &
+  mkfifo "$t/h" || fail io 'mkfifo failed'
+  if [ "$algo" = none ]; then wc -c < "$t/h" > "$t/count" &
+  else eval "$H" < "$t/h" > "$t/hash" &
+  fi
   case $compress in auto:*) auto_compress "${compress#auto:}" ;; esac
+  stamp=-
+  [ "$size" = - ] || stamp=$(stamp_of)
   say "$size" "$offset" "${compress:--}"
   if [ -z "$compress" ] && [ "$offset" = 0 ]; then
-    tee -- "$t/h" "$t/n" < "$p" || r=1
+    tee -- "$t/h" < "$p" || r=1
   else
-    { tee -- "$t/h" "$t/n" < "$p" || : > "$t/fail"; } | skip_to "$offset" | squeeze || r=1
+    { tee -- "$t/h" < "$p" || : > "$t/fail"; } | skip_to "$offset" | squeeze || r=1
   fi
   wait
   [ -z "${r:-}" ] && [ ! -e "$t/fail" ] || fail io 'read error'
-  h=; IFS= read -r h < "$t/hash"; digest_in "$h"; h=$dg
-  c=; IFS= read -r c < "$t/count"; number_in "$c"
-  say sum "$sz" "$h" >&2
+  if [ "$algo" = none ]; then
+    h=; c=; IFS= read -r c < "$t/count"; number_in "$c"; c=$sz
+  else
+    h=; IFS= read -r h < "$t/hash"; digest_in "$h"; h=$dg
+    c=-; [ "$stamp" = - ] || [ "$(stamp_of)" != "$stamp" ] || c=$size
+  fi
+  say sum "$c" "$h" >&2
 }
 # auto_compress TOOLS: sets compress and level to the first of zstd, gzip that both ends have
 # (TOOLS: the local side's, comma-separated), or to none when the file is not a regular file or
