@@ -1,7 +1,17 @@
 import { parseArgs } from 'node:util';
 
 /** The parts of the benchmark that `--only` can pick. */
-const SUITES = ['push', 'pull', 'latency', 'rss', 'compress', 'phases', 'fanout', 'wan'] as const;
+const SUITES = [
+  'push',
+  'pull',
+  'latency',
+  'rss',
+  'compress',
+  'phases',
+  'fanout',
+  'wan',
+  'cpu',
+] as const;
 export type Suite = (typeof SUITES)[number];
 
 /** Everything `npm run bench -- ...` can set. */
@@ -18,6 +28,8 @@ export interface BenchOptions {
   fanOutSize: number;
   /** Size moved through the delayed link (wan suite). */
   wanSize: number;
+  /** Size of the transfers whose CPU-seconds are counted (cpu suite). */
+  cpuSize: number;
   /** Transfers per method in the small-transfer latency test. */
   latencyRuns: number;
   /** A tc rate such as `200mbit`: run everything in a network namespace with a shaped `lo`. */
@@ -42,6 +54,7 @@ export const USAGE = `usage: node dist/bench/run.js [options]   (or: npm run ben
   --compress-size S   size of the compression runs (default: the smallest --sizes)
   --fanout-size S     size pushed to 1, 4 and 16 targets (default: the smallest --sizes)
   --wan-size S        size moved through the 20/50/100 ms RTT delay link (default 100M)
+  --cpu-size S        size of the transfers whose CPU-seconds are counted (default 1G)
   --latency-runs N    1 KiB transfers per method in the latency test (default 20)
   --link RATE         root only: run sshd and all clients in a private network namespace
                       whose lo is shaped with tc tbf to RATE, e.g. 200mbit
@@ -110,6 +123,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | undefine
         'compress-size': { type: 'string' },
         'fanout-size': { type: 'string' },
         'wan-size': { type: 'string' },
+        'cpu-size': { type: 'string' },
         'latency-runs': { type: 'string' },
         link: { type: 'string' },
         'in-netns': { type: 'string' },
@@ -146,6 +160,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | undefine
     compressSize: values['compress-size'] ? parseSize(values['compress-size']) : Math.min(...sizes),
     fanOutSize: values['fanout-size'] ? parseSize(values['fanout-size']) : Math.min(...sizes),
     wanSize: parseSize(values['wan-size'] ?? (quick ? '16M' : '100M')),
+    cpuSize: parseSize(values['cpu-size'] ?? (quick ? '32M' : '1G')),
     latencyRuns: values['latency-runs']
       ? positiveInteger('--latency-runs', values['latency-runs'])
       : quick

@@ -15,6 +15,8 @@ export interface Sample {
   wireBytes?: number;
   /** Bytes of input the command was fed, when the case counts them (`Case.inputCount`). */
   inputBytes?: number;
+  /** CPU-seconds of the command and the sshd sessions it caused, when measured (cpu-meter.ts). */
+  cpuSeconds?: number;
 }
 
 /** What a finished command left: its status and the tails of its output. */

@@ -1,5 +1,6 @@
 import { readFile, rm, stat } from 'node:fs/promises';
 import { timeoutFor, type BenchContext, type Case } from './context.js';
+import type { CpuMeter } from './cpu-meter.js';
 import { failureOf, runScript, takePeakRss, type Finished, type Sample } from './measure.js';
 import { formatRate, formatSeconds } from './report.js';
 
@@ -72,15 +73,21 @@ async function checkResult(
   return undefined;
 }
 
-/** Runs one case once: clean up, time it, check its output, clean up again. */
-async function runCase(context: BenchContext, test: Case): Promise<Sample> {
+/**
+ * Runs one case once: clean up, time it (and count its CPU with `meter`), check its output,
+ * clean up again.
+ */
+async function runCase(context: BenchContext, test: Case, meter?: CpuMeter): Promise<Sample> {
   const outputs = outputsOf(test);
   for (const output of outputs) await rm(output, { force: true });
   if (test.inputCount) await rm(test.inputCount, { force: true });
   await settleDisk(context);
   const timeoutMs = test.timeoutMs ?? timeoutFor(context, test.bytes);
   const before = context.netns ? await loTxBytes() : undefined;
-  const finished = await runScript(test.script, timeoutMs);
+  const cpuBefore = await meter?.read();
+  const finished = await runScript(meter ? `${meter.join} ${test.script}` : test.script, timeoutMs);
+  await meter?.settle();
+  const cpuAfter = await meter?.read();
   const after = context.netns ? await loTxBytes() : undefined;
   const inputBytes = await takeInputCount(test);
   const error = failureOf(finished, timeoutMs) ?? (await checkResult(test, finished, inputBytes));
@@ -93,29 +100,35 @@ async function runCase(context: BenchContext, test: Case): Promise<Sample> {
     ...(rssKiB === undefined ? {} : { rssKiB }),
     ...(before !== undefined && after !== undefined ? { wireBytes: after - before } : {}),
     ...(inputBytes === undefined ? {} : { inputBytes }),
+    ...(cpuBefore === undefined || cpuAfter === undefined
+      ? {}
+      : { cpuSeconds: cpuAfter - cpuBefore }),
   };
 }
 
 /**
  * Runs `cases` in interleaved rounds (A B C, A B C, ...), so drift in machine load spreads over
- * all methods alike. Returns the samples of each case, in the order of `cases`.
+ * all methods alike; with `meter`, each sample has its CPU-seconds. Returns the samples of each
+ * case, in the order of `cases`.
  */
 export async function runRounds(
   context: BenchContext,
   title: string,
   cases: readonly Case[],
   rounds: number,
+  meter?: CpuMeter,
 ): Promise<Sample[][]> {
   const samples: Sample[][] = cases.map(() => []);
   for (let round = 1; round <= rounds; round++) {
     for (const [index, test] of cases.entries()) {
       checkInterrupted();
-      const sample = await runCase(context, test);
+      const sample = await runCase(context, test, meter);
       samples[index]!.push(sample);
       const rate =
         test.bytes >= 1 << 20 ? ` (${formatRate(test.bytes, sample.seconds)} MiB/s)` : '';
+      const cpu = sample.cpuSeconds === undefined ? '' : `, ${sample.cpuSeconds.toFixed(2)} CPU-s`;
       const outcome = sample.ok
-        ? `${formatSeconds(sample.seconds)} s${rate}`
+        ? `${formatSeconds(sample.seconds)} s${rate}${cpu}`
         : `FAILED ${sample.error}`;
       context.log(`[${title} ${round}/${rounds}] ${test.label}: ${outcome}`);
     }

@@ -17,6 +17,7 @@ import {
   type Suite,
 } from './args.js';
 import { runCompress } from './compress.js';
+import { runCpu } from './cpu.js';
 import type { BenchContext } from './context.js';
 import { describeEnvironment, environmentLines } from './environment.js';
 import { FAN_OUT_ALIASES, runFanOut } from './fan-out.js';
@@ -35,7 +36,19 @@ const SCRIPT = fileURLToPath(import.meta.url);
 const BUILT_CLI = fileURLToPath(new URL('../bin/sshstream.js', import.meta.url));
 const PROBE = fileURLToPath(new URL('./rss-probe.js', import.meta.url));
 const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url));
-const TOOLS = ['ssh', 'scp', 'rsync', 'bash', 'tee', 'md5sum', 'gzip', 'zstd', 'sync'];
+const TOOLS = [
+  'ssh',
+  'scp',
+  'rsync',
+  'bash',
+  'tee',
+  'md5sum',
+  'sha256sum',
+  'openssl',
+  'gzip',
+  'zstd',
+  'sync',
+];
 
 const SUITE_RUNNERS: Record<Suite, (context: BenchContext) => Promise<SuiteResult>> = {
   push: (context) => runThroughput(context, 'push'),
@@ -46,6 +59,7 @@ const SUITE_RUNNERS: Record<Suite, (context: BenchContext) => Promise<SuiteResul
   phases: runPhases,
   fanout: runFanOut,
   wan: runWan,
+  cpu: runCpu,
 };
 
 const started = Date.now();

@@ -97,7 +97,8 @@ async function spawnPullSsh(
 /**
  * The verdict once the data has ended: throws unless ssh exited 0 and the remote count and
  * digest of the bytes it read equal `local`, those that arrived. `noise` is what stdout held
- * instead of a header, if it had none.
+ * instead of a header, if it had none. A count of "-" (a file that changed while it was read,
+ * see the remote pull) leaves the digest alone to decide; without a digest, it never passes.
  */
 export async function verifyPull(
   session: PullSession,
@@ -112,7 +113,8 @@ export async function verifyPull(
   if (!sum) throw new ConnectionError('the remote side ended without a checksum report', context);
   const [remoteBytes = '', remoteDigest = ''] = sum.fields;
   const { bytes, digest } = local;
-  if (remoteBytes !== String(bytes) || remoteDigest !== digest) {
+  const counted = remoteBytes === '-' && remoteDigest !== '' ? String(bytes) : remoteBytes;
+  if (counted !== String(bytes) || remoteDigest !== digest) {
     throw new VerificationError(
       `verification failed: remote read ${remoteBytes} bytes ${remoteDigest || '-'}, ` +
         `received ${bytes} bytes ${digest || '-'}`,

@@ -361,9 +361,9 @@ receive() {
 # push-data PATH COMPRESS RESUME [ALGO]: waits for the line "go ALGO" on stdin (sent once the
 # control script is ready), or with ALGO given starts at once (ssh reads a local file as stdin
 # itself, so no line can come first; sshstream starts this session only once ready); then appends the rest of stdin (decompressed) to the temporary file that
-# push-control made. With ALGO (not "-") the bytes are hashed in the same pass as they are
-# written (into $tmp.sum), so the commit need not read the file again; the commit still counts
-# the bytes on disk. EOF before "go" means the transfer was called off: nothing to do.
+# push-control made. With ALGO (not "-") the bytes are hashed as they land, read back from the
+# file (into $tmp.sum, see read_back), so the commit need not read the file again; the commit
+# still counts the bytes on disk. EOF before "go" means the transfer was called off: nothing to do.
 push_data() {
   path=$1 compress=$2 resume=$3 algo=${4:-}
   if [ -z "$algo" ]; then
@@ -389,7 +389,7 @@ push_data() {
   # leave that one behind, even when the connection is gone (no SIGPIPE death on reporting).
   trap 'trap "" HUP INT TERM; rm -f -- "$tmp.pid"; [ "$(file_mode "$tmp")" != 0 ] || rm -f -- "$tmp" "$tmp.sum"; [ "$resume" != 1 ] || release data' EXIT
   trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; trap '' PIPE
-  # Writes the file back to disk every quarter second while the data arrives, so the fsync
+  # watch_upload writes the file back to disk every quarter second while the data arrives, so the fsync
   # before the rename has little left to do; where sync takes no FILE it only watches. The
   # control script removes the file when the push is called off, also when sshstream was
   # killed outright and only its ssh client, reading a file by itself, still sends: then the
@@ -397,30 +397,17 @@ push_data() {
   # mode 000 is one our append made again after that removal. A control script killed
   # outright (its pid in $tmp.owner) removes nothing: then this loop stops the upload, and
   # cleans up in its place (the file, and the script saved for a direct push) as its
-  # guardian does.
-  # It stops with this script.
+  # guardian does. It stops with this script.
   parent=$$
   owner=$(cat "$tmp.owner" 2>/dev/null)
   # A sync that ignores its FILE (BSD, macOS) would write back the whole system four times a
   # second: one that succeeds on a file that does not exist is such a one.
   if sync -- "$tmp.absent" 2>/dev/null; then nosync=1; fi
-  ( while { sleep 0.25 2>/dev/null || sleep 1; } && kill -0 "$parent"; do
-      # A resumable file is the control script's guardian's to give back (see guard): it
-      # needs $tmp.owner to tell that death from a normal end.
-      if [ -n "$owner" ] && ! kill -0 "$owner"; then
-        [ "$resume" = 1 ] || rm -f -- "$tmp.owner" "$dir/.sshstream-$tag.sh" "$tmp" "$tmp.sum"
-        dead=1
-      fi
-      if [ -n "${dead:-}" ] || [ ! -f "$tmp" ] || [ "$(file_mode "$tmp")" = 0 ] || [ ! -f "$tmp.owner" ]; then
-        [ -f "$tmp.pid" ] && kill "$(cat "$tmp.pid")"
-        exit 0
-      fi
-      [ -n "${nosync:-}" ] || sync -- "$tmp" || nosync=1
-    done ) </dev/null >/dev/null 2>&1 &
   if [ -n "$algo" ] && [ "$algo" != none ]; then
     need_hash "$algo"
     receive_hashed "$@"
   else
+    (exec </dev/null >/dev/null 2>&1; watch_upload) &
     receive "$@"
   fi
   if [ "$(file_mode "$tmp")" = 0 ]; then
@@ -449,19 +436,63 @@ push_range() {
   exit 0
 }
 
-# tee_hashed: appends stdin to $tmp and hashes it into $tmp.sum; failures go to fd 3.
-tee_hashed() {
-  { umask 777; reader tee -a "$tmp" || echo "$tag failed tee $?" >&3; } |
-    { eval "$H" > "$tmp.sum" || echo "$tag failed ${H%% *} $?" >&3; }
+# watch_upload: push_data's watcher (see there), a loop in the background that ends with the
+# data session. After each look it prints the file's size: read_back follows those lines.
+watch_upload() {
+  while { sleep 0.25 2>/dev/null || sleep 1; } && kill -0 "$parent"; do
+    # A resumable file is the control script's guardian's to give back (see guard): it
+    # needs $tmp.owner to tell that death from a normal end.
+    if [ -n "$owner" ] && ! kill -0 "$owner"; then
+      [ "$resume" = 1 ] || rm -f -- "$tmp.owner" "$dir/.sshstream-$tag.sh" "$tmp" "$tmp.sum"
+      dead=1
+    fi
+    ms=
+    [ -n "${dead:-}" ] || [ ! -f "$tmp" ] || ms=$(mode_and_size "$tmp")
+    if [ -n "${dead:-}" ] || [ ! -f "$tmp" ] || [ "${ms%% *}" = 0 ] || [ ! -f "$tmp.owner" ]; then
+      [ -f "$tmp.pid" ] && kill "$(cat "$tmp.pid")"
+      exit 0
+    fi
+    [ -n "${nosync:-}" ] || sync -- "$tmp" || nosync=1
+    [ -z "$ms" ] || echo "${ms#* }"
+  done
 }
 
-# receive_hashed COMMAND...: like receive, with tee feeding the hash tool. Without pipefail
-# each stage reports its own failure, as a tagged line kept in memory with the error text:
-# on a full disk no file can hold it.
+# mode_and_size FILE: "MODE SIZE", the permission bits and size of FILE (see file_mode).
+mode_and_size() {
+  stat -L -c '%a %s' -- "$1" 2>/dev/null || stat -L -f '%Lp %z' -- "$1" 2>/dev/null || {
+    ms_m=$(ls_mode "$1") && set -- $(ls -lnLd -- "$1" 2>/dev/null) && echo "$ms_m $5"
+  }
+}
+
+# read_back: the temporary file on stdout as it grows, read back from the disk cache in whole
+# 1 MiB blocks up to each size that watch_upload prints, then the rest after the line "end",
+# once the writer has finished. So the hash is of the bytes in the file, in the same pass as
+# they arrive, without tee: tee moves 8 KiB per system call, and writing every byte into a
+# pipe to the hash tool as well as into the file cost more CPU than the hash itself.
+read_back() {
+  rb=0
+  while IFS= read -r rb_size; do
+    case $rb_size in end) break ;; '' | *[!0-9]*) continue ;; esac
+    rb_n=$((rb_size / 1048576 - rb))
+    [ "$rb_n" -gt 0 ] || continue
+    dd if="$tmp" bs=1048576 skip="$rb" count="$rb_n" 2>/dev/null || return
+    rb=$((rb + rb_n))
+  done
+  dd if="$tmp" bs=1048576 skip="$rb" 2>/dev/null
+}
+
+# receive_hashed COMMAND...: like receive, with read_back feeding the hash tool. Without
+# pipefail each stage reports its own failure, as a tagged line kept in memory with the error
+# text: on a full disk no file can hold it. The watcher's output goes to read_back, and
+# nowhere else, or the $(...) would wait for it to end (and a shell that saves the descriptors
+# it redirects for a function call keeps copies: so exec, in a subshell of its own).
 receive_hashed() {
-  # Uncompressed, tee reads stdin itself: a cat in front would only copy every byte once more.
-  if [ "$1" = cat ]; then o=$( { tee_hashed; } 3>&1 2>&1)
-  else o=$( { { reader "$@" || echo "$tag failed $1 $?" >&3; } | tee_hashed; } 3>&1 2>&1); fi
+  o=$( { { (exec </dev/null 2>/dev/null 3>&-; watch_upload) &
+           { umask 777; reader "$@" >> "$tmp" || echo "$tag failed $1 $?" >&3; }
+           echo end; } |
+         { read_back || echo "$tag failed dd $?" >&3; } |
+         { eval "$H" > "$tmp.sum" || echo "$tag failed ${H%% *} $?" >&3; }
+       } 3>&1 2>&1)
   f=$(printf '%s\n' "$o" | sed -n "s/^$tag failed //p" | sort -k 2n | head -n 1)
   [ -z "$f" ] && return 0
   gone
@@ -475,7 +506,10 @@ receive_hashed() {
 # pull PATH ALGO COMPRESS LEVEL WANT PREFIX: "<tag> <size> <offset>" then the file on stdout
 # from OFFSET on; the count and digest of all the bytes read, in the same pass, on stderr as
 # "<tag> sum <bytes> <digest>". OFFSET is WANT when the first WANT bytes hash to PREFIX (the
-# local partial file of a resumed pull), else 0.
+# local partial file of a resumed pull), else 0. The count is the file's size when its stamp
+# is the same after the read as before, else "-" (a file that changed while it was read) and
+# the digest alone vouches for the bytes; only without a digest (none) are they counted, as
+# the pass the hash would have been: a third tee output into wc cost more CPU than the hash.
 pull() {
   path=$1 algo=$2 compress=$3 level=$4 want=$5 prefix=$6
   resolve "$path"
@@ -497,21 +531,51 @@ pull() {
   trap 'trap "" HUP INT TERM PIPE; [ -z "$work" ] || rm -rf -- "$work"' EXIT
   trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 141' PIPE
   make_workdir
-  mkfifo "$t/h" "$t/n" || fail io 'mkfifo failed'
-  eval "$H" < "$t/h" > "$t/hash" &
-  wc -c < "$t/n" > "$t/count" &
+  mkfifo "$t/h" || fail io 'mkfifo failed'
+  if [ "$algo" = none ]; then wc -c < "$t/h" > "$t/count" &
+  else eval "$H" < "$t/h" > "$t/hash" &
+  fi
   case $compress in auto:*) auto_compress "${compress#auto:}" ;; esac
+  stamp=-
+  [ "$size" = - ] || stamp=$(stamp_of)
   say "$size" "$offset" "${compress:--}"
   if [ -z "$compress" ] && [ "$offset" = 0 ]; then
-    tee -- "$t/h" "$t/n" < "$p" || r=1
+    read_twice || r=1
   else
-    { tee -- "$t/h" "$t/n" < "$p" || : > "$t/fail"; } | skip_to "$offset" | squeeze || r=1
+    { read_twice || : > "$t/fail"; } | skip_to "$offset" | squeeze || r=1
   fi
   wait
   [ -z "${r:-}" ] && [ ! -e "$t/fail" ] || fail io 'read error'
-  h=; IFS= read -r h < "$t/hash"; digest_in "$h"; h=$dg
-  c=; IFS= read -r c < "$t/count"; number_in "$c"
-  say sum "$sz" "$h" >&2
+  if [ "$algo" = none ]; then
+    h=; c=; IFS= read -r c < "$t/count"; number_in "$c"; c=$sz
+  else
+    h=; IFS= read -r h < "$t/hash"; digest_in "$h"; h=$dg
+    c=-; [ "$stamp" = - ] || [ "$(stamp_of)" != "$stamp" ] || c=$size
+  fi
+  say sum "$c" "$h" >&2
+}
+# read_twice: the file on stdout and into the hash's fifo. A regular file goes in chunks of
+# 64 MiB, each read again from the disk cache into the fifo while the next one goes out: tee
+# moves 8 KiB per system call, and writing every byte into the fifo too cost more CPU than the
+# hash. The hash is of the bytes sent all the same: a chunk that changed between its two reads
+# (a file written meanwhile) makes the digests differ, and the pull fails instead of verifying.
+# Anything else (a FIFO, a device: one read only) goes through tee.
+read_twice() {
+  if [ "$size" = - ]; then tee -- "$t/h" < "$p"; return; fi
+  (
+    exec 4> "$t/h"
+    k=0 fed=
+    while :; do
+      dd if="$p" bs=1048576 skip="$k" count=64 2>/dev/null || exit
+      [ -z "$fed" ] || wait "$fed" || exit
+      dd if="$p" bs=1048576 skip="$k" count=64 2>/dev/null >&4 &
+      fed=$! k=$((k + 64))
+      [ $((k * 1048576)) -lt "$size" ] || break
+    done
+    wait "$fed" || exit
+    # What the file grew by since its size was taken.
+    dd if="$p" bs=1048576 skip="$k" 2>/dev/null && dd if="$p" bs=1048576 skip="$k" 2>/dev/null >&4
+  )
 }
 # auto_compress TOOLS: sets compress and level to the first of zstd, gzip that both ends have
 # (TOOLS: the local side's, comma-separated), or to none when the file is not a regular file or

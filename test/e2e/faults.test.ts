@@ -99,9 +99,12 @@ async function within(cli: CliRun, ms: number): Promise<CliResult> {
   return result;
 }
 
-// The 'tee' that writes the data of a push to `path` on the remote side (and feeds the hash).
-const remoteTee = (s: Sandbox, path: string) =>
-  remoteSession(s, 'push-data', path).children.find((info) => info.argv[0] === 'tee');
+// The 'cat' that writes the data of a push to `path` on the remote side (the hash reads the
+// file back); any other cat of the session has a file argument.
+const remoteWriter = (s: Sandbox, path: string) =>
+  remoteSession(s, 'push-data', path).children.find(
+    (info) => info.argv[0] === 'cat' && info.argv.length === 1,
+  );
 
 // Like runCli, but a hang fails the test (killed after 30 s) instead of stalling the suite.
 async function runCli(args: string[], input: Buffer | string = ''): Promise<CliResult> {
@@ -357,7 +360,7 @@ describe(
       const kept = await precious(dir);
       const target = `${sandbox.current.host}:${dir}/precious`;
       const push = await pushInFlight(target, dir);
-      await waitFor(() => remoteTee(sandbox.current, `${dir}/precious`) !== undefined);
+      await waitFor(() => remoteWriter(sandbox.current, `${dir}/precious`) !== undefined);
       const { script } = remoteSession(sandbox.current, 'push-control', `${dir}/precious`);
       assert.ok(script, 'the control script runs');
       process.kill(script.pid, 'SIGTERM');
@@ -367,15 +370,15 @@ describe(
       await kept();
     });
 
-    it("the remote data writer ('tee') is killed", async () => {
+    it("the remote data writer ('cat') is killed", async () => {
       const dir = await fresh();
       const kept = await precious(dir);
       const target = `${sandbox.current.host}:${dir}/precious`;
       const push = await pushInFlight(target, dir);
-      await waitFor(() => remoteTee(sandbox.current, `${dir}/precious`) !== undefined);
-      process.kill(remoteTee(sandbox.current, `${dir}/precious`)!.pid, 'SIGKILL');
+      await waitFor(() => remoteWriter(sandbox.current, `${dir}/precious`) !== undefined);
+      process.kill(remoteWriter(sandbox.current, `${dir}/precious`)!.pid, 'SIGKILL');
       const result = await within(push, 30_000);
-      assertFailure(result, 4, 'push', target, /tee was killed by signal 9$/);
+      assertFailure(result, 4, 'push', target, /cat was killed by signal 9$/);
       await kept();
     });
 
@@ -387,8 +390,8 @@ describe(
         const kept = await precious(dir);
         const target = `${doomed.host}:${dir}/precious`;
         const push = await pushInFlight(target, dir, cfg(doomed));
-        // Mid-transfer: the data session is up and its remote 'tee' is writing.
-        await waitFor(() => remoteTee(doomed, `${dir}/precious`) !== undefined);
+        // Mid-transfer: the data session is up and its remote 'cat' is writing.
+        await waitFor(() => remoteWriter(doomed, `${dir}/precious`) !== undefined);
         await doomed.stop();
         assertFailure(await within(push, 30_000), 2, 'push', target, /closed by remote host|lost/);
         await kept();

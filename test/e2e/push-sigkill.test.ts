@@ -1,5 +1,5 @@
 // SIGKILL during a direct push (ssh reads the big input file itself): nothing local can clean
-// up, so the remote side must stop the upload. The remote writer is slowed (a throttled `tee`
+// up, so the remote side must stop the upload. The remote writer is slowed (a throttled `cat`
 // first on the session's PATH), so the push is surely under way when the kill comes, and an
 // upload left running would go on for long after it.
 import assert from 'node:assert/strict';
@@ -16,19 +16,23 @@ import { userDir } from '../helpers/users.js';
 
 const BIG = 64 << 20; // the CLI's threshold for a direct push
 
-// `tee -a FILE` at about 3 MiB/s: the 64 MiB input takes some 20 s to arrive. One process
-// (node runs it in place of the exec'd tee), so stopping it stops the writer.
+// `cat` (stdin to stdout, the file) at about 3 MiB/s: the 64 MiB input takes some 20 s to
+// arrive. One process (node runs it in place of the exec'd cat), so stopping it stops the
+// writer. With FILE arguments (the script's other cats) it is a plain, quick cat.
 const bin = useToolDir(
-  'sshstream-slow-tee-',
-  'tee',
+  'sshstream-slow-cat-',
+  'cat',
   `#!${process.execPath}
 const fs = require('node:fs');
-const out = fs.openSync(process.argv[process.argv.length - 1], 'a');
+const files = process.argv.slice(2).filter((arg) => arg !== '--');
+if (files.length > 0) {
+  for (const file of files) fs.writeSync(1, fs.readFileSync(file));
+  process.exit(0);
+}
 const buffer = Buffer.alloc(64 * 1024);
 (function step() {
   const n = fs.readSync(0, buffer, 0, buffer.length, null);
   if (n === 0) return;
-  fs.writeSync(out, buffer, 0, n);
   fs.writeSync(1, buffer, 0, n);
   setTimeout(step, 20);
 })();
@@ -49,14 +53,14 @@ function running(pid: number): boolean {
   }
 }
 
-// The remote processes of a push's data session into `path` (the slowed tee among them).
+// The remote processes of a push's data session into `path` (the slowed cat among them).
 const dataSession = (path: string) => {
   const { script, children } = remoteSession(sandbox.current, 'push-data', path);
   return script ? [script, ...children].filter((p) => running(p.pid)) : [];
 };
 
 // Starts a direct push of a big file into `dir/out` (an old `out` there) and resolves once the
-// remote temporary file holds data and the slowed tee writes it.
+// remote temporary file holds data and the slowed cat writes it.
 async function directPushUnderway(): Promise<{
   dir: string;
   run: CliRun;
@@ -85,8 +89,10 @@ async function directPushUnderway(): Promise<{
     run.child.kill('SIGKILL');
     assert.fail(`the push did not get under way: ${(await run.done).stderr}`);
   });
-  const tee = dataSession(`${dir}/out`).find((p) => p.argv[1] === join(bin, 'tee'));
-  assert.ok(tee, 'the slowed tee writes the data');
+  const writer = dataSession(`${dir}/out`).find(
+    (p) => p.argv[1] === join(bin, 'cat') && p.argv.length === 2,
+  );
+  assert.ok(writer, 'the slowed cat writes the data');
   return { dir, run, close: () => handle.close() };
 }
 
