@@ -61,8 +61,8 @@ connection not much more. A regular file on stdin (64 MiB or more, or any size w
 2 or more) travels in ranges, each written at its offset into the temporary file; each stream
 opens a connection of its own where that logs in without asking (a key or an agent: never a
 second prompt), else it is one more channel of the first connection (--single-connection:
-always). --streams auto (the default) keeps 1 stream on a LAN and takes up to 8 on a long
-link, from the round trip it measures. With --resume, ranges that landed whole are not sent
+always). --streams auto (the default) keeps 1 stream on a LAN or below 64 MiB, and on a long
+link takes up to 8 (two per CPU core), from the round trip it measures. With --resume, ranges that landed whole are not sent
 again.
 
 Several targets get the same stdin at the same time, each verified and committed on its own;

@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os';
+
 /**
  * How many SSH channels carry one file: a count (1 turns parallel transfer off), or 'auto',
  * which picks from the measured round-trip time and the file size. Only an input or output that
@@ -9,31 +11,45 @@ export type Streams = number | 'auto';
 export const MAX_STREAMS = 16;
 
 const MiB = 1 << 20;
-/** Below this size a transfer keeps to one channel unless told otherwise: the gain is small. */
-export const AUTO_MIN_BYTES = 16 * MiB;
 /**
- * Below this round-trip time one channel's window (2 MiB per round trip: 80 MiB/s at 25 ms)
- * outruns most links, and ranges only cost more CPU (measured at 20 ms through the WAN bench's
- * delay proxy: a push on 1 channel 34 MiB/s, on 2 28 MiB/s).
+ * Each range of an automatic choice carries at least this much: every lane past the first
+ * opens a connection of its own, whose login and TCP start cost several round trips. Measured
+ * over the bench's tun link at 100 ms: 32 MiB on 8 lanes of 4 MiB was 0.61x scp, on 1 lane
+ * 1.02x; 256 MiB on 4 lanes of 64 MiB 1.7x.
  */
-const AUTO_MIN_RTT_MS = 25;
-/** Each range of an automatic choice carries at least this much. */
-const AUTO_MIN_RANGE = 4 * MiB;
+const AUTO_MIN_RANGE = 32 * MiB;
+/** Below this size a transfer keeps to one channel unless told otherwise: the gain is small. */
+export const AUTO_MIN_BYTES = 2 * AUTO_MIN_RANGE;
+/**
+ * Below this round-trip time one channel's window (2 MiB per round trip: 67 MiB/s at 30 ms)
+ * outruns most links, and more lanes only cost CPU: over the tun link at 20 ms, 256 MiB went
+ * fastest on 1 lane (push 4.8 s, on 2 lanes 5.1 s, on 4 6.7 s); at 50 ms 2 to 4 lanes were
+ * 1.3x faster than 1.
+ */
+const AUTO_MIN_RTT_MS = 30;
+
+/**
+ * Lanes an automatic choice takes at most: each is an ssh process of its own encrypting on
+ * this machine, and past about two per core they only contend (2 cores, 256 MiB at 100 ms:
+ * push 9.9 s on 4 lanes, 12.3 s on 8).
+ */
+const autoMostLanes = (cores: number): number => Math.min(8, Math.max(2, 2 * cores));
 
 /**
  * How many channels to use for `bytes` at a round-trip time of `rttMs`: a requested count wins
- * (but no range is smaller than 1 MiB, the alignment of ranges); 'auto' keeps one below 25 ms
- * or for a small file, and otherwise takes a channel per 12.5 ms of round trip (25 ms: 2,
- * 50 ms: 4, 100 ms: 8), each carrying at least 4 MiB.
+ * (but no range is smaller than 1 MiB, the alignment of ranges); 'auto' keeps one below 30 ms
+ * or for a file under 64 MiB, and otherwise takes a lane per 12.5 ms of round trip (50 ms: 4,
+ * 100 ms: 8), at most two per core of this machine (`cores`) and 8, each carrying 32 MiB or more.
  */
 export function chooseStreams(
   rttMs: number | undefined,
   bytes: number,
   requested: Streams,
+  cores: number = availableParallelism(),
 ): number {
   const most = (rangeBytes: number) => Math.max(1, Math.ceil(bytes / rangeBytes));
   if (requested !== 'auto') return Math.min(requested, most(MiB));
   if (rttMs === undefined || bytes < AUTO_MIN_BYTES || rttMs < AUTO_MIN_RTT_MS) return 1;
-  const wanted = Math.min(8, Math.max(2, Math.round(rttMs / 12.5)));
+  const wanted = Math.min(autoMostLanes(cores), Math.max(2, Math.round(rttMs / 12.5)));
   return Math.min(wanted, Math.floor(bytes / AUTO_MIN_RANGE));
 }

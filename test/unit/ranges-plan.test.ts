@@ -75,18 +75,25 @@ describe('chooseStreams', () => {
     assert.equal(chooseStreams(undefined, 0, 8), 1);
   });
 
-  it('auto: one channel on a LAN, for a small file, or without a measurement', () => {
-    assert.equal(chooseStreams(0.3, 1 << 30, 'auto'), 1);
-    assert.equal(chooseStreams(24.9, 1 << 30, 'auto'), 1);
-    assert.equal(chooseStreams(100, 16 * MiB - 1, 'auto'), 1);
-    assert.equal(chooseStreams(undefined, 1 << 30, 'auto'), 1);
+  it('auto: one channel on a LAN, for a file under 64 MiB, or without a measurement', () => {
+    assert.equal(chooseStreams(0.3, 1 << 30, 'auto', 8), 1);
+    assert.equal(chooseStreams(29.9, 1 << 30, 'auto', 8), 1);
+    assert.equal(chooseStreams(100, 64 * MiB - 1, 'auto', 8), 1);
+    assert.equal(chooseStreams(undefined, 1 << 30, 'auto', 8), 1);
   });
 
-  it('auto: more channels the longer the round trip, at most 8, at least 4 MiB each', () => {
-    assert.equal(chooseStreams(25, 1 << 30, 'auto'), 2);
-    assert.equal(chooseStreams(50, 1 << 30, 'auto'), 4);
-    assert.equal(chooseStreams(100, 1 << 30, 'auto'), 8);
-    assert.equal(chooseStreams(300, 1 << 30, 'auto'), 8);
-    assert.equal(chooseStreams(100, 20 * MiB, 'auto'), 5);
+  it('auto: more lanes the longer the round trip, at most 8, at least 32 MiB each', () => {
+    assert.equal(chooseStreams(30, 1 << 30, 'auto', 8), 2);
+    assert.equal(chooseStreams(50, 1 << 30, 'auto', 8), 4);
+    assert.equal(chooseStreams(100, 1 << 30, 'auto', 8), 8);
+    assert.equal(chooseStreams(300, 1 << 30, 'auto', 8), 8);
+    assert.equal(chooseStreams(100, 64 * MiB, 'auto', 8), 2);
+    assert.equal(chooseStreams(100, 200 * MiB, 'auto', 8), 6);
+  });
+
+  it('auto: at most two lanes per core of this machine', () => {
+    assert.equal(chooseStreams(100, 1 << 30, 'auto', 2), 4);
+    assert.equal(chooseStreams(100, 1 << 30, 'auto', 1), 2);
+    assert.equal(chooseStreams(50, 1 << 30, 'auto', 1), 2);
   });
 });
