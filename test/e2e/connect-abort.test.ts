@@ -8,30 +8,38 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, before, describe, it } from 'node:test';
 import { AbortError, createPushStream, push } from '../../lib/index.js';
+import { startSandbox, type Sandbox } from '../../lib/sandbox/sandbox.js';
 import { startCli as startCliRun, type CliRun } from '../helpers/cli.js';
 import { leftovers, waitFor } from '../helpers/files.js';
 import { descendants, remoteProcesses, type ProcessInfo } from '../helpers/processes.js';
 import { startSilentServer, type SilentServer } from '../helpers/silent-server.js';
-import { useShSandbox } from '../helpers/sandbox.js';
+import { freshDir } from '../helpers/sandbox.js';
+import { ensureUser } from '../helpers/users.js';
 import { isRoot } from '../helpers/prerequisites.js';
 
 // Each login to this sshd waits in authentication while its AuthorizedKeysCommand sleeps, and
 // then succeeds (the command accepts the offered key): an abort that is not honoured until
 // then commits the file.
 const AUTH_SLEEP = '45';
+const LOGIN_USER = 'sshstream-sh';
 
-const sandbox = useShSandbox({
-  sshdConfig: [
-    'AuthorizedKeysFile none',
-    `AuthorizedKeysCommand /bin/sh -c "sleep ${AUTH_SLEEP}; echo %t %k"`,
-    `AuthorizedKeysCommandUser ${isRoot() ? 'nobody' : userInfo().username}`,
-  ],
-});
-// After the sandbox's: the silent server and a config naming both.
+// One hook, in order: the login user, the sandbox, the silent server and a config naming both.
+let sandbox: { current: Sandbox };
 let silent: SilentServer;
 let configDir: string;
 let configPath: string;
 before(async () => {
+  if (isRoot()) await ensureUser(LOGIN_USER, 'sh');
+  sandbox = {
+    current: await startSandbox({
+      ...(isRoot() ? { user: LOGIN_USER } : {}),
+      sshdConfig: [
+        'AuthorizedKeysFile none',
+        `AuthorizedKeysCommand /bin/sh -c "sleep ${AUTH_SLEEP}; echo %t %k"`,
+        `AuthorizedKeysCommandUser ${isRoot() ? 'nobody' : userInfo().username}`,
+      ],
+    }),
+  };
   silent = await startSilentServer();
   // Host `silent` is the listener that never answers; the sandbox aliases come from its config.
   configDir = await mkdtemp(join(tmpdir(), 'sshstream-connect-abort-'));
@@ -52,6 +60,7 @@ before(async () => {
 });
 after(async () => {
   await silent?.close();
+  await sandbox?.current.stop();
   if (configDir) await rm(configDir, { recursive: true, force: true });
 });
 
@@ -128,7 +137,7 @@ describe('abort while ssh connects or authenticates', () => {
     'SIGINT while the real sshd authenticates: push exits 130, nothing committed, no ssh left',
     slow,
     async () => {
-      const dir = await sandbox.fresh();
+      const dir = await freshDir(sandbox.current);
       const target = join(dir, 'kept');
       await writeFile(target, 'old contents');
       const waiting = sleepingLogins();
@@ -151,7 +160,7 @@ describe('abort while ssh connects or authenticates', () => {
     'SIGINT during a fan-out whose targets are connecting: exit 130, nothing committed',
     slow,
     async () => {
-      const dir = await sandbox.fresh();
+      const dir = await freshDir(sandbox.current);
       const target = join(dir, 'fan');
       const waiting = sleepingLogins();
       const accepted = silent.accepted;
@@ -199,7 +208,7 @@ describe('abort while ssh connects or authenticates', () => {
     'the library: aborting a fan-out while the real sshd authenticates rejects with AbortError',
     slow,
     async () => {
-      const dir = await sandbox.fresh();
+      const dir = await freshDir(sandbox.current);
       const targets = [join(dir, 'a'), join(dir, 'b')];
       const waiting = sleepingLogins();
       const controller = new AbortController();
