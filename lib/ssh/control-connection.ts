@@ -1,54 +1,14 @@
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { cancellableDelay } from '../util/delay.js';
 import { debug } from '../util/debug.js';
-import { RIDER_OPTIONS, RIDER_SPAWN } from './rider.js';
-import type { ErrorContext, SshStreamError } from '../util/errors.js';
+import type { SshStreamError } from '../util/errors.js';
 import { classifyFailure, type SshExit } from './failure.js';
-import {
-  buildRemoteCommand,
-  buildSavedScriptCommand,
-  savedScriptPath,
-  SCRIPT_INPUT,
-} from '../remote/script.js';
+import { savedScriptPath } from '../remote/script.js';
 import type { Report, ReportReader } from '../remote/reports.js';
-import { controlSocket } from './control-socket.js';
-import {
-  buildSshInvocation,
-  spawnSsh,
-  type SshDestination,
-  type SshOptions,
-  type SshProcess,
-} from './command.js';
-
-/** What opening a control connection needs. */
-export interface ControlParams {
-  destination: SshDestination;
-  ssh: SshOptions;
-  /** Operation and arguments of the remote control script (after the tag). */
-  remoteArgs: readonly string[];
-  context: ErrorContext;
-  /** The stall timeout in ms (0: off), for ssh's keep-alives and ConnectTimeout. */
-  stallTimeout: number;
-  /** Aborting kills the master, even while it connects or authenticates. */
-  signal?: AbortSignal | undefined;
-}
-
-/** A spawned master and what its sessions need (see openControlConnection). */
-export interface ControlParts {
-  params: ControlParams;
-  /** The private directory of the master's socket (removed on close). */
-  dir: string;
-  master: SshProcess;
-  stdout: ReportReader;
-  stderr: ReportReader;
-  tag: string;
-  exited: Promise<SshExit>;
-  /** ssh options every session repeats: cipher, keep-alives, the config's session options. */
-  sessionArgs: readonly string[];
-  /** Riding the user's own running master (see hasUserMaster) instead of a private one. */
-  ridesUserMaster: boolean;
-}
+import type { ControlParts } from './control-parts.js';
+import { spawnRidingSession, type SessionOptions } from './riding-session.js';
+import { spawnExtraMaster } from './extra-master.js';
+import type { SshProcess } from './command.js';
 
 // How long we wait for the remote side to confirm an abort before giving up on it.
 const ABORT_TIMEOUT_MS = 5000;
@@ -58,8 +18,12 @@ const ABORT_TIMEOUT_MS = 5000;
  * persistence) whose own session runs the remote control script. Further sessions (the data
  * stream) ride the same connection, so the user authenticates once; where the server allows
  * only one session per connection, they connect on their own if that needs no question (see
- * rider.ts). Opened by openControlConnection (open-control.ts). The control script owns the remote temporary file: it commits on our word and
+ * rider.ts). The control script owns the remote temporary file: it commits on our word and
  * removes the file on anything else, including EOF when we or the connection die.
+ *
+ * Opened by openControlConnection (open-control.ts). This class talks to the control script
+ * and keeps the connection's lifetime (loss, abort, close); the sessions that ride it are
+ * spawned in riding-session.ts and extra-master.ts.
  */
 export class ControlConnection {
   readonly tag: string;
@@ -121,70 +85,29 @@ export class ControlConnection {
   }
 
   /**
-   * Starts another session over this connection running the remote script with `remoteArgs`.
-   * With stdin a pipe the script goes first on it; otherwise the saved copy runs (saveScript).
+   * Starts another session over this connection (or the extra connection at `socket`) running
+   * the remote script with `remoteArgs`. With stdin a pipe the script goes first on it; otherwise
+   * the saved copy runs (saveScript).
    */
   spawnSession(
     remoteArgs: readonly string[],
-    options: Parameters<typeof spawnSsh>[1],
+    options: SessionOptions,
     socket?: string,
   ): SshProcess {
-    const piped = options.stdin === 'pipe';
-    if (!piped && this.savedScript === undefined) throw new Error('saveScript() first');
-    const args = [this.tag, ...remoteArgs];
-    // Over the master (or the extra connection at `socket`); should the server refuse it a
-    // session there (MaxSessions 1), ssh connects on its own, never asking (rider.ts), through
-    // the same -J as the master.
-    const path = socket ?? (this.parts.ridesUserMaster ? undefined : controlSocket(this.parts.dir));
-    const invocation = buildSshInvocation(
-      this.parts.params.destination,
-      this.parts.params.ssh,
-      [
-        ...this.parts.sessionArgs,
-        ...RIDER_OPTIONS,
-        ...(path === undefined ? [] : ['-o', `ControlPath=${path}`]),
-      ],
-      piped ? buildRemoteCommand(args) : buildSavedScriptCommand(this.savedScript!, args),
-    );
-    const session = spawnSsh(invocation, { ...options, ...RIDER_SPAWN });
-    if (piped) {
-      session.stdin?.on('error', () => {});
-      session.stdin?.write(SCRIPT_INPUT);
-    }
+    const session = spawnRidingSession(this.parts, this.savedScript, remoteArgs, options, socket);
     this.sessions.push(session);
     return session;
   }
 
   /**
-   * Spawns a master of another connection to the same host, with a login of its own that
-   * never asks (BatchMode, no terminal: rider.ts); its socket `name` goes in this connection's
-   * private directory. Sessions ride it through spawnSession's `socket`. Its own session only
-   * reads its stdin, a pipe from us: should we die (SIGKILL), the pipe closes and the
-   * connection ends with it, as the control script's does.
+   * Spawns the master of another connection to the same host (see spawnExtraMaster), its socket
+   * `name` in this connection's private directory; sessions ride it through spawnSession's `socket`.
    */
   spawnExtraMaster(name: string): { master: SshProcess; socket: string } {
-    const socket = join(this.parts.dir, name);
-    const invocation = buildSshInvocation(
-      this.parts.params.destination,
-      this.parts.params.ssh,
-      [
-        ...this.parts.sessionArgs,
-        ...['-o', 'BatchMode=yes', '-o', 'ControlMaster=yes'],
-        ...['-o', `ControlPath=${socket}`, '-o', 'ControlPersist=no'],
-      ],
-      'cat >/dev/null',
-    );
-    // No pipe but stdin: a ProxyCommand inherits ssh's stderr, and one left running after ssh
-    // (killed while it connects) would hold that pipe open, and the wait for ssh, for good.
-    const master = spawnSsh(invocation, {
-      stdin: 'pipe',
-      stdout: 'ignore',
-      stderr: 'ignore',
-      ...RIDER_SPAWN,
-    });
+    const extra = spawnExtraMaster(this.parts, name);
     // Like a session: endSessions() ends it, so the main master can exit.
-    this.sessions.push(master);
-    return { master, socket };
+    this.sessions.push(extra.master);
+    return extra;
   }
 
   /**

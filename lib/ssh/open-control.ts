@@ -11,7 +11,8 @@ import { buildRemoteCommand, SCRIPT_INPUT } from '../remote/script.js';
 import { newReportTag } from '../remote/report-tag.js';
 import { ReportReader } from '../remote/reports.js';
 import { buildSshInvocation, spawnSsh, type SshProcess } from './command.js';
-import { ControlConnection, type ControlParams } from './control-connection.js';
+import { ControlConnection } from './control-connection.js';
+import type { ControlParams } from './control-parts.js';
 import { controlDirectory, controlSocket, watchSocket } from './control-socket.js';
 
 /**

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -14,19 +14,11 @@ import { startSandbox, type Sandbox } from '../../lib/sandbox/sandbox.js';
 import { findExecutable } from '../../transforms/which.js';
 import { runCli } from '../helpers/cli.js';
 import { leftovers, md5 } from '../helpers/files.js';
-import { useSandbox } from '../helpers/sandbox.js';
+import { freshDir, useSandbox } from '../helpers/sandbox.js';
 import { ensureUser } from '../helpers/users.js';
 import { isRoot } from '../helpers/prerequisites.js';
 
 const sandbox = useSandbox();
-const cfg = (s: Sandbox = sandbox.current) => ['-F', s.configPath];
-let n = 0;
-const fresh = async (s: Sandbox = sandbox.current): Promise<string> => {
-  const dir = join(s.scratch, `auto-${n++}`);
-  await mkdir(dir, { recursive: true });
-  await chmod(dir, 0o777); // the bare sandboxes log in as another user
-  return dir;
-};
 
 // Log-like lines: compress to well under 90%.
 const text = (size: number): Buffer => {
@@ -42,10 +34,10 @@ interface Json {
 }
 
 async function pushAuto(s: Sandbox, data: Buffer, env: NodeJS.ProcessEnv = {}): Promise<Json> {
-  const dir = await fresh(s);
+  const dir = await freshDir(s);
   const target = `${s.host}:${dir}/f`;
   const result = await runCli(
-    ['push', ...cfg(s), '--compress', 'auto', '--json', target],
+    ['push', ...s.sshArgs, '--compress', 'auto', '--json', target],
     data,
     env,
   );
@@ -56,10 +48,10 @@ async function pushAuto(s: Sandbox, data: Buffer, env: NodeJS.ProcessEnv = {}): 
 }
 
 async function pullAuto(s: Sandbox, data: Buffer, env: NodeJS.ProcessEnv = {}): Promise<Json> {
-  const dir = await fresh(s);
+  const dir = await freshDir(s);
   await writeFile(join(dir, 'src'), data, { mode: 0o644 });
   const out = join(dir, 'out');
-  const args = ['pull', ...cfg(s), '--compress', 'auto', '--json', `${s.host}:${dir}/src`, out];
+  const args = ['pull', ...s.sshArgs, '--compress', 'auto', '--json', `${s.host}:${dir}/src`, out];
   const result = await runCli(args, '', env);
   assert.equal(result.code, 0, result.stderr);
   assert.equal(md5(await readFile(out)), md5(data));
@@ -88,13 +80,13 @@ describe('--compress auto (real sshd)', () => {
   });
 
   it('no zstd on this side: gzip both ways', async () => {
-    const env = await pathWithoutZstd(await fresh());
+    const env = await pathWithoutZstd(await sandbox.fresh());
     assert.equal((await pushAuto(sandbox.current, text(1 << 20), env)).compress, 'gzip');
     assert.equal((await pullAuto(sandbox.current, text(1 << 20), env)).compress, 'gzip');
   });
 
   it('input that ends before the sample is full still decides (library, slow producer)', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const data = text(40_000); // above the inline limit, below the 64 KiB sample
     async function* slowly() {
       yield data.subarray(0, 1000);

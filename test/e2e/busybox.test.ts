@@ -10,7 +10,7 @@ import { ensureBusyboxUser, findBusybox } from '../helpers/busybox.js';
 import { startCli, type CliResult } from '../helpers/cli.js';
 import { md5, waitFor } from '../helpers/files.js';
 import { useSandbox } from '../helpers/sandbox.js';
-import { userDir, type TestUser } from '../helpers/users.js';
+import type { TestUser } from '../helpers/users.js';
 import { skipUnlessRoot } from '../helpers/prerequisites.js';
 
 const ready = findBusybox() !== undefined;
@@ -26,19 +26,14 @@ describe(
   { skip: skipUnlessRoot(ready, 'needs root and busybox') },
   () => {
     const sandbox = useSandbox();
-    const cfg = (): string[] => ['-F', sandbox.current.configPath];
     let user: TestUser;
-    let dir: string;
-    let n = 0;
     before(async () => {
       user = await ensureBusyboxUser();
-      dir = await userDir(sandbox.current.scratch, 'busybox', user);
     });
-    const fresh = async (): Promise<string> => userDir(dir, `case-${n++}`, user);
     const at = (path: string): string => `${user.name}@${sandbox.current.host}:${path}`;
 
     it('two interrupted --resume pushes to different names over 200 bytes keep apart', async () => {
-      const home = await fresh();
+      const home = await sandbox.fresh(user);
       const input = join(sandbox.current.dir, 'resume-input');
       const other = join(sandbox.current.dir, 'resume-other');
       const data = randomBytes(2 * 1024 * 1024);
@@ -49,7 +44,7 @@ describe(
       const interrupted = async (file: string, from: string): Promise<void> => {
         const handle = await open(from, 'r');
         const pushing = startCli(
-          ['push', ...cfg(), '--resume', '--limit-rate', '256K', at(`${home}/${file}`)],
+          ['push', ...sandbox.sshArgs, '--resume', '--limit-rate', '256K', at(`${home}/${file}`)],
           {},
           handle.fd,
         );
@@ -74,7 +69,7 @@ describe(
       await interrupted('b'.repeat(210), other);
       assert.equal((await partials()).length, 2, (await partials()).join(', '));
       const resumed = await pushFile(
-        ['push', ...cfg(), '--resume', '--json', at(`${home}/${first}`)],
+        ['push', ...sandbox.sshArgs, '--resume', '--json', at(`${home}/${first}`)],
         input,
       );
       const result = await resumed.done;

@@ -11,24 +11,21 @@ import { exists, leftovers, writeScript } from '../helpers/files.js';
 import { useSandbox } from '../helpers/sandbox.js';
 
 const sandbox = useSandbox();
-const cfg = () => ['-F', sandbox.current.configPath];
-let n = 0;
-const fresh = async (): Promise<string> => {
-  const dir = join(sandbox.current.scratch, `cli-errors-${n++}`);
-  await mkdir(dir);
-  return dir;
-};
 const lines = (stderr: string): string[] => stderr.split('\n').filter((line) => line !== '');
 
 describe('CLI errors: codes and messages (real sshd)', () => {
   it('push with a directory on stdin exits 5, keeps the old file and creates no new one', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const kept = join(dir, 'kept');
     await writeFile(kept, 'old contents');
     const fd = openSync(dir, 'r');
     try {
       for (const target of [kept, join(dir, 'new')]) {
-        const run = startCli(['push', ...cfg(), `${sandbox.current.host}:${target}`], {}, fd);
+        const run = startCli(
+          ['push', ...sandbox.sshArgs, `${sandbox.current.host}:${target}`],
+          {},
+          fd,
+        );
         const result = await run.done;
         assert.equal(result.code, 5, result.stderr);
         assert.equal(lines(result.stderr).length, 1, result.stderr);
@@ -44,14 +41,14 @@ describe('CLI errors: codes and messages (real sshd)', () => {
 
   for (const operation of ['push', 'pull'] as const) {
     it(`${operation} -z --compress-level 12 exits 1 with one line, before ssh runs`, async () => {
-      const dir = await fresh();
+      const dir = await sandbox.fresh();
       const ran = join(dir, 'ssh-ran');
       // Passes through to the real ssh, leaving a mark: it must never run.
       const wrapper = await writeScript(dir, 'marking-ssh', `: > '${ran}'\nexec ssh "$@"\n`);
       await writeFile(join(dir, 'src'), 'remote data');
       const where = `${sandbox.current.host}:${dir}/${operation === 'push' ? 'dst' : 'src'}`;
       const result = await runCli(
-        [operation, ...cfg(), '--ssh', wrapper, '-z', '--compress-level', '12', where],
+        [operation, ...sandbox.sshArgs, '--ssh', wrapper, '-z', '--compress-level', '12', where],
         'local data\n'.repeat(10_000), // above the inline limit: the gzip path, not inline
       );
       assert.equal(result.code, 1, result.stderr);
@@ -69,10 +66,14 @@ describe('CLI errors: codes and messages (real sshd)', () => {
   ] as const) {
     for (const operation of ['push', 'pull'] as const) {
       it(`${operation} with ${how} exits 2 and names the command`, async () => {
-        const dir = await fresh();
+        const dir = await sandbox.fresh();
         await writeFile(join(dir, 'src'), 'remote data');
         const where = `${sandbox.current.host}:${dir}/${operation === 'push' ? 'dst' : 'src'}`;
-        const result = await runCli([operation, ...cfg(), ...args, where], 'local data', env);
+        const result = await runCli(
+          [operation, ...sandbox.sshArgs, ...args, where],
+          'local data',
+          env,
+        );
         assert.equal(result.code, 2, result.stderr);
         assert.equal(lines(result.stderr).length, 1, result.stderr);
         assert.match(result.stderr, /\/no\/such\/ssh.*not found/);
@@ -82,12 +83,16 @@ describe('CLI errors: codes and messages (real sshd)', () => {
   }
 
   it('no ssh on PATH: exit 2, the line says ssh was not found', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const empty = join(dir, 'empty-bin');
     await mkdir(empty);
-    const result = await runCli(['push', ...cfg(), `${sandbox.current.host}:${dir}/dst`], 'x', {
-      PATH: empty,
-    });
+    const result = await runCli(
+      ['push', ...sandbox.sshArgs, `${sandbox.current.host}:${dir}/dst`],
+      'x',
+      {
+        PATH: empty,
+      },
+    );
     assert.equal(result.code, 2, result.stderr);
     assert.equal(lines(result.stderr).length, 1, result.stderr);
     assert.match(result.stderr, /"ssh" not found/);

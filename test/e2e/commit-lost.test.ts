@@ -12,7 +12,6 @@ import { findExecutable } from '../../transforms/which.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { exists, leftovers, md5, waitFor } from '../helpers/files.js';
 import { sessionPath, useShSandbox, useToolDir } from '../helpers/sandbox.js';
-import { userDir } from '../helpers/users.js';
 
 const MARKER = 'cut-after-rename';
 
@@ -32,12 +31,10 @@ exec ${findExecutable('sync') ?? '/bin/sync'} "$@"
 );
 
 const sandbox = useShSandbox({ sshdConfig: [sessionPath(bin)] });
-const cfg = () => ['-F', sandbox.current.configPath];
-let n = 0;
 
 // A directory holding an old `out` and the marker: the next commit into it loses its report.
 async function armed(): Promise<string> {
-  const dir = await userDir(sandbox.current.scratch, `commit-lost-${n++}`, sandbox.user);
+  const dir = await sandbox.fresh();
   await writeFile(join(dir, 'out'), 'original');
   await writeFile(join(dir, MARKER), '');
   return dir;
@@ -47,7 +44,10 @@ describe('connection lost between the rename and the report (real sshd)', () => 
   it('exit 2, "may have been committed"; the file is committed intact, nothing left behind', async () => {
     const dir = await armed();
     const data = randomBytes(3 << 20);
-    const result = await runCli(['push', ...cfg(), `${sandbox.current.host}:${dir}/out`], data);
+    const result = await runCli(
+      ['push', ...sandbox.sshArgs, `${sandbox.current.host}:${dir}/out`],
+      data,
+    );
     assert.equal(result.code, 2, result.stderr);
     assert.equal(await exists(join(dir, MARKER)), false, 'the cut happened');
     const lines = result.stderr.trim().split('\n');
@@ -66,7 +66,13 @@ describe('connection lost between the rename and the report (real sshd)', () => 
     await writeFile(input, data);
     const handle = await open(input, 'r');
     try {
-      const args = ['push', ...cfg(), '--retries', '2', `${sandbox.current.host}:${dir}/out`];
+      const args = [
+        'push',
+        ...sandbox.sshArgs,
+        '--retries',
+        '2',
+        `${sandbox.current.host}:${dir}/out`,
+      ];
       const { code, stderr } = await startCli(args, {}, handle.fd).done;
       assert.equal(code, 0, stderr);
       assert.equal(await exists(join(dir, MARKER)), false, 'the cut happened');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -13,6 +13,7 @@ import { startCli as startCliRun, type CliRun } from '../helpers/cli.js';
 import { leftovers, waitFor } from '../helpers/files.js';
 import { descendants, remoteProcesses, type ProcessInfo } from '../helpers/processes.js';
 import { startSilentServer, type SilentServer } from '../helpers/silent-server.js';
+import { freshDir } from '../helpers/sandbox.js';
 import { ensureUser } from '../helpers/users.js';
 import { isRoot } from '../helpers/prerequisites.js';
 
@@ -80,12 +81,6 @@ const slow = { timeout: 120000 };
 const cfg = () => ['-F', configPath];
 // No stall timeout, hence no ConnectTimeout: ssh alone would wait for the silent server forever.
 const NO_TIMEOUT = ['--stall-timeout', '0'];
-let n = 0;
-const fresh = async (): Promise<string> => {
-  const dir = join(sandbox.current.scratch, `connect-abort-${n++}`);
-  await mkdir(dir, { recursive: true });
-  return dir;
-};
 
 // The ssh processes under `root` (this test's CLI, or this test process itself).
 const sshUnder = (root: number): ProcessInfo[] =>
@@ -142,7 +137,7 @@ describe('abort while ssh connects or authenticates', () => {
     'SIGINT while the real sshd authenticates: push exits 130, nothing committed, no ssh left',
     slow,
     async () => {
-      const dir = await fresh();
+      const dir = await freshDir(sandbox.current);
       const target = join(dir, 'kept');
       await writeFile(target, 'old contents');
       const waiting = sleepingLogins();
@@ -165,7 +160,7 @@ describe('abort while ssh connects or authenticates', () => {
     'SIGINT during a fan-out whose targets are connecting: exit 130, nothing committed',
     slow,
     async () => {
-      const dir = await fresh();
+      const dir = await freshDir(sandbox.current);
       const target = join(dir, 'fan');
       const waiting = sleepingLogins();
       const accepted = silent.accepted;
@@ -213,7 +208,7 @@ describe('abort while ssh connects or authenticates', () => {
     'the library: aborting a fan-out while the real sshd authenticates rejects with AbortError',
     slow,
     async () => {
-      const dir = await fresh();
+      const dir = await freshDir(sandbox.current);
       const targets = [join(dir, 'a'), join(dir, 'b')];
       const waiting = sleepingLogins();
       const controller = new AbortController();

@@ -5,31 +5,23 @@ import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startSandbox, type Sandbox } from '../../lib/sandbox/sandbox.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { leftovers, md5, waitFor } from '../helpers/files.js';
 import { descendants } from '../helpers/processes.js';
-import { ensureUser, userDir, type TestUser } from '../helpers/users.js';
-import { isRoot } from '../helpers/prerequisites.js';
+import { useShSandbox } from '../helpers/sandbox.js';
+
+const sandbox = useShSandbox();
 
 // A $TMPDIR of well over 65 characters, as some CI runners and per-job sandboxes set it.
-let sandbox: Sandbox;
-let user: TestUser | undefined;
 let longTmp: string;
 before(async () => {
-  if (isRoot()) user = await ensureUser('sshstream-sh', 'sh');
-  sandbox = await startSandbox(user ? { user: user.name } : {});
   const base = await mkdtemp(join(tmpdir(), 'sshstream-long-tmpdir-'));
   longTmp = join(base, 'a-temporary-directory-whose-path-is-far-too-long-for-a-unix-socket-name');
   await mkdir(longTmp);
 });
 after(async () => {
-  await sandbox?.stop();
   if (longTmp) await rm(dirname(longTmp), { recursive: true, force: true });
 });
-
-let n = 0;
-const fresh = (): Promise<string> => userDir(sandbox.scratch, `control-path-${n++}`, user);
 
 // The ControlPath the CLI's ssh master uses, read from its argv.
 function controlPathOf(pid: number): string | undefined {
@@ -43,9 +35,9 @@ function controlPathOf(pid: number): string | undefined {
 describe('a long $TMPDIR', () => {
   it('push still works (data on a second session), and the private control directory is gone after', async () => {
     assert.ok(longTmp.length > 65);
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const data = randomBytes(1024 * 1024);
-    const run = startCli(['push', '-F', sandbox.configPath, `${sandbox.host}:${dir}/f`], {
+    const run = startCli(['push', ...sandbox.sshArgs, `${sandbox.current.host}:${dir}/f`], {
       TMPDIR: longTmp,
     });
     run.child.stdin!.end(data);
@@ -64,9 +56,9 @@ describe('a long $TMPDIR', () => {
   });
 
   it('SIGINT mid-push: exit 130 and the private control directory (mode 0700) is removed', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const run = startCli(
-      ['push', '-F', sandbox.configPath, '--limit-rate', '256K', `${sandbox.host}:${dir}/g`],
+      ['push', ...sandbox.sshArgs, '--limit-rate', '256K', `${sandbox.current.host}:${dir}/g`],
       { TMPDIR: longTmp },
     );
     run.child.stdin!.write(randomBytes(4 * 1024 * 1024));
@@ -86,7 +78,7 @@ describe('a long $TMPDIR', () => {
 
   it('a failed connection removes it too', async () => {
     const result = await runCli(
-      ['push', '-F', sandbox.configPath, '-p', '1', `${sandbox.host}:/tmp/never`],
+      ['push', ...sandbox.sshArgs, '-p', '1', `${sandbox.current.host}:/tmp/never`],
       'x',
       { TMPDIR: longTmp },
     );

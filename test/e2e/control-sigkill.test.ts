@@ -5,17 +5,16 @@
 // the control script is dead, so the kill surely lands in the commit.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { access, open, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { open, readFile, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { encodeArgument } from '../../lib/remote/script.js';
 import { findExecutable } from '../../transforms/which.js';
 import { startCli, type CliRun } from '../helpers/cli.js';
 import { ensureBusyboxUser, findBusybox } from '../helpers/busybox.js';
-import { leftovers, waitFor, writeScript } from '../helpers/files.js';
+import { exists, leftovers, waitFor, writeScript } from '../helpers/files.js';
 import { descendants, remoteSession } from '../helpers/processes.js';
 import { sessionPath, useSandbox, useShSandbox, useToolDir } from '../helpers/sandbox.js';
-import { userDir } from '../helpers/users.js';
 import { skipUnlessRoot } from '../helpers/prerequisites.js';
 
 const MARKER = 'hold-fsync';
@@ -40,32 +39,25 @@ exec ${findExecutable('sync') ?? '/bin/sync'} "$@"
 );
 
 const sandbox = useShSandbox({ sshdConfig: [sessionPath(bin)] });
-let n = 0;
 
 // Starts a push of `size` random bytes into `dir/out`: stdin a pipe, or with `--resume` a
 // local file (resume reads its input again).
 async function startPush(dir: string, size: number, args: string[]): Promise<CliRun> {
   const data = randomBytes(size);
   const target = `${sandbox.current.host}:${dir}/out`;
-  const command = ['push', '-F', sandbox.current.configPath, ...args, target];
+  const command = ['push', ...sandbox.sshArgs, ...args, target];
   if (!args.includes('--resume')) {
     const run = startCli(command);
     run.child.stdin!.end(data);
     return run;
   }
-  const input = join(sandbox.current.dir, `input-${n}`);
+  const input = join(sandbox.current.dir, `input-${basename(dir)}`);
   await writeFile(input, data);
   const handle = await open(input, 'r');
   const run = startCli(command, {}, handle.fd);
   void run.done.finally(() => handle.close());
   return run;
 }
-
-const fileExists = (path: string) =>
-  access(path).then(
-    () => true,
-    () => false,
-  );
 
 describe('SIGKILL of the remote control script outside the data phase (real sshd)', () => {
   const cases = [
@@ -81,14 +73,14 @@ describe('SIGKILL of the remote control script outside the data phase (real sshd
   ];
   for (const { what, size, args, left } of cases) {
     it(`${what}: it fails, the destination is untouched, no temporary file stays`, async () => {
-      const dir = await userDir(sandbox.current.scratch, `control-sigkill-${n++}`, sandbox.user);
+      const dir = await sandbox.fresh();
       await writeFile(join(dir, 'out'), 'original');
       await writeFile(join(dir, MARKER), '');
       const run = await startPush(dir, size, args);
       const guard = setTimeout(() => run.child.kill('SIGKILL'), 180_000);
       try {
         // Generous: on a loaded machine a login alone can take many seconds.
-        await waitFor(() => fileExists(join(dir, HELD)), 120_000);
+        await waitFor(() => exists(join(dir, HELD)), 120_000);
         const { script } = remoteSession(sandbox.current, 'push-control', `${dir}/out`);
         assert.ok(script, 'the control script runs');
         const temps = await leftovers(dir);
@@ -122,7 +114,7 @@ describe(
     const dropbear = useSandbox({ server: 'dropbear', user: 'sshstream-busybox' });
     it('an inline push, its input held back: no temporary file stays', async () => {
       const busybox = await ensureBusyboxUser();
-      const dir = await userDir(dropbear.current.scratch, 'dropbear-sigkill', busybox);
+      const dir = await dropbear.fresh(busybox);
       await writeFile(join(dir, 'out'), 'original');
       const ssh = await writeScript(
         dropbear.current.dir,
@@ -136,10 +128,10 @@ esac
 `,
       );
       const target = `${dropbear.current.host}:${dir}/out`;
-      const run = startCli(['push', '-F', dropbear.current.configPath, '--ssh', ssh, target]);
+      const run = startCli(['push', ...dropbear.sshArgs, '--ssh', ssh, target]);
       run.child.stdin!.end('a small input');
       try {
-        await waitFor(() => fileExists(join(dir, HELD)), 120_000);
+        await waitFor(() => exists(join(dir, HELD)), 120_000);
         const { script } = remoteSession(dropbear.current, 'push-control', `${dir}/out`);
         assert.ok(script, 'the control script runs');
         assert.ok((await leftovers(dir)).some((name) => name.endsWith('.tmp')));

@@ -16,13 +16,6 @@ import { leftovers, md5, waitFor, writeScript } from '../helpers/files.js';
 import { useSandbox } from '../helpers/sandbox.js';
 
 const sandbox = useSandbox();
-const cfg = () => ['-F', sandbox.current.configPath];
-let n = 0;
-const fresh = async (): Promise<string> => {
-  const dir = join(sandbox.current.scratch, `direct-${n++}`);
-  await mkdir(dir);
-  return dir;
-};
 const BIG = 64 << 20; // the CLI's threshold for a direct push
 
 // Runs the CLI with `file` as stdin (a regular file, as with `< file`), from `offset` on.
@@ -45,7 +38,7 @@ const DIRECT = /push: ssh reads the input file itself/;
 
 // A fresh directory with a big random `input` and an `out` that a failed push must leave as is.
 async function bigInputAndOldOutput(): Promise<{ dir: string; input: string }> {
-  const dir = await fresh();
+  const dir = await sandbox.fresh();
   const input = join(dir, 'input');
   await writeFile(input, randomBytes(BIG));
   await writeFile(join(dir, 'out'), 'original');
@@ -54,11 +47,11 @@ async function bigInputAndOldOutput(): Promise<{ dir: string; input: string }> {
 
 describe('direct push: ssh reads a big file on stdin itself (real sshd)', () => {
   it('lands byte-identical and verified, without passing through node', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const data = randomBytes(BIG);
     await writeFile(join(dir, 'input'), data);
     const result = await pushFile(join(dir, 'input'), [
-      ...cfg(),
+      ...sandbox.sshArgs,
       `${sandbox.current.host}:${dir}/out`,
     ]);
     assert.equal(result.code, 0, result.stderr);
@@ -69,12 +62,12 @@ describe('direct push: ssh reads a big file on stdin itself (real sshd)', () => 
   });
 
   it("starts at stdin's offset, like cat would", async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const data = randomBytes(BIG + 1000);
     await writeFile(join(dir, 'input'), data);
     const result = await pushFile(
       join(dir, 'input'),
-      [...cfg(), `${sandbox.current.host}:${dir}/out`],
+      [...sandbox.sshArgs, `${sandbox.current.host}:${dir}/out`],
       1000,
     );
     assert.equal(result.code, 0, result.stderr);
@@ -83,7 +76,7 @@ describe('direct push: ssh reads a big file on stdin itself (real sshd)', () => 
   });
 
   it('smaller files, compression and rate limits take the path through node', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const data = randomBytes(BIG);
     await writeFile(join(dir, 'input'), data);
     await writeFile(join(dir, 'small'), data.subarray(0, 1 << 20));
@@ -93,7 +86,7 @@ describe('direct push: ssh reads a big file on stdin itself (real sshd)', () => 
       ['input', ['--limit-rate', '1G']],
     ] as const) {
       const result = await pushFile(join(dir, file), [
-        ...cfg(),
+        ...sandbox.sshArgs,
         ...flags,
         `${sandbox.current.host}:${dir}/out-${file}`,
       ]);
@@ -107,7 +100,7 @@ describe('direct push: ssh reads a big file on stdin itself (real sshd)', () => 
   });
 
   it('--compress auto: data that does not compress goes direct, text through zstd', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const random = randomBytes(BIG);
     const line = 'GET /index.html 200 1234 bytes from 10.0.0.1\n';
     const text = Buffer.from(line.repeat(Math.ceil(BIG / line.length))).subarray(0, BIG);
@@ -118,7 +111,7 @@ describe('direct push: ssh reads a big file on stdin itself (real sshd)', () => 
       await writeFile(join(dir, name), data);
       const target = `${sandbox.current.host}:${dir}/out-${name}`;
       const result = await pushFile(join(dir, name), [
-        ...cfg(),
+        ...sandbox.sshArgs,
         '--compress',
         'auto',
         '--json',
@@ -133,7 +126,7 @@ describe('direct push: ssh reads a big file on stdin itself (real sshd)', () => 
   });
 
   it('remote refusals leave no temporary file behind', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     await writeFile(join(dir, 'input'), randomBytes(BIG));
     await mkdir(join(dir, 'sub'));
     for (const [path, cause] of [
@@ -141,7 +134,7 @@ describe('direct push: ssh reads a big file on stdin itself (real sshd)', () => 
       ['missing/out', /no such directory/],
     ] as const) {
       const target = `${sandbox.current.host}:${dir}/${path}`;
-      const result = await pushFile(join(dir, 'input'), [...cfg(), target]);
+      const result = await pushFile(join(dir, 'input'), [...sandbox.sshArgs, target]);
       assert.equal(result.code, 4, result.stderr);
       assert.match(result.stderr.trim().split('\n').at(-1) ?? '', cause);
       assert.deepEqual((await readdir(dir)).sort(), ['input', 'sub']);
@@ -160,7 +153,7 @@ describe('direct push: ssh reads a big file on stdin itself (real sshd)', () => 
     );
     const result = await pushFile(
       input,
-      [...cfg(), '--ssh', wrapper, `${sandbox.current.host}:${dir}/out`],
+      [...sandbox.sshArgs, '--ssh', wrapper, `${sandbox.current.host}:${dir}/out`],
       0,
       { INPUT: input },
     );
@@ -183,7 +176,8 @@ describe('direct push: ssh reads a big file on stdin itself (real sshd)', () => 
     );
     const handle = await open(input, 'r');
     try {
-      const args = ['push', ...cfg(), '--ssh', wrapper, `${sandbox.current.host}:${dir}/out`];
+      const target = `${sandbox.current.host}:${dir}/out`;
+      const args = ['push', ...sandbox.sshArgs, '--ssh', wrapper, target];
       const run = startCli(args, { SSHSTREAM_DEBUG: '1' }, handle.fd);
       // The temporary file exists before the data session starts: wait for that start too.
       let stderr = '';
@@ -203,7 +197,7 @@ describe('direct push: ssh reads a big file on stdin itself (real sshd)', () => 
   });
 
   it('library: pushDirect from an open descriptor; refused with compression', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const data = randomBytes(1 << 20);
     await writeFile(join(dir, 'input'), data);
     const handle = await open(join(dir, 'input'), 'r');

@@ -12,7 +12,7 @@ import { runCli, startCli, type CliResult } from '../helpers/cli.js';
 import { ensureBusyboxUser, findBusybox, OPENWRT_BIN } from '../helpers/busybox.js';
 import { landedSize, leftovers, md5, waitFor } from '../helpers/files.js';
 import { useSandbox } from '../helpers/sandbox.js';
-import { ensureUser, userDir, type TestUser } from '../helpers/users.js';
+import { ensureUser } from '../helpers/users.js';
 import { isRoot, skipUnlessRoot } from '../helpers/prerequisites.js';
 
 const run = promisify(execFile);
@@ -20,11 +20,11 @@ const run = promisify(execFile);
 const ready = process.platform === 'linux' && findBusybox() !== undefined;
 const SH_USER = 'sshstream-sh';
 const BUSYBOX_USER = 'sshstream-busybox';
-const users = new Map<string, TestUser>();
+// The login users exist before the sandboxes that log in as them start.
 before(async () => {
   if (!isRoot() || !ready) return;
-  users.set(SH_USER, await ensureUser(SH_USER, 'sh'));
-  users.set(BUSYBOX_USER, await ensureBusyboxUser(BUSYBOX_USER));
+  await ensureUser(SH_USER, 'sh');
+  await ensureBusyboxUser(BUSYBOX_USER);
 });
 
 // Runs the CLI with a local file as its stdin: ssh then reads the file itself (a direct push).
@@ -45,22 +45,11 @@ for (const name of [SH_USER, BUSYBOX_USER]) {
     { skip: skipUnlessRoot(ready, 'needs root, Linux and busybox') },
     () => {
       const sandbox = useSandbox({ server: 'dropbear', user: name, aliases: ['r1', 'r2', 'r3'] });
-      const cfg = (): string[] => ['-F', sandbox.current.configPath];
-      let dir: string;
-      let n = 0;
-      const fresh = async (): Promise<string> => {
-        const path = join(dir, `case-${n++}`);
-        await userDir(dir, `case-${n - 1}`, users.get(name));
-        return path;
-      };
-      before(async () => {
-        dir = await userDir(sandbox.current.scratch, 'dropbear', users.get(name));
-      });
 
       it('logs in with the expected shell and PATH', async () => {
         const { stdout } = await run(
           'ssh',
-          [...cfg(), sandbox.current.host, 'echo "$PATH"; command -v od || echo no-od'],
+          [...sandbox.sshArgs, sandbox.current.host, 'echo "$PATH"; command -v od || echo no-od'],
           {
             timeout: 20_000,
           },
@@ -71,37 +60,40 @@ for (const name of [SH_USER, BUSYBOX_USER]) {
       });
 
       it('pushes and pulls a small inline input', async () => {
-        const at = await fresh();
+        const at = await sandbox.fresh();
         const target = `${sandbox.current.host}:${at}/small`;
-        const pushed = await runCli(['push', ...cfg(), target], 'hello, router\n');
+        const pushed = await runCli(['push', ...sandbox.sshArgs, target], 'hello, router\n');
         assert.equal(pushed.code, 0, pushed.stderr);
         assert.equal(await readFile(join(at, 'small'), 'utf8'), 'hello, router\n');
-        const pulled = await runCli(['pull', '-q', ...cfg(), target]);
+        const pulled = await runCli(['pull', '-q', ...sandbox.sshArgs, target]);
         assert.equal(pulled.code, 0, pulled.stderr);
         assert.equal(pulled.stdout.toString(), 'hello, router\n');
         assert.deepEqual(await leftovers(at), []);
       });
 
       it('pushes and pulls a piped input over 16 KiB', async () => {
-        const at = await fresh();
+        const at = await sandbox.fresh();
         const data = randomBytes(300_000);
         const target = `${sandbox.current.host}:${at}/piped`;
-        const pushed = await runCli(['push', ...cfg(), target], data);
+        const pushed = await runCli(['push', ...sandbox.sshArgs, target], data);
         assert.equal(pushed.code, 0, pushed.stderr);
         assert.match(pushed.stderr, new RegExp(`md5 ${md5(data)} verified\\n$`));
         assert.ok((await readFile(join(at, 'piped'))).equals(data));
-        const pulled = await runCli(['pull', '-q', ...cfg(), target]);
+        const pulled = await runCli(['pull', '-q', ...sandbox.sshArgs, target]);
         assert.equal(pulled.code, 0, pulled.stderr);
         assert.ok(pulled.stdout.equals(data));
         assert.deepEqual(await leftovers(at), []);
       });
 
       it('pushes a large file directly (ssh reads it as stdin)', async () => {
-        const at = await fresh();
+        const at = await sandbox.fresh();
         const input = join(sandbox.current.dir, `input-${name}`);
         const data = randomBytes(64 * 1024 * 1024);
         await writeFile(input, data);
-        const run = await pushFile(['push', ...cfg(), `${sandbox.current.host}:${at}/big`], input);
+        const run = await pushFile(
+          ['push', ...sandbox.sshArgs, `${sandbox.current.host}:${at}/big`],
+          input,
+        );
         const pushed = await run.done;
         assert.equal(pushed.code, 0, pushed.stderr);
         assert.match(pushed.stderr, new RegExp(`md5 ${md5(data)} verified\\n$`));
@@ -111,13 +103,13 @@ for (const name of [SH_USER, BUSYBOX_USER]) {
 
       // BusyBox dd with seek and conv=notrunc, each range on its own Dropbear channel.
       it('pushes a resumable file in parallel ranges (--streams 4 --resume)', async () => {
-        const at = await fresh();
+        const at = await sandbox.fresh();
         const input = join(sandbox.current.dir, `ranges-${name}`);
         const data = randomBytes(5 * 1024 * 1024 + 123);
         await writeFile(input, data);
         const args = [
           'push',
-          ...cfg(),
+          ...sandbox.sshArgs,
           '--streams',
           '4',
           '--resume',
@@ -131,37 +123,47 @@ for (const name of [SH_USER, BUSYBOX_USER]) {
       });
 
       it('overwriting a file keeps its mode', async () => {
-        const at = await fresh();
+        const at = await sandbox.fresh();
         const target = `${sandbox.current.host}:${at}/script`;
-        assert.equal((await runCli(['push', ...cfg(), target], 'v1\n')).code, 0);
+        assert.equal((await runCli(['push', ...sandbox.sshArgs, target], 'v1\n')).code, 0);
         await chmod(join(at, 'script'), 0o751);
-        const pushed = await runCli(['push', ...cfg(), target], 'v2\n');
+        const pushed = await runCli(['push', ...sandbox.sshArgs, target], 'v2\n');
         assert.equal(pushed.code, 0, pushed.stderr);
         assert.equal(await readFile(join(at, 'script'), 'utf8'), 'v2\n');
         assert.equal((await modeOf(join(at, 'script'))).toString(8), '751');
       });
 
       it('--compress gzip pushes and pulls', async () => {
-        const at = await fresh();
+        const at = await sandbox.fresh();
         const data = Buffer.from('compressible router log line\n'.repeat(20_000));
         const target = `${sandbox.current.host}:${at}/log`;
-        const pushed = await runCli(['push', '--compress', 'gzip', ...cfg(), target], data);
+        const pushed = await runCli(
+          ['push', '--compress', 'gzip', ...sandbox.sshArgs, target],
+          data,
+        );
         assert.equal(pushed.code, 0, pushed.stderr);
         assert.ok((await readFile(join(at, 'log'))).equals(data));
-        const pulled = await runCli(['pull', '-q', '--compress', 'gzip', ...cfg(), target]);
+        const pulled = await runCli([
+          'pull',
+          '-q',
+          '--compress',
+          'gzip',
+          ...sandbox.sshArgs,
+          target,
+        ]);
         assert.equal(pulled.code, 0, pulled.stderr);
         assert.ok(pulled.stdout.equals(data));
       });
 
       it('-z pushes and pulls (gzip, the only compressor OpenWrt has)', async () => {
-        const at = await fresh();
+        const at = await sandbox.fresh();
         const data = Buffer.from('router syslog: link up\n'.repeat(30_000));
         const target = `${sandbox.current.host}:${at}/z`;
-        const pushed = await runCli(['push', '-z', ...cfg(), target], data);
+        const pushed = await runCli(['push', '-z', ...sandbox.sshArgs, target], data);
         assert.equal(pushed.code, 0, pushed.stderr);
         assert.ok((await readFile(join(at, 'z'))).equals(data));
         const local = join(at, 'z-pulled');
-        const pulled = await runCli(['pull', '-z', '--json', ...cfg(), target, local]);
+        const pulled = await runCli(['pull', '-z', '--json', ...sandbox.sshArgs, target, local]);
         assert.equal(pulled.code, 0, pulled.stderr);
         assert.equal(JSON.parse(pulled.stdout.toString()).md5, md5(data));
         assert.ok((await readFile(local)).equals(data));
@@ -169,12 +171,12 @@ for (const name of [SH_USER, BUSYBOX_USER]) {
       });
 
       it('an interrupted --resume push continues from what landed', async () => {
-        const at = await fresh();
+        const at = await sandbox.fresh();
         const input = join(sandbox.current.dir, `resume-${name}`);
         const data = randomBytes(6 * 1024 * 1024);
         await writeFile(input, data);
         const target = `${sandbox.current.host}:${at}/resumed`;
-        const args = ['push', ...cfg(), '--resume'];
+        const args = ['push', ...sandbox.sshArgs, '--resume'];
         const first = await pushFile([...args, '--limit-rate', '2M', target], input);
         await waitFor(async () => (await landedSize(at, 'resumed')) > 1024 * 1024, 60_000);
         first.child.kill('SIGINT');
@@ -191,12 +193,12 @@ for (const name of [SH_USER, BUSYBOX_USER]) {
       });
 
       it('an interrupted --resume pull continues from its local partial file', async () => {
-        const at = await fresh();
+        const at = await sandbox.fresh();
         const data = randomBytes(6 * 1024 * 1024);
         await writeFile(join(at, 'remote'), data);
         const local = join(sandbox.current.dir, `pulled-${name}`);
         const source = `${sandbox.current.host}:${at}/remote`;
-        const args = ['pull', ...cfg(), '--resume'];
+        const args = ['pull', ...sandbox.sshArgs, '--resume'];
         const first = startCli([...args, '--limit-rate', '2M', source, local]);
         const partial = (): Promise<number> => landedSize(sandbox.current.dir, `pulled-${name}`);
         await waitFor(async () => (await partial()) > 1024 * 1024, 60_000);
@@ -214,10 +216,10 @@ for (const name of [SH_USER, BUSYBOX_USER]) {
       });
 
       it('pushes to 3 targets at once, each verified', async () => {
-        const at = await fresh();
+        const at = await sandbox.fresh();
         const data = randomBytes(2 * 1024 * 1024);
         const targets = ['r1', 'r2', 'r3'].map((alias) => `${alias}:${at}/${alias}`);
-        const pushed = await runCli(['push', '--json', ...cfg(), ...targets], data);
+        const pushed = await runCli(['push', '--json', ...sandbox.sshArgs, ...targets], data);
         assert.equal(pushed.code, 0, pushed.stderr);
         const lines = pushed.stdout
           .toString()
@@ -235,22 +237,22 @@ for (const name of [SH_USER, BUSYBOX_USER]) {
       });
 
       it('a remote error arrives with its message and exits 4', async () => {
-        const at = await fresh();
+        const at = await sandbox.fresh();
         const target = `${sandbox.current.host}:${at}/missing/file`;
-        const pushed = await runCli(['push', ...cfg(), target], 'x');
+        const pushed = await runCli(['push', ...sandbox.sshArgs, target], 'x');
         assert.equal(pushed.code, 4, pushed.stderr);
         assert.match(pushed.stderr, /: no such directory \(use --mkdir to create it\)\n$/);
-        const pulled = await runCli(['pull', ...cfg(), target]);
+        const pulled = await runCli(['pull', ...sandbox.sshArgs, target]);
         assert.equal(pulled.code, 4, pulled.stderr);
         assert.match(pulled.stderr, /: no such file\n$/);
       });
 
       it('error text with a newline and non-ASCII bytes arrives intact', async () => {
-        const at = await fresh();
+        const at = await sandbox.fresh();
         await writeFile(join(at, 'blo\nné'), '');
         // mkdir -p fails under a regular file, naming it (BusyBox: raw newline and UTF-8) in its message.
         const target = `${sandbox.current.host}:${at}/blo\nné/dir/file`;
-        const pushed = await runCli(['push', '--mkdir', ...cfg(), target], 'x');
+        const pushed = await runCli(['push', '--mkdir', ...sandbox.sshArgs, target], 'x');
         assert.equal(pushed.code, 4, pushed.stderr);
         assert.match(
           pushed.stderr,

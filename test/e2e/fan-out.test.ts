@@ -17,13 +17,6 @@ const run = promisify(execFile);
 
 const ALIASES = ['h1', 'h2', 'h3', 'h4'];
 const sandbox = useSandbox({ aliases: ALIASES });
-const cfg = () => ['-F', sandbox.current.configPath];
-let n = 0;
-const fresh = async (): Promise<string> => {
-  const dir = join(sandbox.current.scratch, `fan-out-${n++}`);
-  await mkdir(dir);
-  return dir;
-};
 
 // An ssh wrapper that logs when each connection (ControlMaster=yes) starts and ends, and can
 // hold back one alias's data session, as a slow host would.
@@ -56,10 +49,10 @@ function maxConcurrent(log: string): number {
 
 describe('push to several targets (real sshd, several aliases)', () => {
   it('one failing target: the others are verified, exit 6, a per-target report', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const data = randomBytes(3 * 1024 * 1024);
     const targets = [`h1:${dir}/a`, `h2:${dir}/missing/b`, `h3:${dir}/c`];
-    const result = await runCli(['push', ...cfg(), '--json', ...targets], data);
+    const result = await runCli(['push', ...sandbox.sshArgs, '--json', ...targets], data);
     assert.equal(result.code, 6, result.stderr);
     const lines = result.stdout
       .toString()
@@ -94,11 +87,14 @@ describe('push to several targets (real sshd, several aliases)', () => {
   });
 
   it('each target is verified against the input hash: bytes corrupted on the way to one fail it alone', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const wrapper = await writeCorruptingSsh(dir, '*ControlMaster=no*" h2 "*');
     const data = Buffer.from('banana '.repeat(10_000));
     const targets = [`h1:${dir}/one`, `h2:${dir}/two`, `h3:${dir}/three`];
-    const result = await runCli(['push', ...cfg(), '--ssh', wrapper, '--json', ...targets], data);
+    const result = await runCli(
+      ['push', ...sandbox.sshArgs, '--ssh', wrapper, '--json', ...targets],
+      data,
+    );
     assert.equal(result.code, 6, result.stderr);
     const lines = result.stdout
       .toString()
@@ -122,17 +118,20 @@ describe('push to several targets (real sshd, several aliases)', () => {
   });
 
   it('all targets failing alike exit with their common code', async () => {
-    const dir = await fresh();
-    const result = await runCli(['push', ...cfg(), `h1:${dir}/x/a`, `h2:${dir}/y/b`], 'data');
+    const dir = await sandbox.fresh();
+    const result = await runCli(
+      ['push', ...sandbox.sshArgs, `h1:${dir}/x/a`, `h2:${dir}/y/b`],
+      'data',
+    );
     assert.equal(result.code, 4);
   });
 
   it('a stalling target slows the others but corrupts nothing', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const data = randomBytes(4 * 1024 * 1024);
     const ssh = await loggingSsh(dir, 'h2');
     const result = await runCli(
-      ['push', ...cfg(), '--ssh', ssh, ...ALIASES.map((h) => `${h}:${dir}/${h}`)],
+      ['push', ...sandbox.sshArgs, '--ssh', ssh, ...ALIASES.map((h) => `${h}:${dir}/${h}`)],
       data,
     );
     assert.equal(result.code, 0, result.stderr);
@@ -144,12 +143,12 @@ describe('push to several targets (real sshd, several aliases)', () => {
   // Plain, ssh reads the local copy itself; compressed, it is read once per group of targets.
   for (const compress of [[], ['-z']]) {
     it(`--max-parallel caps concurrent connections; queued targets get the same bytes${compress.length > 0 ? ' (-z)' : ''}`, async () => {
-      const dir = await fresh();
+      const dir = await sandbox.fresh();
       const data = randomBytes(2 * 1024 * 1024);
       const ssh = await loggingSsh(dir);
       const targets = ALIASES.map((h) => `${h}:${dir}/${h}`);
       const result = await runCli(
-        ['push', ...cfg(), ...compress, '--ssh', ssh, '--max-parallel', '2', ...targets],
+        ['push', ...sandbox.sshArgs, ...compress, '--ssh', ssh, '--max-parallel', '2', ...targets],
         data,
       );
       assert.equal(result.code, 0, result.stderr);
@@ -162,17 +161,17 @@ describe('push to several targets (real sshd, several aliases)', () => {
   }
 
   it('--targets FILE adds targets, one per line', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const list = join(dir, 'hosts.txt');
     await writeFile(list, `# deploy\nh1:${dir}/one\n\nh2:${dir}/two\n`);
-    const result = await runCli(['push', ...cfg(), '--targets', list], 'payload');
+    const result = await runCli(['push', ...sandbox.sshArgs, '--targets', list], 'payload');
     assert.equal(result.code, 0, result.stderr);
     assert.equal(await readFile(join(dir, 'one'), 'utf8'), 'payload');
     assert.equal(await readFile(join(dir, 'two'), 'utf8'), 'payload');
   });
 
   it('the library resolves one outcome per target and rejects with FanOutError when some fail', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const stream = createPushStream([`h1:${dir}/ok`, `h2:${dir}/nope/x`], {
       config: sandbox.current.configPath,
     });
@@ -193,7 +192,7 @@ describe('push to several targets (real sshd, several aliases)', () => {
 
   it('$TMPDIR full while spooling for queued targets: those fail with exit 5 naming the cause, the others are verified, no spool left', async (t) => {
     if (!rootOnly(t)) return;
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const tmp = join(dir, 'tmp');
     await mkdir(tmp);
     await run('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', tmp]);
@@ -201,7 +200,7 @@ describe('push to several targets (real sshd, several aliases)', () => {
       const data = randomBytes(4 * 1024 * 1024);
       const targets = ALIASES.map((h) => `${h}:${dir}/${h}`);
       const result = await runCli(
-        ['push', ...cfg(), '--json', '--max-parallel', '2', ...targets],
+        ['push', ...sandbox.sshArgs, '--json', '--max-parallel', '2', ...targets],
         data,
         { TMPDIR: tmp },
       );

@@ -19,7 +19,7 @@ import { useSandbox } from '../helpers/sandbox.js';
 import { hostileNames } from '../helpers/names.js';
 import { sink } from '../helpers/streams.js';
 import { useShellUsers } from '../helpers/shell-users.js';
-import { SHELLS, userDir, type TestUser } from '../helpers/users.js';
+import { SHELLS } from '../helpers/users.js';
 
 const run = promisify(execFile);
 // ssh running the remote script, which it reads first on stdin.
@@ -63,19 +63,15 @@ async function roundTrip(at: string, dir: string, name: string): Promise<void> {
   assert.equal(pulled.md5, md5(data));
 }
 
-let count = 0;
-const freshDir = async (user?: TestUser): Promise<string> =>
-  userDir(sandbox.current.scratch, `names-${count++}`, user);
-
 describe('hostile remote names land byte-exact (default login)', { concurrency: 4 }, () => {
   for (const [label, name] of HOSTILE_NAMES) {
     it(label, async () => {
-      await roundTrip(sandbox.current.host, await freshDir(), name);
+      await roundTrip(sandbox.current.host, await sandbox.fresh(), name);
     });
   }
 
   it('hostile directory names, created with --mkdir', async () => {
-    const dir = await freshDir();
+    const dir = await sandbox.fresh();
     const path = `-x/~y/$(touch ${CANARY})\n/ a\\'b /f`;
     const data = Buffer.from('deep');
     await push(Readable.from([data]), `${sandbox.current.host}:${dir}/${path}`, {
@@ -115,16 +111,15 @@ const LOCAL_LABELS = [
 describe('the CLI writes hostile local names for pull host:path FILE', { concurrency: 4 }, () => {
   for (const [label, name] of HOSTILE_NAMES.filter(([label]) => LOCAL_LABELS.includes(label))) {
     it(label, async () => {
-      const remote = join(await freshDir(), 'source');
+      const remote = join(await sandbox.fresh(), 'source');
       const data = randomBytes(500);
       await writeFile(remote, data);
-      const local = await freshDir();
+      const local = await sandbox.fresh();
       const file = join(local, name);
       const result = await runCli([
         'pull',
         '-q',
-        '-F',
-        sandbox.current.configPath,
+        ...sandbox.sshArgs,
         `${sandbox.current.host}:${remote}`,
         file,
       ]);
@@ -146,7 +141,7 @@ describe('hostile names under every login shell', () => {
         it(label, async (t) => {
           const user = users.loginAs(t, shell);
           if (!user) return;
-          await roundTrip(`${user.name}@${sandbox.current.host}`, await freshDir(user), name);
+          await roundTrip(`${user.name}@${sandbox.current.host}`, await sandbox.fresh(user), name);
         });
       }
     });
@@ -167,9 +162,9 @@ describe('non-UTF-8 names', () => {
 
   // The remote script itself is byte-clean: given the raw bytes, it creates and reads the file.
   it('the remote script writes and reads a name that is not UTF-8', async () => {
-    const dir = await freshDir();
+    const dir = await sandbox.fresh();
     const path = Buffer.concat([Buffer.from(dir + '/'), invalid]);
-    const sshArgs = ['-F', sandbox.current.configPath, '--', sandbox.current.host];
+    const sshArgs = [...sandbox.sshArgs, '--', sandbox.current.host];
     const command = buildRemoteCommand(['', 'exec', 'sh', '-c', 'printf raw > "$1"', 'sh', path]);
     await runScript([...sshArgs, command]);
     const names = await readdir(Buffer.from(dir), { encoding: 'buffer' });

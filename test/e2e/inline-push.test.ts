@@ -2,7 +2,7 @@
 // instead of two. These tests prove the bytes still land exactly, that the inline path is the
 // one taken (by counting the ssh sessions a logging wrapper sees), and that it is verified.
 import assert from 'node:assert/strict';
-import { readFile, readdir, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { INLINE_LIMIT } from '../../lib/push/options.js';
@@ -11,13 +11,6 @@ import { leftovers, md5, writeScript } from '../helpers/files.js';
 import { useSandbox } from '../helpers/sandbox.js';
 
 const sandbox = useSandbox();
-const cfg = () => ['-F', sandbox.current.configPath];
-let n = 0;
-const fresh = async (): Promise<string> => {
-  const dir = join(sandbox.current.scratch, `inline-${n++}`);
-  await mkdir(dir);
-  return dir;
-};
 
 // Every byte value, NUL and newline included, repeated up to `size` bytes.
 const allBytes = (size: number): Buffer =>
@@ -42,11 +35,11 @@ describe('small pushes go inline on the control session (real sshd)', () => {
     [INLINE_LIMIT + 1, 2],
   ] as const) {
     it(`${size} bytes of every byte value land byte-identical over ${sessions} session(s)`, async () => {
-      const dir = await fresh();
+      const dir = await sandbox.fresh();
       const { wrapper, sessions: count } = await loggingSsh(dir);
       const data = allBytes(size);
       const target = `${sandbox.current.host}:${dir}/f`;
-      const result = await runCli(['push', ...cfg(), '--ssh', wrapper, target], data);
+      const result = await runCli(['push', ...sandbox.sshArgs, '--ssh', wrapper, target], data);
       assert.equal(result.code, 0, result.stderr);
       const landed = await readFile(join(dir, 'f'));
       assert.equal(md5(landed), md5(data));
@@ -57,7 +50,7 @@ describe('small pushes go inline on the control session (real sshd)', () => {
   }
 
   it('bytes corrupted on the way inline exit 3 and commit nothing', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const target = join(dir, 'precious');
     await writeFile(target, 'original');
     // Rewrites the octal code of 'a' (141) into 'b' (142) on the control session's put line
@@ -68,7 +61,7 @@ describe('small pushes go inline on the control session (real sshd)', () => {
       `case "$*" in *ControlMaster=yes*) sed -u '/^put /s/141/142/g' | ssh "$@" ;; *) exec ssh "$@" ;; esac\n`,
     );
     const result = await runCli(
-      ['push', ...cfg(), '--ssh', wrapper, `${sandbox.current.host}:${target}`],
+      ['push', ...sandbox.sshArgs, '--ssh', wrapper, `${sandbox.current.host}:${target}`],
       'banana',
     );
     assert.equal(result.code, 3, result.stderr);
@@ -78,11 +71,17 @@ describe('small pushes go inline on the control session (real sshd)', () => {
   });
 
   it('checksum none and sha256 work inline too', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     for (const checksum of ['none', 'sha256']) {
       const data = allBytes(1000);
       const result = await runCli(
-        ['push', ...cfg(), '--checksum', checksum, `${sandbox.current.host}:${dir}/${checksum}`],
+        [
+          'push',
+          ...sandbox.sshArgs,
+          '--checksum',
+          checksum,
+          `${sandbox.current.host}:${dir}/${checksum}`,
+        ],
         data,
       );
       assert.equal(result.code, 0, result.stderr);

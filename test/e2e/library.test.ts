@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -25,12 +25,6 @@ import { useSandbox } from '../helpers/sandbox.js';
 
 const sandbox = useSandbox();
 const ssh = () => ({ config: sandbox.current.configPath });
-let n = 0;
-const fresh = async (): Promise<string> => {
-  const dir = join(sandbox.current.scratch, `library-${n++}`);
-  await mkdir(dir);
-  return dir;
-};
 
 // A source that never ends by itself: the transfer is mid-stream for as long as we like.
 function endless(): Readable {
@@ -43,7 +37,7 @@ function endless(): Readable {
 
 describe('library API (real sshd)', () => {
   it('createPushStream with gzip resolves the pipeline only after commit; .result has the digest', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const data = Buffer.from('compressible line\n'.repeat(100_000));
     const stream = createPushStream(`${sandbox.current.host}:${dir}/f`, {
       ...ssh(),
@@ -75,7 +69,7 @@ describe('library API (real sshd)', () => {
   });
 
   it('a remote failure rejects the pipeline with a typed error naming the target', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const target = `${sandbox.current.host}:${dir}/missing/f`;
     const stream = createPushStream(target, ssh());
     await assert.rejects(pipeline(Readable.from(['x']), stream), (error: unknown) => {
@@ -98,7 +92,7 @@ describe('library API (real sshd)', () => {
   });
 
   it('AbortSignal mid-push kills ssh, removes the temporary file and rejects with AbortError', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     await writeFile(join(dir, 'f'), 'before');
     const controller = new AbortController();
     const stream = createPushStream(`${sandbox.current.host}:${dir}/f`, {
@@ -123,7 +117,7 @@ describe('library API (real sshd)', () => {
   });
 
   it('AbortSignal mid-pull errors the stream with AbortError and leaves no local file', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     await writeFile(join(dir, 'big'), randomBytes(8 * 1024 * 1024));
     const controller = new AbortController();
     const local = join(dir, 'local');
@@ -140,7 +134,7 @@ describe('library API (real sshd)', () => {
   });
 
   it('createPullStream reads the remote file and reports the verified size and digest', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const data = randomBytes(1_234_567);
     await writeFile(join(dir, 'src'), data);
     const stream = createPullStream(`${sandbox.current.host}:${dir}/src`, {
@@ -165,7 +159,7 @@ describe('library API (real sshd)', () => {
   });
 
   it('a pull nobody reads still errors when the remote side fails', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const stream = createPullStream(`${sandbox.current.host}:${dir}/missing`, ssh());
     // Waiting for 'error' itself: once() resolves with it instead of rejecting.
     const [error] = (await once(stream, 'error')) as [unknown];
@@ -175,7 +169,7 @@ describe('library API (real sshd)', () => {
   });
 
   it('push() and pull() take local paths; pull writes the file atomically', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const data = randomBytes(200_000);
     await writeFile(join(dir, 'local-in'), data);
     const pushed = await push(
@@ -243,7 +237,7 @@ describe('library API (real sshd)', () => {
   });
 
   it('a transform chain composes into one Duplex inside a push', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const data = randomBytes(300_000);
     const counter = transforms.createChecksum('sha1');
     const chain = transforms.chain(counter, new PassThrough());

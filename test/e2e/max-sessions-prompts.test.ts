@@ -18,7 +18,6 @@ import {
   usePromptSandbox,
 } from '../helpers/prompt-sandbox.js';
 import type { Terminal } from '../helpers/terminal.js';
-import { userDir, type TestUser } from '../helpers/users.js';
 import { rootOnly } from '../helpers/prerequisites.js';
 
 const LIMIT =
@@ -27,8 +26,6 @@ const LIMIT =
 const setup = usePromptSandbox('sshstream-max-sessions-prompts-', ['MaxSessions 1']);
 
 let n = 0;
-const fresh = (user: TestUser | undefined) =>
-  userDir(setup.sandbox.scratch, `max-sessions-prompts-${n++}`, user);
 
 // Processes anywhere on this machine (ssh here, the sessions under sshd) whose arguments hold
 // `path` as sshstream encodes it for the remote script.
@@ -59,7 +56,7 @@ async function answerOnce(terminal: Terminal): Promise<{ code: number; written: 
 describe('sshd MaxSessions 1, a second connection would need a password (tmux, real sshd)', () => {
   it('asks once, then exits 2 naming MaxSessions; destination and remote side clean', async (t) => {
     if (!rootOnly(t)) return;
-    const dir = await fresh(setup.passwordUser);
+    const dir = await setup.fresh(setup.passwordUser);
     await writeFile(join(dir, 'out'), 'original');
     const input = await inputFile(1 << 20);
     const login = ['-o', 'PubkeyAuthentication=no', '-o', 'BatchMode=no'];
@@ -78,7 +75,7 @@ describe('sshd MaxSessions 1, a second connection would need a password (tmux, r
 
   it('through a jump host that takes a password: still asked once only', async (t) => {
     if (!rootOnly(t)) return;
-    const dir = await fresh(setup.keyUser);
+    const dir = await setup.fresh(setup.keyUser);
     const input = await inputFile(1 << 20);
     // The target takes the key; the jump host (the same sshd) only the password. A ProxyJump's
     // inner ssh does not inherit BatchMode: only a rider without a terminal cannot ask.

@@ -16,7 +16,8 @@ import { startSandbox, type Sandbox } from '../../lib/sandbox/sandbox.js';
 import { runCli, startCli, type CliResult } from '../helpers/cli.js';
 import { leftovers, md5, waitFor } from '../helpers/files.js';
 import { descendants } from '../helpers/processes.js';
-import { ensureUser, userDir, type TestUser } from '../helpers/users.js';
+import { freshDir } from '../helpers/sandbox.js';
+import { ensureUser, type TestUser } from '../helpers/users.js';
 import { isRoot, rootOnly } from '../helpers/prerequisites.js';
 
 const run = promisify(execFile);
@@ -38,8 +39,6 @@ after(async () => {
 });
 
 let n = 0;
-const fresh = () => userDir(sandbox!.scratch, `max-sessions-${n++}`, keyUser);
-const cfg = () => sandbox!.sshArgs;
 
 // The CLI with a local file as its stdin (re-readable: resume; big: ssh reads it itself).
 async function pushFile(args: string[], input: string): Promise<{ done: Promise<CliResult> }> {
@@ -70,9 +69,9 @@ async function inputFile(size: number): Promise<{ path: string; data: Buffer }> 
 describe('sshd MaxSessions 1, key login: the data connects on its own (real sshd)', () => {
   it('push of 1 MiB from a pipe verifies and lands byte-identical', async (t) => {
     if (!rootOnly(t)) return;
-    const dir = await fresh();
+    const dir = await freshDir(sandbox!);
     const data = randomBytes(1 << 20);
-    const result = await runCli(['push', ...cfg(), `${sandbox!.host}:${dir}/out`], data);
+    const result = await runCli(['push', ...sandbox!.sshArgs, `${sandbox!.host}:${dir}/out`], data);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stderr, new RegExp(`md5 ${md5(data)} verified`));
     assert.equal(md5(await readFile(join(dir, 'out'))), md5(data));
@@ -81,10 +80,10 @@ describe('sshd MaxSessions 1, key login: the data connects on its own (real sshd
 
   it('push of a 64 MiB file that ssh reads itself (direct) verifies', async (t) => {
     if (!rootOnly(t)) return;
-    const dir = await fresh();
+    const dir = await freshDir(sandbox!);
     const input = await inputFile(64 << 20);
     const result = await (
-      await pushFile([...cfg(), `${sandbox!.host}:${dir}/out`], input.path)
+      await pushFile([...sandbox!.sshArgs, `${sandbox!.host}:${dir}/out`], input.path)
     ).done;
     assert.equal(result.code, 0, result.stderr);
     assert.equal(md5(await readFile(join(dir, 'out'))), md5(input.data));
@@ -93,7 +92,7 @@ describe('sshd MaxSessions 1, key login: the data connects on its own (real sshd
 
   it('push -z and --resume continuing a partial file verify', async (t) => {
     if (!rootOnly(t)) return;
-    const dir = await fresh();
+    const dir = await freshDir(sandbox!);
     const input = await inputFile(3 << 20);
     // What an earlier resumable push left: the first MiB, under the shared partial name.
     const partial = join(dir, '.out.sshstream-partial');
@@ -101,13 +100,16 @@ describe('sshd MaxSessions 1, key login: the data connects on its own (real sshd
     await chown(partial, keyUser!.uid, keyUser!.gid);
     const target = `${sandbox!.host}:${dir}/out`;
     const resumed = await (
-      await pushFile([...cfg(), '--resume', '--json', target], input.path)
+      await pushFile([...sandbox!.sshArgs, '--resume', '--json', target], input.path)
     ).done;
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.equal(JSON.parse(resumed.stdout.toString()).resumed, 1 << 20);
     assert.equal(md5(await readFile(join(dir, 'out'))), md5(input.data));
     const text = Buffer.from('compressible line\n'.repeat(100_000));
-    const zipped = await runCli(['push', ...cfg(), '-z', `${sandbox!.host}:${dir}/z`], text);
+    const zipped = await runCli(
+      ['push', ...sandbox!.sshArgs, '-z', `${sandbox!.host}:${dir}/z`],
+      text,
+    );
     assert.equal(zipped.code, 0, zipped.stderr);
     assert.equal(md5(await readFile(join(dir, 'z'))), md5(text));
     assert.deepEqual(await leftovers(dir), []);
@@ -115,23 +117,29 @@ describe('sshd MaxSessions 1, key login: the data connects on its own (real sshd
 
   it('pull of 1 MiB verifies, to stdout and to a file', async (t) => {
     if (!rootOnly(t)) return;
-    const dir = await fresh();
+    const dir = await freshDir(sandbox!);
     const data = randomBytes(1 << 20);
     await writeFile(join(dir, 'source'), data);
     const source = `${sandbox!.host}:${dir}/source`;
-    const toStdout = await runCli(['pull', ...cfg(), source]);
+    const toStdout = await runCli(['pull', ...sandbox!.sshArgs, source]);
     assert.equal(toStdout.code, 0, toStdout.stderr);
     assert.equal(md5(toStdout.stdout), md5(data));
-    const toFile = await runCli(['pull', ...cfg(), source, join(local, 'pulled')]);
+    const toFile = await runCli(['pull', ...sandbox!.sshArgs, source, join(local, 'pulled')]);
     assert.equal(toFile.code, 0, toFile.stderr);
     assert.equal(md5(await readFile(join(local, 'pulled'))), md5(data));
   });
 
   it('SIGINT while the data flows on its own connection: exit 130, nothing left', async (t) => {
     if (!rootOnly(t)) return;
-    const dir = await fresh();
+    const dir = await freshDir(sandbox!);
     await writeFile(join(dir, 'out'), 'original');
-    const run = startCli(['push', ...cfg(), '--limit-rate', '1M', `${sandbox!.host}:${dir}/out`]);
+    const run = startCli([
+      'push',
+      ...sandbox!.sshArgs,
+      '--limit-rate',
+      '1M',
+      `${sandbox!.host}:${dir}/out`,
+    ]);
     run.child.stdin!.end(randomBytes(8 << 20));
     await waitFor(async () => (await landed(dir)) > 0, 120_000);
     run.child.kill('SIGINT');
@@ -154,7 +162,7 @@ describe('sshd MaxSessions 1, key login: the data connects on its own (real sshd
       run('ssh', ['-F', config, ...args, '--', sandbox!.host, 'true'], { timeout: 60_000 });
     await ssh([]); // the master: ControlPersist keeps it after its own session ends
     try {
-      const dir = await fresh();
+      const dir = await freshDir(sandbox!);
       const data = randomBytes(1 << 20);
       const result = await runCli(['push', '-F', config, `${sandbox!.host}:${dir}/out`], data);
       assert.equal(result.code, 0, result.stderr);

@@ -221,21 +221,20 @@ describe('the packed tarball, installed into a fresh project', () => {
     const dir = join(sandbox.current.scratch, 'installed-cli');
     await mkdir(dir);
     const target = `${HOST}:${dir}/data.bin`;
-    const cfg = ['-F', sandbox.current.configPath];
     const data = randomBytes(1024 * 1024 + 17);
 
-    const pushed = await runIn(project, bin, ['push', ...cfg, target], data);
+    const pushed = await runIn(project, bin, ['push', ...sandbox.sshArgs, target], data);
     assert.equal(pushed.code, 0, pushed.stderr);
     assert.match(pushed.stderr, new RegExp(`md5 ${md5(data)} verified`));
     assert.deepEqual(await readFile(join(dir, 'data.bin')), data);
 
-    const pulled = await runIn(project, bin, ['pull', ...cfg, target]);
+    const pulled = await runIn(project, bin, ['pull', ...sandbox.sshArgs, target]);
     assert.equal(pulled.code, 0, pulled.stderr);
     assert.equal(pulled.stdout.length, data.length);
     assert.ok(pulled.stdout.equals(data), 'pulled bytes equal the pushed ones');
 
     const copy = join(project, 'copy.bin');
-    const toFile = await runIn(project, bin, ['pull', ...cfg, target, copy]);
+    const toFile = await runIn(project, bin, ['pull', ...sandbox.sshArgs, target, copy]);
     assert.equal(toFile.code, 0, toFile.stderr);
     assert.deepEqual(await readFile(copy), data);
     assert.deepEqual(await leftovers(dir), []);

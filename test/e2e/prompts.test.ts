@@ -16,7 +16,6 @@ import {
   usePromptSandbox,
 } from '../helpers/prompt-sandbox.js';
 import type { Terminal } from '../helpers/terminal.js';
-import { userDir } from '../helpers/users.js';
 import { rootOnly } from '../helpers/prerequisites.js';
 
 const HOST_KEY_PROMPT = 'Are you sure you want to continue connecting (yes/no/[fingerprint])? ';
@@ -60,7 +59,7 @@ const passwordLogin = ['-o', 'PubkeyAuthentication=no', '-o', 'BatchMode=no'];
 describe('ssh questions on the terminal are not drawn over (tmux, real sshd)', () => {
   it('push asking for a password: the prompt stays alone until answered, then it verifies', async (t) => {
     if (!rootOnly(t)) return;
-    const dir = await userDir(setup.sandbox.scratch, 'prompt-push', setup.passwordUser);
+    const dir = await setup.fresh(setup.passwordUser);
     const input = await inputFile('push-input', 4 << 20);
     const target = `${PASSWORD_USER}@${setup.sandbox.host}:${dir}/file`;
     const terminal = await setup.onTerminal(
@@ -78,7 +77,7 @@ describe('ssh questions on the terminal are not drawn over (tmux, real sshd)', (
 
   it('push to an unknown host: the host-key question stays alone until answered', async (t) => {
     if (!rootOnly(t)) return;
-    const dir = await userDir(setup.sandbox.scratch, 'prompt-host-key', setup.keyUser);
+    const dir = await setup.fresh(setup.keyUser);
     const knownHosts = join(setup.local, 'known_hosts-empty');
     await writeFile(knownHosts, '');
     const input = await inputFile('host-key-input', 4 << 20);
@@ -101,7 +100,7 @@ describe('ssh questions on the terminal are not drawn over (tmux, real sshd)', (
 
   it('fan-out to 3 targets asking for passwords: one question at a time, then all verify', async (t) => {
     if (!rootOnly(t)) return;
-    const dir = await userDir(setup.sandbox.scratch, 'prompt-fan-out', setup.passwordUser);
+    const dir = await setup.fresh(setup.passwordUser);
     const input = await inputFile('fan-out-input', 4 << 20);
     const targets = [1, 2, 3].map((n) => `${PASSWORD_USER}@${setup.sandbox.host}:${dir}/file${n}`);
     const terminal = await setup.onTerminal(

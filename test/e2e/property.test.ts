@@ -13,12 +13,10 @@ import { createPullStream, createPushStream } from '../../lib/index.js';
 import { useSandbox } from '../helpers/sandbox.js';
 import { sink } from '../helpers/streams.js';
 import { useShellUsers } from '../helpers/shell-users.js';
-import { SHELLS, userDir, type TestUser } from '../helpers/users.js';
+import { SHELLS } from '../helpers/users.js';
 
 const sandbox = useSandbox();
 const ssh = () => ({ config: sandbox.current.configPath });
-let count = 0;
-const freshDir = (user?: TestUser) => userDir(sandbox.current.scratch, `property-${count++}`, user);
 
 // Deterministic bytes of a given kind, so a failing case is reproducible from its seed.
 function contents(kind: 'random' | 'zeros' | 'text', size: number, seed: number): Buffer {
@@ -55,7 +53,7 @@ describe('random contents in random chunks round-trip exactly', () => {
     await fc.assert(
       fc.asyncProperty(transfer, async ({ kind, size, seed, cuts, compress, checksum }) => {
         const data = contents(kind, size, seed);
-        const dir = await freshDir();
+        const dir = await sandbox.fresh();
         const target = `${sandbox.current.host}:${dir}/f`;
         const options = { ...ssh(), compress, checksum };
         const push = createPushStream(target, options);
@@ -89,7 +87,7 @@ describe('random hostile names round-trip under every login shell', { concurrenc
       if (!user) return;
       await fc.assert(
         fc.asyncProperty(hostileName, async (name) => {
-          const dir = await freshDir(user);
+          const dir = await sandbox.fresh(user);
           const data = Buffer.from(`contents of ${name}`);
           const target = `${user.name}@${sandbox.current.host}:${dir}/${name}`;
           const push = createPushStream(target, ssh());

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CLI, runCli } from '../helpers/cli.js';
@@ -9,26 +9,28 @@ import { leftovers, md5, writeScript } from '../helpers/files.js';
 import { useSandbox } from '../helpers/sandbox.js';
 
 const sandbox = useSandbox();
-const cfg = () => ['-F', sandbox.current.configPath];
-let n = 0;
-const fresh = async (): Promise<string> => {
-  const dir = join(sandbox.current.scratch, `pull-cli-${n++}`);
-  await mkdir(dir);
-  return dir;
-};
 
 describe('sshstream pull (real sshd)', () => {
   for (const size of [0, 1, 5 * 1024 * 1024 + 3]) {
     it(`pulls ${size} bytes to stdout and to a file, byte-identical`, async () => {
-      const dir = await fresh();
+      const dir = await sandbox.fresh();
       const data = randomBytes(size);
       await writeFile(join(dir, 'src'), data);
-      const toStdout = await runCli(['pull', ...cfg(), `${sandbox.current.host}:${dir}/src`]);
+      const toStdout = await runCli([
+        'pull',
+        ...sandbox.sshArgs,
+        `${sandbox.current.host}:${dir}/src`,
+      ]);
       assert.equal(toStdout.code, 0, toStdout.stderr);
       assert.equal(md5(toStdout.stdout), md5(data));
       assert.match(toStdout.stderr, new RegExp(`pulled .* md5 ${md5(data)} verified`));
       const local = join(dir, 'local copy');
-      const toFile = await runCli(['pull', ...cfg(), `${sandbox.current.host}:${dir}/src`, local]);
+      const toFile = await runCli([
+        'pull',
+        ...sandbox.sshArgs,
+        `${sandbox.current.host}:${dir}/src`,
+        local,
+      ]);
       assert.equal(toFile.code, 0, toFile.stderr);
       assert.equal(md5(await readFile(local)), md5(data));
       assert.deepEqual(await leftovers(dir), []);
@@ -37,20 +39,20 @@ describe('sshstream pull (real sshd)', () => {
 
   for (const compress of [['-z'], ['--compress', 'zstd']]) {
     it(`round-trips with ${compress.join(' ')} in both directions`, async () => {
-      const dir = await fresh();
+      const dir = await sandbox.fresh();
       const data = Buffer.concat([
         randomBytes(100_000),
         Buffer.from('log line 42\n'.repeat(50_000)),
       ]);
       const pushed = await runCli(
-        ['push', ...cfg(), ...compress, `${sandbox.current.host}:${dir}/f`],
+        ['push', ...sandbox.sshArgs, ...compress, `${sandbox.current.host}:${dir}/f`],
         data,
       );
       assert.equal(pushed.code, 0, pushed.stderr);
       assert.equal(md5(await readFile(join(dir, 'f'))), md5(data));
       const pulled = await runCli([
         'pull',
-        ...cfg(),
+        ...sandbox.sshArgs,
         ...compress,
         `${sandbox.current.host}:${dir}/f`,
       ]);
@@ -61,10 +63,17 @@ describe('sshstream pull (real sshd)', () => {
 
   for (const checksum of ['md5', 'sha1', 'sha256', 'none']) {
     it(`--checksum ${checksum} reports the right digest both ways`, async () => {
-      const dir = await fresh();
+      const dir = await sandbox.fresh();
       const data = randomBytes(70_000);
       const pushed = await runCli(
-        ['push', ...cfg(), '--json', '--checksum', checksum, `${sandbox.current.host}:${dir}/f`],
+        [
+          'push',
+          ...sandbox.sshArgs,
+          '--json',
+          '--checksum',
+          checksum,
+          `${sandbox.current.host}:${dir}/f`,
+        ],
         data,
       );
       assert.equal(pushed.code, 0, pushed.stderr);
@@ -75,7 +84,7 @@ describe('sshstream pull (real sshd)', () => {
       assert.equal(JSON.parse(pushed.stdout.toString()).digest, expected);
       const pulled = await runCli([
         'pull',
-        ...cfg(),
+        ...sandbox.sshArgs,
         '--json',
         '--checksum',
         checksum,
@@ -89,10 +98,10 @@ describe('sshstream pull (real sshd)', () => {
   }
 
   it('a missing remote file exits 4 and creates no local file', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const local = join(dir, 'out');
     const source = `${sandbox.current.host}:${dir}/missing`;
-    const result = await runCli(['pull', ...cfg(), source, local]);
+    const result = await runCli(['pull', ...sandbox.sshArgs, source, local]);
     assert.equal(result.code, 4);
     assert.equal(result.stderr, `sshstream: pull ${source}: no such file\n`);
     await assert.rejects(stat(local), { code: 'ENOENT' });
@@ -100,7 +109,7 @@ describe('sshstream pull (real sshd)', () => {
   });
 
   it('a corrupted stream is detected: exit 3, an existing local file is left as it was', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     await writeFile(join(dir, 'src'), 'banana');
     const local = join(dir, 'local');
     await writeFile(local, 'previous');
@@ -109,7 +118,7 @@ describe('sshstream pull (real sshd)', () => {
     const wrapper = await writeScript(dir, 'corrupting-ssh', 'ssh "$@" | sed "2,\\$s/a/b/g"\n');
     const result = await runCli([
       'pull',
-      ...cfg(),
+      ...sandbox.sshArgs,
       '--ssh',
       wrapper,
       `${sandbox.current.host}:${dir}/src`,
@@ -122,7 +131,7 @@ describe('sshstream pull (real sshd)', () => {
     assert.deepEqual(await leftovers(dir), []);
     const toStdout = await runCli([
       'pull',
-      ...cfg(),
+      ...sandbox.sshArgs,
       '--ssh',
       wrapper,
       `${sandbox.current.host}:${dir}/src`,
@@ -132,7 +141,7 @@ describe('sshstream pull (real sshd)', () => {
   });
 
   it('a reader that closes early ends it quietly and promptly, leaving no ssh behind', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     await writeFile(join(dir, 'big'), randomBytes(32 * 1024 * 1024));
     const started = Date.now();
     const output = execFileSync(
@@ -157,7 +166,7 @@ describe('sshstream pull (real sshd)', () => {
   });
 
   it('stdout closed (>&-): exit 5 with one line before connecting; >/dev/null still pulls', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     await writeFile(join(dir, 'src'), randomBytes(64 * 1024));
     const pullWith = (redirect: string) => {
       const command = `exec "$0" "$1" pull -F "$2" "$3" ${redirect}`;
@@ -180,12 +189,12 @@ describe('sshstream pull (real sshd)', () => {
   });
 
   it('--progress without a terminal prints plain lines on stderr, never on stdout', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const data = randomBytes(3 * 1024 * 1024);
     await writeFile(join(dir, 'src'), data);
     const result = await runCli([
       'pull',
-      ...cfg(),
+      ...sandbox.sshArgs,
       '--progress',
       '--limit-rate',
       '1M',
@@ -204,7 +213,7 @@ describe('sshstream pull (real sshd)', () => {
   });
 
   it('pull to stdout on the terminal stderr is on: no progress drawn into the data', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const data = randomBytes(1536 * 1024).toString('base64');
     await writeFile(join(dir, 'text'), data);
     // `script` gives the CLI one pseudo-terminal as both stdout and stderr, as an interactive shell does.
@@ -222,7 +231,7 @@ describe('sshstream pull (real sshd)', () => {
   });
 
   it('progress on a terminal redraws one line with \\r and shows percent', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const data = randomBytes(2 * 1024 * 1024);
     await writeFile(join(dir, 'src'), data);
     // `script` gives the CLI a pseudo-terminal as stderr; the data still goes to a file.
@@ -241,11 +250,11 @@ describe('sshstream pull (real sshd)', () => {
   });
 
   it('--limit-rate holds the rate down (lower bound only; timings are for the benchmark)', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const data = randomBytes(3 * 1024 * 1024);
     const started = performance.now();
     const result = await runCli(
-      ['push', ...cfg(), '--limit-rate', '1M', `${sandbox.current.host}:${dir}/f`],
+      ['push', ...sandbox.sshArgs, '--limit-rate', '1M', `${sandbox.current.host}:${dir}/f`],
       data,
     );
     const seconds = (performance.now() - started) / 1000;

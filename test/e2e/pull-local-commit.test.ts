@@ -59,7 +59,7 @@ describe('pull into a local FILE: the commit', () => {
   });
   after(() => rm(dir, { recursive: true, force: true }));
   const source = () => `${sandbox.current.host}:${remote}`;
-  const cfg = () => ['-F', sandbox.current.configPath, '-q'];
+  const cfg = () => [...sandbox.sshArgs, '-q'];
 
   for (const resume of [false, true]) {
     const flags = resume ? ['--resume'] : [];

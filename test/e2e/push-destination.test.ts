@@ -12,18 +12,11 @@ import { leftovers, md5, waitFor } from '../helpers/files.js';
 import { useSandbox } from '../helpers/sandbox.js';
 
 const sandbox = useSandbox();
-const cfg = () => ['-F', sandbox.current.configPath];
-let n = 0;
-const fresh = async (): Promise<string> => {
-  const dir = join(sandbox.current.scratch, `push-destination-${n++}`);
-  await mkdir(dir);
-  return dir;
-};
 
 // Starts a push of more than the inline limit, so a data session runs, and resolves once its
 // temporary file holds data: the push is under way. `finish` ends the input.
 async function pushUnderway(dir: string, path: string) {
-  const run = startCli(['push', ...cfg(), `${sandbox.current.host}:${path}`]);
+  const run = startCli(['push', ...sandbox.sshArgs, `${sandbox.current.host}:${path}`]);
   const data = randomBytes(256 * 1024);
   run.child.stdin!.write(data);
   await waitFor(async () => {
@@ -37,10 +30,13 @@ async function pushUnderway(dir: string, path: string) {
 
 describe('push destination that is not a regular file (real sshd)', () => {
   it('refuses a FIFO with exit 4 and leaves it a FIFO', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const fifo = join(dir, 'fifo');
     execFileSync('mkfifo', [fifo]);
-    const result = await runCli(['push', ...cfg(), `${sandbox.current.host}:${fifo}`], 'data');
+    const result = await runCli(
+      ['push', ...sandbox.sshArgs, `${sandbox.current.host}:${fifo}`],
+      'data',
+    );
     assert.equal(result.code, 4, result.stderr);
     assert.match(
       result.stderr,
@@ -51,11 +47,14 @@ describe('push destination that is not a regular file (real sshd)', () => {
   });
 
   it('refuses a character device (a /dev/null) with exit 4, also for a big input', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const device = join(dir, 'null');
     execFileSync('mknod', [device, 'c', '1', '3']);
     for (const input of [Buffer.from('x'), randomBytes(1 << 20)]) {
-      const result = await runCli(['push', ...cfg(), `${sandbox.current.host}:${device}`], input);
+      const result = await runCli(
+        ['push', ...sandbox.sshArgs, `${sandbox.current.host}:${device}`],
+        input,
+      );
       assert.equal(result.code, 4, result.stderr);
       assert.match(result.stderr, /is a character device, not a regular file/);
       assert.ok((await lstat(device)).isCharacterDevice());
@@ -64,17 +63,20 @@ describe('push destination that is not a regular file (real sshd)', () => {
   });
 
   it('still replaces a symbolic link to a regular file with the file (like rsync)', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     await writeFile(join(dir, 'real'), 'old');
     execFileSync('ln', ['-s', 'real', join(dir, 'link')]);
-    const result = await runCli(['push', ...cfg(), `${sandbox.current.host}:${dir}/link`], 'new');
+    const result = await runCli(
+      ['push', ...sandbox.sshArgs, `${sandbox.current.host}:${dir}/link`],
+      'new',
+    );
     assert.equal(result.code, 0, result.stderr);
     assert.ok((await lstat(join(dir, 'link'))).isFile());
     assert.equal(await readFile(join(dir, 'real'), 'utf8'), 'old');
   });
 
   it('a destination replaced by a directory mid-push: exit 4, nothing lands inside it', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const dst = join(dir, 'dst');
     await writeFile(dst, 'original');
     const push = await pushUnderway(dir, dst);
@@ -88,7 +90,7 @@ describe('push destination that is not a regular file (real sshd)', () => {
   });
 
   it("the destination's directory removed mid-push: exit 4", async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const sub = join(dir, 'sub');
     await mkdir(sub);
     const push = await pushUnderway(sub, join(sub, 'f'));
@@ -100,9 +102,12 @@ describe('push destination that is not a regular file (real sshd)', () => {
   });
 
   it('an ordinary push still lands (sanity)', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const data = randomBytes(300 * 1024);
-    const result = await runCli(['push', ...cfg(), `${sandbox.current.host}:${dir}/ok`], data);
+    const result = await runCli(
+      ['push', ...sandbox.sshArgs, `${sandbox.current.host}:${dir}/ok`],
+      data,
+    );
     assert.equal(result.code, 0, result.stderr);
     assert.equal(md5(await readFile(join(dir, 'ok'))), md5(data));
   });

@@ -9,13 +9,11 @@ import { describe, it } from 'node:test';
 import { settled, startCli } from '../helpers/cli.js';
 import { leftovers, md5, waitFor, writeScript } from '../helpers/files.js';
 import { useShSandbox } from '../helpers/sandbox.js';
-import { userDir } from '../helpers/users.js';
 
 const sandbox = useShSandbox();
-const cfg = () => ['-F', sandbox.current.configPath];
-let n = 0;
-const fresh = async (): Promise<string> => {
-  const dir = await userDir(sandbox.current.scratch, `input-integrity-${n++}`, sandbox.user);
+// A fresh directory holding an `out` that a failed push must leave as it is.
+const withOriginal = async (): Promise<string> => {
+  const dir = await sandbox.fresh();
   await writeFile(join(dir, 'out'), 'original');
   return dir;
 };
@@ -36,7 +34,7 @@ const dataArrived = (dir: string) =>
 
 describe('push of an input that ends early (real sshd)', () => {
   it('a file under the direct size that shrinks during the push: exit 3, nothing committed', async () => {
-    const dir = await fresh();
+    const dir = await withOriginal();
     const input = join(dir, 'input');
     await writeFile(input, randomBytes(32 << 20));
     // Wraps the real ssh: as the data session starts (the push under way, most of the file not
@@ -48,7 +46,8 @@ describe('push of an input that ends early (real sshd)', () => {
     );
     const handle = await open(input, 'r');
     try {
-      const args = ['push', ...cfg(), '--ssh', wrapper, `${sandbox.current.host}:${dir}/out`];
+      const target = `${sandbox.current.host}:${dir}/out`;
+      const args = ['push', ...sandbox.sshArgs, '--ssh', wrapper, target];
       const result = await settled(startCli(args, { INPUT: input }, handle.fd));
       assert.equal((await stat(input)).size, 4 << 20, 'the input was cut during the push');
       assert.equal(result.code, 3, result.stderr);
@@ -69,7 +68,7 @@ describe('push of an input that ends early (real sshd)', () => {
     await writeFile(join(dir, 'data'), data);
     const run = startCli([
       'push',
-      ...cfg(),
+      ...sandbox.sshArgs,
       `${sandbox.current.host}:${dir}/out`,
       '--',
       'sh',
@@ -84,7 +83,7 @@ describe('push of an input that ends early (real sshd)', () => {
   }
 
   it('-- COMMAND that exits 1 mid-stream: exit 5, the old file kept, no temporary file', async () => {
-    const dir = await fresh();
+    const dir = await withOriginal();
     const result = await pushFromProducer(dir, randomBytes(1 << 20), 1);
     assert.equal(result.code, 5, result.stderr);
     assert.match(
@@ -96,7 +95,7 @@ describe('push of an input that ends early (real sshd)', () => {
   });
 
   it('-- COMMAND that exits 0: its whole output is committed, verified', async () => {
-    const dir = await fresh();
+    const dir = await withOriginal();
     const data = randomBytes(1 << 20);
     const result = await pushFromProducer(dir, data, 0);
     assert.equal(result.code, 0, result.stderr);
@@ -106,10 +105,10 @@ describe('push of an input that ends early (real sshd)', () => {
   });
 
   it('"--" before the target only ends the options; a second "--" starts the command', async () => {
-    const dir = await fresh();
+    const dir = await withOriginal();
     const run = startCli([
       'push',
-      ...cfg(),
+      ...sandbox.sshArgs,
       '--',
       `${sandbox.current.host}:${dir}/out`,
       '--',

@@ -14,7 +14,8 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { startSandbox, type Sandbox } from '../../lib/sandbox/sandbox.js';
 import { runCli } from '../helpers/cli.js';
-import { ensureUser, userDir, type TestUser } from '../helpers/users.js';
+import { freshDir } from '../helpers/sandbox.js';
+import { ensureUser, type TestUser } from '../helpers/users.js';
 import { isRoot } from '../helpers/prerequisites.js';
 
 const run = promisify(execFile);
@@ -54,13 +55,12 @@ describe('remote hash tool', () => {
     await rm(bin, { recursive: true, force: true });
   });
 
-  const cfg = () => ['-F', sandbox!.configPath];
   const used = async () => (await readFile(log, 'utf8')).split('\n').filter(Boolean);
 
   it('the wrappers are on the remote PATH and log their use', async () => {
     await writeFile(log, '');
     await run('ssh', [
-      ...cfg(),
+      ...sandbox!.sshArgs,
       sandbox!.host,
       'echo x | sha256sum >/dev/null; command -v openssl',
     ]);
@@ -70,12 +70,15 @@ describe('remote hash tool', () => {
   for (const algorithm of ['sha1', 'sha256']) {
     it(`${algorithm}: push and pull hash with openssl, not ${algorithm}sum`, async () => {
       await writeFile(log, '');
-      const dir = await userDir(sandbox!.scratch, `hash-${algorithm}`, user);
+      const dir = await freshDir(sandbox!);
       const target = `${sandbox!.host}:${dir}/f`;
       const input = Buffer.alloc(100_000, 7);
-      const pushed = await runCli(['push', ...cfg(), '--checksum', algorithm, target], input);
+      const pushed = await runCli(
+        ['push', ...sandbox!.sshArgs, '--checksum', algorithm, target],
+        input,
+      );
       assert.equal(pushed.code, 0, pushed.stderr);
-      const pulled = await runCli(['pull', ...cfg(), '--checksum', algorithm, target]);
+      const pulled = await runCli(['pull', ...sandbox!.sshArgs, '--checksum', algorithm, target]);
       assert.equal(pulled.code, 0, pulled.stderr);
       assert.ok(pulled.stdout.equals(input));
       assert.deepEqual(await used(), []);

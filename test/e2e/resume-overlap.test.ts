@@ -1,31 +1,14 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import { open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { startSandbox, type Sandbox } from '../../lib/sandbox/sandbox.js';
+import { describe, it } from 'node:test';
 import { startCli, type CliResult } from '../helpers/cli.js';
 import { landedSize, md5, waitFor } from '../helpers/files.js';
-import { ensureUser } from '../helpers/users.js';
-import { isRoot } from '../helpers/prerequisites.js';
+import { useShSandbox } from '../helpers/sandbox.js';
 
 // A login user with a plain sh: overlapping sessions start many logins at once.
-let sandbox: Sandbox;
-before(async () => {
-  const user = isRoot() ? (await ensureUser('sshstream-sh', 'sh')).name : undefined;
-  sandbox = await startSandbox(user ? { user } : {});
-});
-after(async () => {
-  await sandbox?.stop();
-});
-const cfg = () => ['-F', sandbox.configPath];
-let n = 0;
-const fresh = async (): Promise<string> => {
-  const dir = join(sandbox.scratch, `overlap-${n++}`);
-  await mkdir(dir);
-  await chmod(dir, 0o777); // the login user writes here
-  return dir;
-};
+const sandbox = useShSandbox();
 
 // Runs the CLI with a local file as stdin (resume needs a re-readable input).
 async function pushFile(args: string[], input: string): Promise<CliResult> {
@@ -39,23 +22,26 @@ async function pushFile(args: string[], input: string): Promise<CliResult> {
 
 describe('overlapping --resume transfers (real sshd)', () => {
   it('a --resume push paused mid-way while another takes over: the file is exactly the one that succeeded', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     // Inputs alike for their first 3 MiB: the second push may resume what the first has sent.
     const shared = randomBytes(3 * 1024 * 1024);
     const inputs = [0, 1].map(() => Buffer.concat([shared, randomBytes(1024 * 1024)]));
     await Promise.all(inputs.map((data, i) => writeFile(join(dir, `input-${i}`), data)));
-    const target = `${sandbox.host}:${dir}/out`;
+    const target = `${sandbox.current.host}:${dir}/out`;
     const handle = await open(join(dir, 'input-0'), 'r');
     try {
       const first = startCli(
-        ['push', ...cfg(), '--resume', '--limit-rate', '1M', target],
+        ['push', ...sandbox.sshArgs, '--resume', '--limit-rate', '1M', target],
         {},
         handle.fd,
       );
       // The first push has sent over a MiB: stop it (as a stale session would go quiet).
       await waitFor(async () => (await landedSize(dir, 'out')) > 1024 * 1024);
       first.child.kill('SIGSTOP');
-      const second = await pushFile(['push', ...cfg(), '--resume', target], join(dir, 'input-1'));
+      const second = await pushFile(
+        ['push', ...sandbox.sshArgs, '--resume', target],
+        join(dir, 'input-1'),
+      );
       first.child.kill('SIGCONT');
       const firstResult = await first.done;
       const results = [firstResult, second];
@@ -72,7 +58,7 @@ describe('overlapping --resume transfers (real sshd)', () => {
   });
 
   it('two --resume pulls into one FILE at once: FILE ends equal to the remote file', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const data = randomBytes(6 * 1024 * 1024);
     await writeFile(join(dir, 'remote'), data);
     const local = join(dir, 'local');
@@ -81,11 +67,11 @@ describe('overlapping --resume transfers (real sshd)', () => {
     const pull = () =>
       startCli([
         'pull',
-        ...cfg(),
+        ...sandbox.sshArgs,
         '--resume',
         '--limit-rate',
         '4M',
-        `${sandbox.host}:${dir}/remote`,
+        `${sandbox.current.host}:${dir}/remote`,
         local,
       ]).done;
     const results = await Promise.all([pull(), pull()]);

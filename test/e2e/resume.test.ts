@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { open, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { startCli, type CliResult } from '../helpers/cli.js';
@@ -9,13 +9,6 @@ import { landedSize, md5, waitFor } from '../helpers/files.js';
 import { useSandbox } from '../helpers/sandbox.js';
 
 const sandbox = useSandbox();
-const cfg = () => ['-F', sandbox.current.configPath];
-let n = 0;
-const fresh = async (): Promise<string> => {
-  const dir = join(sandbox.current.scratch, `resume-${n++}`);
-  await mkdir(dir);
-  return dir;
-};
 
 // Runs the CLI with a local file as stdin (resume needs a re-readable input).
 async function pushFile(
@@ -33,13 +26,13 @@ const partialSize = async (dir: string, name: string) =>
 
 describe('resume and retries (real sshd)', () => {
   it('a killed --resume push leaves its partial file; the next one sends only the rest', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const input = join(dir, 'input');
     const data = randomBytes(6 * 1024 * 1024);
     await writeFile(input, data);
     const target = `${sandbox.current.host}:${dir}/out`;
     const first = await pushFile(
-      ['push', ...cfg(), '--resume', '--limit-rate', '2M', target],
+      ['push', ...sandbox.sshArgs, '--resume', '--limit-rate', '2M', target],
       input,
     );
     await waitFor(async () => (await landedSize(dir, 'out')) > 1024 * 1024);
@@ -48,7 +41,10 @@ describe('resume and retries (real sshd)', () => {
     const kept = await partialSize(dir, 'out');
     assert.ok(kept > 0 && kept < data.length, `partial of ${kept} bytes`);
 
-    const second = await pushFile(['push', ...cfg(), '--resume', '--json', target], input);
+    const second = await pushFile(
+      ['push', ...sandbox.sshArgs, '--resume', '--json', target],
+      input,
+    );
     const result = await second.result;
     assert.equal(result.code, 0, result.stderr);
     const json = JSON.parse(result.stdout.toString()) as {
@@ -67,7 +63,7 @@ describe('resume and retries (real sshd)', () => {
   });
 
   it('a tampered partial file is detected and the transfer starts over', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const input = join(dir, 'input');
     const data = randomBytes(4 * 1024 * 1024);
     await writeFile(input, data);
@@ -75,7 +71,7 @@ describe('resume and retries (real sshd)', () => {
     partial[1000] = partial[1000]! ^ 0xff;
     await writeFile(join(dir, '.out.sshstream-partial'), partial);
     const run = await pushFile(
-      ['push', ...cfg(), '--resume', '--json', `${sandbox.current.host}:${dir}/out`],
+      ['push', ...sandbox.sshArgs, '--resume', '--json', `${sandbox.current.host}:${dir}/out`],
       input,
     );
     const result = await run.result;
@@ -85,14 +81,14 @@ describe('resume and retries (real sshd)', () => {
   });
 
   it('--retries continues after a dropped connection and ends byte-identical', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const input = join(dir, 'input');
     const data = randomBytes(6 * 1024 * 1024);
     await writeFile(input, data);
     const run = await pushFile(
       [
         'push',
-        ...cfg(),
+        ...sandbox.sshArgs,
         '--retries',
         '2',
         '--limit-rate',
@@ -118,18 +114,24 @@ describe('resume and retries (real sshd)', () => {
   });
 
   it('no retry when retrying cannot help: remote I/O errors and failed authentication', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const input = join(dir, 'input');
     await writeFile(input, 'data');
     const missing = await pushFile(
-      ['push', ...cfg(), '--retries', '3', `${sandbox.current.host}:${dir}/no/dir/f`],
+      ['push', ...sandbox.sshArgs, '--retries', '3', `${sandbox.current.host}:${dir}/no/dir/f`],
       input,
     );
     const io = await missing.result;
     assert.equal(io.code, 4);
     assert.doesNotMatch(io.stderr, /retry/);
     const auth = await pushFile(
-      ['push', ...cfg(), '--retries', '3', `no-such-user@${sandbox.current.host}:${dir}/f`],
+      [
+        'push',
+        ...sandbox.sshArgs,
+        '--retries',
+        '3',
+        `no-such-user@${sandbox.current.host}:${dir}/f`,
+      ],
       input,
     );
     const denied = await auth.result;
@@ -139,18 +141,27 @@ describe('resume and retries (real sshd)', () => {
   });
 
   it('a killed --resume pull keeps its local partial file; the next one receives only the rest', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const data = randomBytes(6 * 1024 * 1024);
     await writeFile(join(dir, 'remote'), data);
     const local = join(dir, 'local');
     const source = `${sandbox.current.host}:${dir}/remote`;
-    const first = startCli(['pull', ...cfg(), '--resume', '--limit-rate', '2M', source, local]);
+    const first = startCli([
+      'pull',
+      ...sandbox.sshArgs,
+      '--resume',
+      '--limit-rate',
+      '2M',
+      source,
+      local,
+    ]);
     await waitFor(async () => (await landedSize(dir, 'local')) > 1024 * 1024);
     first.child.kill('SIGINT');
     assert.equal((await first.done).code, 130);
     const kept = await partialSize(dir, 'local');
     assert.ok(kept > 0 && kept < data.length, `partial of ${kept} bytes`);
-    const second = await startCli(['pull', ...cfg(), '--resume', '--json', source, local]).done;
+    const second = await startCli(['pull', ...sandbox.sshArgs, '--resume', '--json', source, local])
+      .done;
     assert.equal(second.code, 0, second.stderr);
     const json = JSON.parse(second.stdout.toString()) as { resumed: number; md5: string };
     assert.equal(json.resumed, kept);
@@ -160,7 +171,7 @@ describe('resume and retries (real sshd)', () => {
   });
 
   it('a local partial file that differs from the remote file is not continued', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const data = randomBytes(2 * 1024 * 1024);
     await writeFile(join(dir, 'remote'), data);
     const partial = Buffer.from(data.subarray(0, 500_000));
@@ -168,7 +179,7 @@ describe('resume and retries (real sshd)', () => {
     await writeFile(join(dir, '.local.sshstream-partial'), partial);
     const result = await startCli([
       'pull',
-      ...cfg(),
+      ...sandbox.sshArgs,
       '--resume',
       '--json',
       `${sandbox.current.host}:${dir}/remote`,
@@ -180,13 +191,13 @@ describe('resume and retries (real sshd)', () => {
   });
 
   it('pull --retries continues after the ssh connection is killed', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const data = randomBytes(6 * 1024 * 1024);
     await writeFile(join(dir, 'remote'), data);
     const local = join(dir, 'local');
     const run = startCli([
       'pull',
-      ...cfg(),
+      ...sandbox.sshArgs,
       '--retries',
       '2',
       '--limit-rate',
@@ -209,7 +220,12 @@ describe('resume and retries (real sshd)', () => {
   });
 
   it('--resume refuses a pipe on stdin, which cannot be read again', async () => {
-    const run = startCli(['push', ...cfg(), '--resume', `${sandbox.current.host}:/tmp/x`]);
+    const run = startCli([
+      'push',
+      ...sandbox.sshArgs,
+      '--resume',
+      `${sandbox.current.host}:/tmp/x`,
+    ]);
     run.child.stdin!.end('data');
     const result = await run.done;
     assert.equal(result.code, 1);

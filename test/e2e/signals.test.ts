@@ -9,13 +9,6 @@ import { exists, leftovers, waitFor } from '../helpers/files.js';
 import { useSandbox } from '../helpers/sandbox.js';
 
 const sandbox = useSandbox();
-const cfg = () => ['-F', sandbox.current.configPath];
-let n = 0;
-const fresh = async (): Promise<string> => {
-  const dir = join(sandbox.current.scratch, `signals-${n++}`);
-  await mkdir(dir);
-  return dir;
-};
 // A port on 127.0.0.1 that nothing listens on: ssh to it fails at once with "Connection
 // refused". A privileged one, not a free ephemeral port: over the seconds of the retries another
 // process (an sshd started by another test) could take that one.
@@ -36,12 +29,12 @@ function stderrMatches(run: CliRun, pattern: RegExp): Promise<void> {
 
 describe('signals (real sshd)', () => {
   it('SIGHUP mid-push exits 129, keeps the old file, removes the remote temporary file and the local control directory', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const tmp = join(dir, 'local-tmp');
     await mkdir(tmp);
     const target = join(dir, 'kept');
     await writeFile(target, 'old contents');
-    const run = startCli(['push', ...cfg(), `${sandbox.current.host}:${target}`], {
+    const run = startCli(['push', ...sandbox.sshArgs, `${sandbox.current.host}:${target}`], {
       TMPDIR: tmp,
     });
     run.child.stdin!.write(randomBytes(256 * 1024));
@@ -58,13 +51,13 @@ describe('signals (real sshd)', () => {
   });
 
   it('SIGHUP mid-pull to a file exits 129 and leaves no local temporary file', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     await writeFile(join(dir, 'src'), randomBytes(4 * 1024 * 1024));
     const local = join(dir, 'local');
     await mkdir(local);
     const run = startCli([
       'pull',
-      ...cfg(),
+      ...sandbox.sshArgs,
       '--limit-rate',
       '256K',
       `${sandbox.current.host}:${dir}/src`,
@@ -79,10 +72,10 @@ describe('signals (real sshd)', () => {
   });
 
   it('SIGINT while pull --retries waits to retry exits 130, not 2', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const run = startCli([
       'pull',
-      ...cfg(),
+      ...sandbox.sshArgs,
       '-p',
       String(CLOSED_PORT),
       '--retries',
@@ -101,7 +94,7 @@ describe('signals (real sshd)', () => {
   });
 
   it('SIGTERM while push --retries waits to retry exits 143, not 2', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const input = join(dir, 'input');
     await writeFile(input, 'data to push');
     const fd = openSync(input, 'r');
@@ -110,7 +103,7 @@ describe('signals (real sshd)', () => {
       run = startCli(
         [
           'push',
-          ...cfg(),
+          ...sandbox.sshArgs,
           '-p',
           String(CLOSED_PORT),
           '--retries',

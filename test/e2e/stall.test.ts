@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, truncate, writeFile } from 'node:fs/promises';
+import { readFile, truncate, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,15 +17,7 @@ import { useSandbox } from '../helpers/sandbox.js';
 
 const sandbox = useSandbox();
 const PROXY = fileURLToPath(new URL('../helpers/link-proxy.js', import.meta.url));
-const cfg = () => ['-F', sandbox.current.configPath];
 const STALL = /^sshstream: (push|pull) \S+: stalled: no data moved for 3s \(--stall-timeout\)\n$/;
-
-let count = 0;
-const fresh = async (): Promise<string> => {
-  const dir = join(sandbox.current.scratch, `stall-${count++}`);
-  await mkdir(dir);
-  return dir;
-};
 
 // A ProxyCommand through the black-holing proxy; `token` marks its processes (and ssh's). The
 // proxy notes in `reportOf(token)` when the link went silent.
@@ -118,8 +110,8 @@ describe('a stalled link ends the transfer with exit 2', { timeout: 120_000 }, (
     ['push in parallel ranges', 16 << 20, ['--streams', '4']],
   ] as const) {
     it(`${name}: the destination kept, nothing left behind`, async (t) => {
-      const dir = await fresh();
-      const local = await fresh();
+      const dir = await sandbox.fresh();
+      const local = await sandbox.fresh();
       const input = join(local, 'input');
       if (size > 32 << 20) {
         await writeFile(input, randomBytes(1 << 20));
@@ -134,7 +126,15 @@ describe('a stalled link ends the transfer with exit 2', { timeout: 120_000 }, (
       const fd = await openFd(input);
       const result = await runGuarded(
         t,
-        ['push', ...cfg(), ...proxied(token, 1 << 20), '--stall-timeout', '3', ...extra, target],
+        [
+          'push',
+          ...sandbox.sshArgs,
+          ...proxied(token, 1 << 20),
+          '--stall-timeout',
+          '3',
+          ...extra,
+          target,
+        ],
         fd,
       );
       assert.equal(result.code, 2, result.stderr);
@@ -147,15 +147,15 @@ describe('a stalled link ends the transfer with exit 2', { timeout: 120_000 }, (
   }
 
   it('pull into a file: the local file kept, no local temporary file', async (t) => {
-    const dir = await fresh();
-    const local = await fresh();
+    const dir = await sandbox.fresh();
+    const local = await sandbox.fresh();
     await writeFile(join(dir, 'big'), randomBytes(16 << 20));
     await writeFile(join(local, 'out'), 'old\n');
     const token = `stall-${randomBytes(6).toString('hex')}`;
     tokens.add(token);
     const result = await runGuarded(t, [
       'pull',
-      ...cfg(),
+      ...sandbox.sshArgs,
       ...proxied(token, 1 << 20),
       '--stall-timeout',
       '3',
@@ -171,8 +171,8 @@ describe('a stalled link ends the transfer with exit 2', { timeout: 120_000 }, (
   });
 
   it('--retries: a stall is retried, and the push completes once the link is back', async (t) => {
-    const dir = await fresh();
-    const local = await fresh();
+    const dir = await sandbox.fresh();
+    const local = await sandbox.fresh();
     const data = randomBytes(8 << 20);
     await writeFile(join(local, 'input'), data);
     const token = `stall-${randomBytes(6).toString('hex')}`;
@@ -183,7 +183,7 @@ describe('a stalled link ends the transfer with exit 2', { timeout: 120_000 }, (
       t,
       [
         'push',
-        ...cfg(),
+        ...sandbox.sshArgs,
         ...proxied(token, 1 << 20, once),
         '--stall-timeout',
         '3',
@@ -237,9 +237,9 @@ for (const [phase, greeting, said] of [
     for (const operation of ['push', 'pull'] as const) {
       it(`${operation}: gives up connecting after about the stall timeout, exit 2`, async (t) => {
         const port = String(await server.port);
-        const dir = await fresh();
+        const dir = await sandbox.fresh();
         const target = `${sandbox.current.host}:${dir}/file`;
-        const how = [...cfg(), '-p', port, '--stall-timeout', '2'];
+        const how = [...sandbox.sshArgs, '-p', port, '--stall-timeout', '2'];
         const args =
           operation === 'push'
             ? ['push', ...how, target]
@@ -256,11 +256,11 @@ for (const [phase, greeting, said] of [
 
 describe('--stall-timeout and the ssh options it sets', () => {
   it('--stall-timeout 0 is accepted (the watchdog off)', async (t) => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const target = `${sandbox.current.host}:${dir}/file`;
     const result = await runGuarded(
       t,
-      ['push', ...cfg(), '--stall-timeout', '0', '-q', target],
+      ['push', ...sandbox.sshArgs, '--stall-timeout', '0', '-q', target],
       Buffer.from('hello\n'),
     );
     assert.equal(result.code, 0, result.stderr);
@@ -287,7 +287,7 @@ describe('--stall-timeout and the ssh options it sets', () => {
 
   it("none of them where the user's config or -o sets its own", async () => {
     const destination = { host: sandbox.current.host };
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const config = join(dir, 'ssh_config');
     await writeFile(
       config,

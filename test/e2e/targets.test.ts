@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { UsageError, createPushStream } from '../../lib/index.js';
@@ -8,13 +8,6 @@ import { writeScript } from '../helpers/files.js';
 import { useSandbox } from '../helpers/sandbox.js';
 
 const sandbox = useSandbox({ aliases: ['h1', 'h2'] });
-const cfg = () => ['-F', sandbox.current.configPath];
-let n = 0;
-const fresh = async (): Promise<string> => {
-  const dir = join(sandbox.current.scratch, `targets-${n++}`);
-  await mkdir(dir);
-  return dir;
-};
 
 // The CLI with `input` on stdin, killed after `ms` (a hang then shows as signal SIGKILL).
 async function runBounded(args: string[], input: string, ms = 15_000): Promise<CliResult> {
@@ -65,11 +58,14 @@ describe('every target is checked before any connects', () => {
   ];
   for (const [name, argsOf, cause] of cases) {
     it(`${name}: exit 1 at once, one line, no ssh started, destination untouched`, async () => {
-      const dir = await fresh();
+      const dir = await sandbox.fresh();
       await writeFile(join(dir, 'dest'), 'old');
       const { ssh, ran } = await markingSsh(dir);
       const args = await argsOf(dir);
-      const result = await runBounded(['push', ...cfg(), '--ssh', ssh, ...args], 'new data');
+      const result = await runBounded(
+        ['push', ...sandbox.sshArgs, '--ssh', ssh, ...args],
+        'new data',
+      );
       assert.equal(result.signal, null, `hung: ${result.stderr}`);
       assert.equal(result.code, 1, result.stderr);
       assert.equal(lines(result.stderr).length, 1, result.stderr);
@@ -81,7 +77,7 @@ describe('every target is checked before any connects', () => {
   }
 
   it('the library: createPushStream([good, bad]) throws UsageError synchronously, no ssh started', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const { ssh, ran } = await markingSsh(dir);
     const options = { config: sandbox.current.configPath, sshCommand: ssh };
     for (const bad of ['file.txt', '-', '-evil:x', '', 'h2:']) {
@@ -114,26 +110,26 @@ describe('--targets FILE is bounded', () => {
   });
 
   it('a file of valid lines larger than 1 MiB is refused, not half read', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const list = join(dir, 'many.txt');
     await writeFile(list, `h1:${dir}/x\n`.repeat(Math.ceil((1 << 20) / dir.length)));
-    const result = await runBounded(['push', ...cfg(), '--targets', list], 'data');
+    const result = await runBounded(['push', ...sandbox.sshArgs, '--targets', list], 'data');
     assert.equal(result.code, 1, result.stderr);
     assert.match(result.stderr, /larger than 1 MiB/);
   });
 
   it('a line longer than 4096 characters: exit 1 naming the line', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const list = join(dir, 'long.txt');
     await writeFile(list, `h1:${dir}/x\nh2:${'y'.repeat(5000)}\n`);
-    const result = await runBounded(['push', ...cfg(), '--targets', list], 'data');
+    const result = await runBounded(['push', ...sandbox.sshArgs, '--targets', list], 'data');
     assert.equal(result.code, 1, result.stderr);
     assert.equal(lines(result.stderr).length, 1, result.stderr);
     assert.match(result.stderr, /line 2 is longer than 4096 characters/);
   });
 
   it('a directory: exit 1 with one line naming it', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const result = await runBounded(['push', '--targets', dir], 'data');
     assert.equal(result.code, 1, result.stderr);
     assert.equal(lines(result.stderr).length, 1, result.stderr);
@@ -143,7 +139,7 @@ describe('--targets FILE is bounded', () => {
 
 describe('a fan-out failing on many targets', () => {
   it('ends with one bounded line: the first causes and "and N more"', async () => {
-    const dir = await fresh();
+    const dir = await sandbox.fresh();
     const list = join(dir, 'hosts.txt');
     const count = 40;
     const targets = Array.from({ length: count }, (_, i) => `h${(i % 2) + 1}:${dir}/no/f${i}`);

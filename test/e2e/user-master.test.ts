@@ -17,7 +17,8 @@ import { createPushStream } from '../../lib/index.js';
 import { startSandbox, type Sandbox } from '../../lib/sandbox/sandbox.js';
 import { settled, startCli } from '../helpers/cli.js';
 import { leftovers, md5, waitFor } from '../helpers/files.js';
-import { ensureUser, userDir, type TestUser } from '../helpers/users.js';
+import { freshDir } from '../helpers/sandbox.js';
+import { ensureUser, type TestUser } from '../helpers/users.js';
 import { isRoot } from '../helpers/prerequisites.js';
 
 const run = promisify(execFile);
@@ -69,14 +70,11 @@ async function startMaster(): Promise<number> {
   return pid;
 }
 
-let n = 0;
-const fresh = () => userDir(sandbox.scratch, `user-master-${n++}`, user);
-
 describe("the user's ControlMaster (real sshd)", () => {
   it('push and pull ride the running master: no new login, and the master keeps running', async () => {
     const pid = await startMaster();
     const before = logins();
-    const dir = await fresh();
+    const dir = await freshDir(sandbox);
     const target = `${sandbox.host}:${dir}/file`;
     for (const size of [1000, 300 * 1024]) {
       const data = randomBytes(size);
@@ -94,7 +92,7 @@ describe("the user's ControlMaster (real sshd)", () => {
   it('a fan-out to 3 paths on that host rides it too', async () => {
     const pid = await startMaster();
     const before = logins();
-    const dir = await fresh();
+    const dir = await freshDir(sandbox);
     const data = randomBytes(200 * 1024);
     const targets = ['a', 'b', 'c'].map((name) => `${sandbox.host}:${dir}/${name}`);
     const pushed = await settled(startCli(['push', '-F', config, ...targets]), data);
@@ -109,7 +107,7 @@ describe("the user's ControlMaster (real sshd)", () => {
   it('an aborted library push cleans up and leaves the master running', async () => {
     const pid = await startMaster();
     const before = logins();
-    const dir = await fresh();
+    const dir = await freshDir(sandbox);
     const controller = new AbortController();
     const input = new PassThrough();
     input.write(randomBytes(1 << 20));
@@ -129,7 +127,7 @@ describe("the user's ControlMaster (real sshd)", () => {
   it('SIGINT mid-push exits 130 and leaves the master running', async () => {
     const pid = await startMaster();
     const before = logins();
-    const dir = await fresh();
+    const dir = await freshDir(sandbox);
     const cli = startCli(['push', '-F', config, `${sandbox.host}:${dir}/file`]);
     cli.child.stdin!.write(randomBytes(1 << 20));
     await waitFor(async () => (await leftovers(dir)).length > 0, 30_000);
@@ -144,7 +142,7 @@ describe("the user's ControlMaster (real sshd)", () => {
   it('without a running master, push uses its own connection and starts none for the user', async () => {
     await ssh(['-O', 'exit']).catch(() => undefined);
     await waitFor(async () => (await masterPid()) === undefined);
-    const dir = await fresh();
+    const dir = await freshDir(sandbox);
     const data = randomBytes(100 * 1024);
     const pushed = await settled(
       startCli(['push', '-F', config, `${sandbox.host}:${dir}/f`]),

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { startSandbox, type Sandbox } from '../../lib/sandbox/sandbox.js';
 import { isRoot } from './prerequisites.js';
+import { freshDir } from './sandbox.js';
 import { startTerminal, type Terminal } from './terminal.js';
 import { ensurePasswordUser, ensureUser, type TestUser } from './users.js';
 
@@ -24,6 +25,8 @@ export interface PromptSandbox {
   readonly passwordUser: TestUser | undefined;
   /** A local directory of the test file's own (terminal logs, inputs, configs). */
   readonly local: string;
+  /** A new directory for one test's remote files (see freshDir), owned by `user`. */
+  fresh(user: TestUser | undefined): Promise<string>;
   /** Runs `argv` (after node) on a terminal of its own, stdin from `input`; stopped at the end. */
   onTerminal(argv: string[], input: string): Promise<Terminal>;
 }
@@ -54,10 +57,13 @@ export function usePromptSandbox(prefix: string, sshdConfig: string[]): PromptSa
     await sandbox?.stop();
     if (local) await rm(local, { recursive: true, force: true });
   });
+  const started = (): Sandbox => {
+    if (!sandbox) throw new Error('sandbox not started');
+    return sandbox;
+  };
   return {
-    get sandbox(): Sandbox {
-      if (!sandbox) throw new Error('sandbox not started');
-      return sandbox;
+    get sandbox() {
+      return started();
     },
     get keyUser() {
       return keyUser;
@@ -68,6 +74,7 @@ export function usePromptSandbox(prefix: string, sshdConfig: string[]): PromptSa
     get local() {
       return local;
     },
+    fresh: (user) => freshDir(started(), user),
     async onTerminal(argv, input) {
       const quoted = [process.execPath, ...argv].map((arg) => `'${arg}'`).join(' ');
       const terminal = await startTerminal(local, `${quoted} < '${input}'`);

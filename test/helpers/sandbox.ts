@@ -1,4 +1,5 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chown, mkdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
@@ -6,52 +7,87 @@ import { startSandbox, type Sandbox, type SandboxOptions } from '../../lib/sandb
 import { isRoot } from './prerequisites.js';
 import { ensureUser, type TestUser } from './users.js';
 
+/** What useSandbox and useShSandbox give the test file that calls them: read it inside tests. */
+export interface SandboxInUse {
+  /** The running sandbox. */
+  readonly current: Sandbox;
+  /** The test user it logs in as (useShSandbox, as root), else undefined. */
+  readonly user: TestUser | undefined;
+  /** `['-F', configPath]`: what ssh (and the CLI) needs to reach the sandbox's aliases. */
+  readonly sshArgs: string[];
+  /** A new directory for one test's remote files (see freshDir). */
+  fresh(user?: TestUser): Promise<string>;
+}
+
+// How many directories freshDir has made in each sandbox's scratch.
+const made = new WeakMap<Sandbox, number>();
+
 /**
- * One real sshd for the test file that calls this at top level: started before its tests,
- * stopped after. Read `.current` inside tests.
+ * A new directory in `sandbox`'s scratch (`case-N`, numbered per sandbox) for one test's remote
+ * files, owned like the scratch by the login user, so it can write there; or by `user`.
  */
-export function useSandbox(options?: SandboxOptions): { readonly current: Sandbox } {
-  const holder: { current: Sandbox | undefined } = { current: undefined };
+export async function freshDir(sandbox: Sandbox, user?: TestUser): Promise<string> {
+  const n = made.get(sandbox) ?? 0;
+  made.set(sandbox, n + 1);
+  const dir = join(sandbox.scratch, `case-${n}`);
+  await mkdir(dir);
+  const owner = user ?? (await stat(sandbox.scratch));
+  await chown(dir, owner.uid, owner.gid);
+  return dir;
+}
+
+// Starts a sandbox with `start` before the file's tests and stops it after them.
+function useStarted(
+  start: () => Promise<Sandbox>,
+  loginUser: () => TestUser | undefined = () => undefined,
+): SandboxInUse {
+  let started: Sandbox | undefined;
   before(async () => {
-    holder.current = await startSandbox(options);
+    started = await start();
   });
   after(async () => {
-    await holder.current?.stop();
+    await started?.stop();
   });
+  const current = (): Sandbox => {
+    if (!started) throw new Error('sandbox not started');
+    return started;
+  };
   return {
-    get current(): Sandbox {
-      if (!holder.current) throw new Error('sandbox not started');
-      return holder.current;
+    get current() {
+      return current();
     },
+    get user() {
+      return loginUser();
+    },
+    get sshArgs() {
+      return current().sshArgs;
+    },
+    fresh: (user) => freshDir(current(), user),
   };
 }
 
 /**
- * useSandbox logging in, as root, as the `sh` user: a login shell that reads startup files
- * only slows each session. `.user` is that user (undefined when not root), for userDir.
+ * One real sshd for the test file that calls this at top level: started before its tests,
+ * stopped after. It logs in as the account running the tests unless `options.user` says
+ * otherwise.
  */
-export function useShSandbox(options: SandboxOptions = {}): {
-  readonly current: Sandbox;
-  readonly user: TestUser | undefined;
-} {
+export function useSandbox(options?: SandboxOptions): SandboxInUse {
+  return useStarted(() => startSandbox(options));
+}
+
+/**
+ * useSandbox logging in, as root, as the `sh` user: a login shell that reads startup files
+ * only slows each session. `.user` is that user (undefined when not root).
+ */
+export function useShSandbox(options: SandboxOptions = {}): SandboxInUse {
   let user: TestUser | undefined;
-  let current: Sandbox | undefined;
-  before(async () => {
-    user = isRoot() ? await ensureUser('sshstream-sh', 'sh') : undefined;
-    current = await startSandbox({ ...options, ...(user ? { user: user.name } : {}) });
-  });
-  after(async () => {
-    await current?.stop();
-  });
-  return {
-    get current(): Sandbox {
-      if (!current) throw new Error('sandbox not started');
-      return current;
+  return useStarted(
+    async () => {
+      user = isRoot() ? await ensureUser('sshstream-sh', 'sh') : undefined;
+      return startSandbox({ ...options, ...(user ? { user: user.name } : {}) });
     },
-    get user(): TestUser | undefined {
-      return user;
-    },
-  };
+    () => user,
+  );
 }
 
 /**
