@@ -170,12 +170,11 @@ async function transfer(
     active--;
     return undefined;
   };
-  const work = runLanes('pull', missing, running, {
+  await runLanes('pull', missing, running, {
     ready: async (lane, drained) => sessionStarter(control, await extra.socketOf(lane, drained)),
     carry,
     stopped: () => failure !== undefined,
   }).catch((error: Error) => stop(error));
-  await work;
   await extra.close();
   stall.stop();
   signal?.removeEventListener('abort', onAbort);
