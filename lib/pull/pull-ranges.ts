@@ -1,16 +1,18 @@
 import { open, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ExtraConnections } from '../ssh/extra-connections.js';
+import { SessionRefusedError } from '../ssh/rider.js';
 import type { Target } from '../ssh/target.js';
 import { abortErrorFor } from '../util/abort.js';
 import { LocalIOError, VerificationError, type ErrorContext } from '../util/errors.js';
 import { hashRange } from '../util/hash-range.js';
 import { verifiedResult } from '../util/result.js';
-import { WorkQueue } from '../util/work-queue.js';
+import { runLanes } from '../util/work-queue.js';
 import { stallError, stallTimeoutOf, watchStall } from '../util/stall-watchdog.js';
 import { commitLocalFile, newFileMode, temporaryPathOf } from './local-file.js';
 import type { PullOptions, PullResult } from './options.js';
 import { sessionStarter, type PullControl } from './pull-control.js';
+import type { SessionStarter } from './pull-session.js';
 import type { ByteSpan } from './range-plan.js';
 import { giveBackRanged, resumePoint, takeRangedPartial } from './range-record.js';
 import { fetchRange, type RangeTask } from './range-session.js';
@@ -150,22 +152,29 @@ async function transfer(
   signal?.addEventListener('abort', onAbort, { once: true });
   if (signal?.aborted) onAbort();
   let changed = false;
-  const queue = new WorkQueue(missing);
   const running = Math.min(lanes, missing.length);
   const extra = new ExtraConnections(connection, options.singleConnection ? 1 : running);
-  const lane = async (index: number): Promise<void> => {
-    const start = sessionStarter(control, await extra.socketOf(index, queue.drained));
-    for (let task = queue.take(); task && failure === undefined; task = queue.take()) {
-      await fetchRange(start, source.path, task, file, context, (bytes) => {
+  // A range the server refused a session (sshd MaxSessions) before a byte of it came goes to
+  // another lane; any other failure ends every session.
+  const carry = async (task: RangeTask, start: SessionStarter): Promise<Error | undefined> => {
+    try {
+      const stamp = await fetchRange(start, source.path, task, file, context, (bytes) => {
         moved += bytes;
         meter?.advanceTo(moved);
-      })
-        .then((stamp) => void (changed ||= stamp !== control.stamp))
-        .catch((error: Error) => stop(error))
-        .finally(() => active--);
+      });
+      changed ||= stamp !== control.stamp;
+    } catch (error) {
+      if (error instanceof SessionRefusedError && task.written === 0) return error;
+      stop(error as Error);
     }
+    active--;
+    return undefined;
   };
-  await Promise.all(Array.from({ length: running }, (_, i) => lane(i)));
+  await runLanes('pull', missing, running, {
+    ready: async (lane, drained) => sessionStarter(control, await extra.socketOf(lane, drained)),
+    carry,
+    stopped: () => failure !== undefined,
+  }).catch((error: Error) => stop(error));
   await extra.close();
   stall.stop();
   signal?.removeEventListener('abort', onAbort);

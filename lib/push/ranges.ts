@@ -4,8 +4,9 @@ import { pipeline } from 'node:stream/promises';
 import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
 import type { ControlConnection } from '../ssh/control-connection.js';
 import { ExtraConnections } from '../ssh/extra-connections.js';
+import { SessionRefusedError } from '../ssh/rider.js';
 import { debug } from '../util/debug.js';
-import { WorkQueue } from '../util/work-queue.js';
+import { runLanes } from '../util/work-queue.js';
 import { LocalIOError, VerificationError, type ErrorContext } from '../util/errors.js';
 import { startDataSession, type DataSession } from './data-session.js';
 import type { Delivery, DeliveryEvents, LocalDigest } from './delivery.js';
@@ -69,16 +70,11 @@ export class RangesDelivery implements Delivery {
     this.extra = new ExtraConnections(control, Math.min(params.connections, lanes));
     this.digest = digestOfDirect(input, algorithm, digestSource, () => this.stopped);
     this.digest.catch(() => {});
-    const queue = new WorkQueue(jobs);
-    const worker = async (lane: number): Promise<void> => {
-      const socket = await this.extra.socketOf(lane, queue.drained);
-      for (let job = queue.take(); job && !this.stopped; job = queue.take()) {
-        await this.send(job, socket);
-      }
-    };
-    this.work = Promise.all(Array.from({ length: lanes }, (_, lane) => worker(lane))).then(
-      () => undefined,
-    );
+    this.work = runLanes('push', jobs, lanes, {
+      ready: (lane, drained) => this.extra.socketOf(lane, drained),
+      carry: (job, socket) => this.send(job, socket),
+      stopped: () => this.stopped,
+    });
     this.work.catch(() => {});
     events.transferStarted(this.work, {
       moved: () => this.moved(),
@@ -87,8 +83,10 @@ export class RangesDelivery implements Delivery {
   }
 
   // Sends one range on a session of its own (over the connection at `socket`, or the master);
-  // resolves once the remote side has written it all.
-  private async send(job: Span, socket: string | undefined): Promise<void> {
+  // resolves once the remote side has written it all, or with the refusal when the server
+  // refused the session (sshd MaxSessions). The range then goes to another lane, whole: sent
+  // twice, its bytes land at the same offset (dd conv=notrunc), and the commit hashes them all.
+  private async send(job: Span, socket: string | undefined): Promise<Error | undefined> {
     const { path, input, resume, context } = this.params;
     const args = [path, resume ? '1' : '0', String(job.offset)];
     const session = startDataSession(this.control, args, 'pipe', context, 'push-range', socket);
@@ -105,7 +103,14 @@ export class RangesDelivery implements Delivery {
     // A failing pipe (EPIPE when the remote side quit) is not the cause: the session's exit is.
     const flow = pipeline(read, flight.stdin).catch((error: Error) => error);
     try {
-      await session.done;
+      const refused = await session.done.then(
+        () => undefined,
+        (error: Error) => {
+          if (error instanceof SessionRefusedError) return error;
+          throw error;
+        },
+      );
+      if (refused) return refused;
       const failure = await flow;
       if (failure) {
         throw new LocalIOError(`cannot read input: ${failure.message}`, {
@@ -121,6 +126,7 @@ export class RangesDelivery implements Delivery {
     this.sent += job.length;
     // Only a resumable push keeps its partial file, and with it the record of what landed.
     if (resume) this.control.send(`landed ${job.offset} ${job.length}`);
+    return undefined;
   }
 
   private moved(): number {

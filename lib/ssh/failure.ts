@@ -5,7 +5,7 @@ import {
   type SshStreamError,
 } from '../util/errors.js';
 import type { ReportReader } from '../remote/reports.js';
-import { sessionRefusal } from './rider.js';
+import { SessionRefusedError, sessionRefusal } from './rider.js';
 import { missingSshCommand } from './command.js';
 
 /** What we know about a finished ssh process. */
@@ -45,7 +45,7 @@ export function classifyFailure(
     return new ConnectionError(missing, context);
   }
   const refused = exit.exitCode === 255 ? sessionRefusal(stderr, said) : undefined;
-  if (refused !== undefined) return new ConnectionError(refused, context);
+  if (refused !== undefined) return new SessionRefusedError(refused, context);
   if (AUTH_FAILED.test(said)) return new ConnectionError(`authentication failed: ${said}`, context);
   if (exit.exitCode === 255) {
     return new ConnectionError(

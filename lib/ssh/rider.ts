@@ -13,6 +13,8 @@
 // classifyFailure names the server's session limit. The same fallback runs should the master
 // be gone; harmless: its control script is then gone too, and the push fails on that.
 
+import { ConnectionError } from '../util/errors.js';
+
 /**
  * ssh options of a client riding a master: never becomes a master itself, never asks anything
  * should it have to connect on its own. Put the ControlPath in too for a private master.
@@ -44,4 +46,17 @@ export function sessionRefusal(
     `second connection could not log in without asking again${why}: use key or agent ` +
     'authentication, or raise MaxSessions on the server'
   );
+}
+
+/**
+ * A rider the server refused a session on the master's connection (sshd MaxSessions), whose own
+ * connection failed too (it could not log in without asking). A transfer in ranges whose other
+ * sessions run may carry on without it (see runLanes).
+ */
+export class SessionRefusedError extends ConnectionError {
+  constructor(...args: ConstructorParameters<typeof ConnectionError>) {
+    super(...args);
+    // Callers that tell errors by name see what it is to them: a connection error, exit 2.
+    this.name = 'ConnectionError';
+  }
 }
