@@ -18,8 +18,8 @@ import { crc32 } from 'node:zlib';
 // V8 deserializes a code cache as trusted input: release builds check its size and version but
 // not its bytes, so a cache someone else could write is code they could run as us. Only a file
 // and a directory owned by us that nobody else may write are ever read or written; the payload
-// carries a CRC of its own against a torn write. Everything here fails quietly: the command
-// then compiles its code as it would without a cache.
+// carries a CRC of its own against a torn write (a damaged cache crashed node in a test).
+// Everything here fails quietly: the command then compiles its code as it would without a cache.
 
 const MAX_BYTES = 64 << 20;
 const MAGIC = 'sshstream-v8-cache 1';
