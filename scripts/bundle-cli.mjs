@@ -1,17 +1,21 @@
-// Build step after finish-build.mjs: replaces tsc's dist/bin/sshstream.js (the `sshstream`
-// command) with one file holding the CLI and everything it imports. Node resolves, reads and
-// compiles each ES module on its own, and the CLI imports about 260 of them (execa alone over
-// 100): that was most of the start-up of a small push. The library (dist/lib, the package's
-// exports) stays as tsc wrote it.
-import { readFileSync } from 'node:fs';
+// Build step after finish-build.mjs: writes dist/bin/cli.cjs, the CLI (dist/lib/cli/program.js)
+// and everything it imports in one CommonJS file, which dist/bin/sshstream.js (the `sshstream`
+// command) compiles with V8's code cache. Node resolves, reads and compiles each ES module on
+// its own, and the CLI imports about 260 of them (execa alone over 100): that was most of the
+// start-up of a small push; compiling the one file was most of what was left, and a code cache
+// needs a script, not a module. The library (dist/lib, the package's exports) stays as tsc
+// wrote it.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const dist = fileURLToPath(new URL('../dist/', import.meta.url));
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
-// Two modules read a file beside themselves, relative to their own URL, which in the bundle is
-// dist/bin/: the remote script goes in as text, and package.json is found from dist/bin/. Each
-// replacement must match exactly once, so a change to those lines fails the build here.
+// Two modules read a file beside themselves, relative to their own URL, which a script does not
+// have: the remote script goes in as text, and package.json is found from dist/bin/ (the
+// bundle's __dirname). Each replacement must match exactly once, so a change to those lines
+// fails the build here.
 const REWRITES = {
   'lib/remote/script.js': [
     "readFileSync(new URL('./remote.sh', import.meta.url), 'utf8')",
@@ -19,7 +23,7 @@ const REWRITES = {
   ],
   'lib/cli/package-version.js': [
     "new URL('../../../package.json', import.meta.url)",
-    "new URL('../../package.json', import.meta.url)",
+    "require('node:path').join(__dirname, '../../package.json')",
   ],
 };
 
@@ -40,24 +44,29 @@ const rewriteAssets = {
   },
 };
 
-// tsc writes dist/bin/sshstream.js afresh on every build; bundling a bundle would keep stale code.
-if (readFileSync(`${dist}bin/sshstream.js`, 'utf8').includes('sshstreamRequire')) {
-  throw new Error('bundle-cli: dist/bin/sshstream.js is already a bundle: run tsc first');
-}
-
-await build({
-  entryPoints: [`${dist}bin/sshstream.js`],
-  outfile: `${dist}bin/sshstream.js`,
-  allowOverwrite: true,
+const { outputFiles } = await build({
+  entryPoints: [`${dist}lib/cli/program.js`],
+  outfile: `${dist}bin/cli.cjs`,
+  write: false,
   bundle: true,
   platform: 'node',
-  format: 'esm',
+  format: 'cjs',
   target: 'node20',
-  // commander and execa's helpers are CommonJS and call require() for Node's own modules,
-  // which an ES module bundle does not have.
-  banner: {
-    js: "import { createRequire as sshstreamRequire } from 'node:module';\nconst require = sshstreamRequire(import.meta.url);",
-  },
+  // The version is part of the bytes the code cache is keyed by (lib/cli/cached-bundle.ts).
+  banner: { js: `// sshstream ${version}: the CLI, run by sshstream.js` },
+  // Any other import.meta would be silently empty in CommonJS.
+  logOverride: { 'empty-import-meta': 'error' },
   plugins: [rewriteAssets],
   logLevel: 'warning',
 });
+
+// esbuild leaves a few characters beyond ASCII (in a regular expression, in comments). Decoding
+// the file as UTF-8 then makes a two-byte string that took about 10 ms to decode and is slower
+// to scan; escaped, the file is ASCII, which the loader reads as latin1 (one byte a character).
+// \uXXXX means the same character in a string, a regular expression and a comment alike.
+const [bundle] = outputFiles;
+const ascii = bundle.text.replace(
+  /[^\0-\x7f]/g,
+  (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+);
+writeFileSync(bundle.path, ascii);

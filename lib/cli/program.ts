@@ -9,9 +9,11 @@ import { abortedBy, errorReport } from './error-report.js';
 import { EXIT_HELP, PULL_HELP, PUSH_HELP } from './help-text.js';
 import { splitCommand } from './split-command.js';
 import { packageVersion } from './package-version.js';
+import { debug } from '../util/debug.js';
 
 /** The sshstream command line: parses argv, runs the subcommand, returns the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
+  debug('cli: loaded');
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => controller.abort(signal);
   for (const name of HANDLED_SIGNALS) process.on(name, onSignal);

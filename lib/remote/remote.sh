@@ -272,7 +272,8 @@ push_control() {
           rm -f -- "$p/${tmp##*/}"
           fail isdir 'became a directory during the push; nothing committed'
         fi
-        committed=1; rm -f -- "$tmp.ranges"
+        # Only a resumable push keeps a record of ranges: no rm (a process start) for the others.
+        committed=1; [ "$resume" != 1 ] || rm -f -- "$tmp.ranges"
         fsync_file "$dir"
         done_with 0 committed "$n" "$h" ;;
       abort) rm -f -- "$tmp" "$tmp.ranges"; committed=1; done_with 0 aborted ;;

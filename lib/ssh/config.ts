@@ -1,3 +1,4 @@
+import { debug } from '../util/debug.js';
 import { buildSshInvocation, spawnSsh, type SshDestination, type SshOptions } from './command.js';
 
 const cache = new Map<string, Promise<Map<string, string> | undefined>>();
@@ -46,7 +47,9 @@ async function readConfig(
     ['-G'],
     'true',
   );
+  debug('ssh -G: spawning');
   const result = await spawnSsh(invocation, { stdin: 'ignore', timeout: 5000 });
+  debug(`ssh -G: exit ${result.exitCode}`);
   if (result.exitCode !== 0) return undefined;
   const settings = new Map<string, string>();
   for (const line of Buffer.from(result.stdout as Uint8Array)

@@ -36,12 +36,18 @@ export class ControlConnection {
   // The remote copy of the script for sessions whose stdin is not a pipe (see saveScript).
   private savedScript: string | undefined;
 
+  // The control script reads its commands once it has said `ready`; before that, head may still
+  // be reading the script itself, in blocks, and would take a command with it (see
+  // buildControlCommand). Sends wait for it, in order.
+  private readonly scriptRead: Promise<unknown>;
+
   /** For openControlConnection (open-control.ts), which spawns the master and waits for it. */
   constructor(private readonly parts: ControlParts) {
     this.tag = parts.tag;
     this.stderr = parts.stderr;
     this.exited = parts.exited;
     void this.exited.then((exit) => (this.exit = exit));
+    this.scriptRead = parts.stdout.next(['ready']);
   }
 
   /**
@@ -123,7 +129,7 @@ export class ControlConnection {
 
   /** Sends one command line to the control script; no reply expected. */
   send(line: string): void {
-    this.parts.master.stdin?.write(line + '\n');
+    void this.scriptRead.then(() => this.parts.master.stdin?.write(line + '\n'));
   }
 
   /** Sends one command line to the control script and waits for one of `words` in reply. */

@@ -7,7 +7,7 @@ import { sessionOptions } from './session-options.js';
 import { RIDER_OPTIONS, RIDER_SPAWN } from './rider.js';
 import { hasUserMaster } from './user-master.js';
 import { classifyFailure, type SshExit } from './failure.js';
-import { buildRemoteCommand, SCRIPT_INPUT } from '../remote/script.js';
+import { buildControlCommand, SCRIPT_INPUT } from '../remote/script.js';
 import { newReportTag } from '../remote/report-tag.js';
 import { ReportReader } from '../remote/reports.js';
 import { buildSshInvocation, spawnSsh, type SshProcess } from './command.js';
@@ -51,7 +51,7 @@ export async function openControlConnection(
             'ControlPersist=no',
           ]),
     ],
-    buildRemoteCommand([tag, ...params.remoteArgs]),
+    buildControlCommand([tag, ...params.remoteArgs]),
   );
   if (params.signal?.aborted) {
     await rm(dir, { recursive: true, force: true });

@@ -4,13 +4,21 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { leftovers, md5 } from '../helpers/files.js';
+import {
+  CJS_CONSUMER,
+  CONSUMER_TS,
+  consumerTsconfig,
+  ESM_CONSUMER,
+  SANDBOX_CONSUMER,
+} from '../helpers/package-consumers.js';
 import { useSandbox } from '../helpers/sandbox.js';
 
 const run = promisify(execFile);
@@ -63,89 +71,6 @@ function runIn(
     );
   });
 }
-
-const CONSUMER_TS = `import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import {
-  createPullStream,
-  createPushStream,
-  type ErrorContext,
-  type PullResult,
-  type PullStream,
-  type PullWithRetriesOptions,
-  type PushInput,
-  type PushResult,
-  type PushStream,
-  type PushWithRetriesOptions,
-  type RetryOptions,
-  type TransferResult,
-} from 'sshstream';
-
-// Every type that appears in a public signature can be named from the package root.
-export type PublicTypes = [
-  ErrorContext,
-  PullWithRetriesOptions,
-  PushInput,
-  PushWithRetriesOptions,
-  RetryOptions,
-  TransferResult,
-];
-
-export async function roundTrip(target: string, config: string): Promise<[PushResult, PullResult]> {
-  const push: PushStream = createPushStream(target, { config, checksum: 'sha256', mkdir: true });
-  await pipeline(Readable.from([Buffer.from('typed')]), push);
-  const pull: PullStream = createPullStream(target, { config, compress: 'gzip' });
-  pull.resume();
-  const pulled: PullResult = await pull.result;
-  const bytes: number = pulled.bytes;
-  const verified: true = pulled.verified;
-  void bytes;
-  void verified;
-  return [await push.result, pulled];
-}
-
-// @ts-expect-error checksum is one of the supported algorithm names, not any string
-createPushStream('h:f', { checksum: 'crc32' });
-// @ts-expect-error a pull reads one source, not a list
-createPullStream(['h:a', 'h:b']);
-`;
-
-const CONSUMER_TSCONFIG = {
-  compilerOptions: {
-    target: 'es2022',
-    module: 'nodenext',
-    moduleResolution: 'nodenext',
-    strict: true,
-    noEmit: true,
-    types: ['node'],
-    typeRoots: [join(ROOT, 'node_modules', '@types')],
-  },
-  files: ['consumer.ts'],
-};
-
-const ESM_CONSUMER = `import { createPullStream, createPushStream } from 'sshstream';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-
-const [target, config] = process.argv.slice(2);
-const push = createPushStream(target, { config });
-await pipeline(Readable.from([Buffer.from('imported as ESM\\n')]), push);
-const chunks = [];
-const pull = createPullStream(target, { config });
-for await (const chunk of pull) chunks.push(chunk);
-const pushed = await push.result;
-const pulled = await pull.result;
-console.log(JSON.stringify({ pushed: pushed.bytes, text: Buffer.concat(chunks).toString(), verified: pulled.verified }));
-`;
-
-const CJS_CONSUMER = `const sshstream = require('sshstream');
-console.log(JSON.stringify(['createPushStream', 'createPullStream', 'push', 'pull'].map((name) => typeof sshstream[name])));
-`;
-
-const SANDBOX_CONSUMER = `import { startSandbox } from 'sshstream/sandbox';
-import * as library from 'sshstream';
-console.log(JSON.stringify([typeof startSandbox, typeof library.startSandbox]));
-`;
 
 describe('the packed tarball, installed into a fresh project', () => {
   let version = '';
@@ -240,6 +165,99 @@ describe('the packed tarball, installed into a fresh project', () => {
     assert.deepEqual(await leftovers(dir), []);
   });
 
+  it('keeps its compiled code in a private cache under XDG_CACHE_HOME, read on the next run', async () => {
+    const cache = join(work, 'xdg', 'sshstream');
+    const env = { XDG_CACHE_HOME: join(work, 'xdg') };
+    let created: Stats | undefined;
+    for (let run = 1; run <= 3; run++) {
+      const result = await runIn(project, bin, ['--version'], '', env);
+      assert.deepEqual(
+        [result.code, result.stdout.toString(), result.stderr],
+        [0, `${version}\n`, ''],
+      );
+      // One file and no temporary left, private to us, in a private directory.
+      const files = await readdir(cache);
+      assert.equal(files.length, 1, files.join(' '));
+      const file = await stat(join(cache, files[0]!));
+      assert.equal(file.mode & 0o777, 0o600);
+      assert.equal(file.uid, process.getuid!());
+      assert.equal((await stat(cache)).mode & 0o777, 0o700);
+      // Later runs take the first run's file as it is: a rejected cache would be rewritten.
+      if (run === 1) created = file;
+      else assert.deepEqual([file.ino, file.mtimeMs], [created!.ino, created!.mtimeMs]);
+    }
+  });
+
+  it('keeps the cache in ~/.cache/sshstream without XDG_CACHE_HOME', async () => {
+    const home = join(work, 'home');
+    await mkdir(home);
+    const env = { HOME: home, XDG_CACHE_HOME: undefined };
+    const result = await runIn(project, bin, ['--help'], '', env);
+    assert.equal(result.code, 0, result.stderr);
+    const files = await readdir(join(home, '.cache', 'sshstream'));
+    assert.equal(files.length, 1, files.join(' '));
+  });
+
+  it('ignores a cache file others could write, or a damaged one, and replaces it', async () => {
+    const dir = join(sandbox.current.scratch, 'installed-cache');
+    await mkdir(dir);
+    const env = { XDG_CACHE_HOME: join(work, 'xdg-tampered') };
+    const cache = join(work, 'xdg-tampered', 'sshstream');
+    const data = randomBytes(1024);
+    const push = async (name: string) => {
+      const target = `${HOST}:${dir}/${name}`;
+      const result = await runIn(
+        project,
+        bin,
+        ['push', '-F', sandbox.current.configPath, target],
+        data,
+        env,
+      );
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, new RegExp(`md5 ${md5(data)} verified`));
+      assert.deepEqual(await readFile(join(dir, name)), data);
+    };
+    await push('first');
+    const [name] = await readdir(cache);
+    const file = join(cache, name!);
+    const valid = await readFile(file);
+    const tampered: [string, Buffer, number][] = [
+      ['group-writable', valid, 0o620],
+      [
+        'damaged',
+        Buffer.from(valid.map((byte, at) => (at > valid.length / 2 ? byte ^ 0x5a : byte))),
+        0o600,
+      ],
+      ['garbage', randomBytes(valid.length), 0o600],
+    ];
+    for (const [what, bytes, mode] of tampered) {
+      await writeFile(file, bytes);
+      await chmod(file, mode);
+      const planted = await stat(file);
+      await push(what);
+      const replaced = await stat(file);
+      assert.notEqual(replaced.ino, planted.ino, `${what}: replaced`);
+      assert.equal(replaced.mode & 0o777, 0o600, what);
+    }
+  });
+
+  it('runs silently where the cache cannot be written', async () => {
+    const notADirectory = join(work, 'plain-file');
+    await writeFile(notADirectory, '');
+    for (const env of [
+      { XDG_CACHE_HOME: join(notADirectory, 'cache') },
+      { HOME: notADirectory, XDG_CACHE_HOME: undefined },
+    ]) {
+      for (let run = 1; run <= 2; run++) {
+        const result = await runIn(project, bin, ['--version'], '', env);
+        assert.deepEqual(
+          [result.code, result.stdout.toString(), result.stderr],
+          [0, `${version}\n`, ''],
+        );
+      }
+    }
+  });
+
   it("import 'sshstream' pushes and pulls from an ES module", async () => {
     const dir = join(sandbox.current.scratch, 'installed-esm');
     await mkdir(dir);
@@ -276,7 +294,10 @@ describe('the packed tarball, installed into a fresh project', () => {
 
   it('a TypeScript consumer type-checks against the shipped declarations', async () => {
     await writeFile(join(project, 'consumer.ts'), CONSUMER_TS);
-    await writeFile(join(project, 'tsconfig.json'), JSON.stringify(CONSUMER_TSCONFIG));
+    await writeFile(
+      join(project, 'tsconfig.json'),
+      JSON.stringify(consumerTsconfig(join(ROOT, 'node_modules', '@types'))),
+    );
     const result = await runIn(project, process.execPath, [TSC, '-p', 'tsconfig.json']);
     assert.equal(result.code, 0, `${result.stdout.toString()}${result.stderr}`);
   });
