@@ -137,3 +137,25 @@ export async function ensurePasswordUser(
   });
   return user;
 }
+
+/**
+ * The shells a remote command runs under, checked locally: the login shells found here, plus
+ * dash by name (Debian's sh). sshd runs `LOGIN_SHELL -c COMMAND`.
+ */
+export const outerShells = (): string[] =>
+  [...new Set(['dash', ...SHELLS])].filter((shell) => localShell(shell) !== undefined);
+
+/**
+ * What `sh` is on other systems, found here (bash on Fedora, zsh or bash on macOS, ksh, BusyBox
+ * ash on OpenWrt and Alpine, mksh on Android): argv to run in its place.
+ */
+export const shImplementations = (): string[][] =>
+  [
+    ['dash'],
+    ['bash'],
+    ['bash', '--posix'],
+    ['ksh'],
+    ['zsh', '--emulate', 'sh'],
+    ['busybox', 'ash'],
+    ['mksh'],
+  ].filter(([shell]) => shellPath(shell!) !== undefined);

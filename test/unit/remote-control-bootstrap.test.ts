@@ -5,17 +5,10 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { buildControlCommand, SCRIPT_INPUT } from '../../lib/remote/script.js';
-import { localShell, shellPath, SHELLS } from '../helpers/users.js';
+import { localShell, outerShells, shImplementations } from '../helpers/users.js';
 
-const OUTER = [...new Set(['dash', ...SHELLS])].filter((shell) => localShell(shell) !== undefined);
-const INNER = [
-  ['dash'],
-  ['bash', '--posix'],
-  ['ksh'],
-  ['zsh', '--emulate', 'sh'],
-  ['busybox', 'ash'],
-  ['mksh'],
-].filter(([shell]) => shellPath(shell!) !== undefined);
+const OUTER = outerShells();
+const INNER = shImplementations();
 const ARGS = ['', ' ', "it's", '\\$HOME!', 'two\nlines\n\n', 'héllo ☃', '-n', '*'].map((arg) =>
   Buffer.from(arg),
 );

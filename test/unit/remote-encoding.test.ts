@@ -8,21 +8,10 @@ import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { buildRemoteCommand, encodeArgument, SCRIPT_INPUT } from '../../lib/remote/script.js';
-import { localShell, shellPath, SHELLS } from '../helpers/users.js';
+import { localShell, outerShells, shImplementations } from '../helpers/users.js';
 
-// Outer shells: the login shells, plus dash by name (Debian's sh).
-const OUTER = [...new Set(['dash', ...SHELLS])].filter((shell) => localShell(shell) !== undefined);
-// Inner shells: what `sh` is on other systems (bash on Fedora, zsh or bash on macOS, ksh,
-// BusyBox ash on OpenWrt and Alpine, mksh on Android).
-const INNER = [
-  ['dash'],
-  ['bash'],
-  ['bash', '--posix'],
-  ['ksh'],
-  ['zsh', '--emulate', 'sh'],
-  ['busybox', 'ash'],
-  ['mksh'],
-].filter(([shell]) => shellPath(shell!) !== undefined);
+const OUTER = outerShells();
+const INNER = shImplementations();
 
 /** Runs the echo command under `outer` (and `inner` in place of sh); returns the decoded args. */
 function echo(outer: string, args: readonly Uint8Array[], inner?: readonly string[]): Buffer[] {
