@@ -88,3 +88,25 @@ export function sessionStarter(control: PullControl, socket?: string): SessionSt
     return { tag: control.connection.tag, child };
   };
 }
+
+/**
+ * Starts a session of the remote script like {@link sessionStarter}, with its stdout the local
+ * descriptor `fd`: ssh writes the data into the file itself.
+ */
+export type DirectStarter = (args: readonly string[], fd: number) => ReturnType<SessionStarter>;
+
+/** A {@link DirectStarter} over the control's connection (see sessionStarter). */
+export function directStarter(control: PullControl): DirectStarter {
+  return (args, fd) => {
+    // Any descriptor number is passed on to the child; execa's types list only a few.
+    const stdout = fd as 1;
+    const child = control.connection.spawnSession(args, {
+      stdin: 'pipe',
+      stdout,
+      stderr: 'pipe',
+      buffer: false,
+    });
+    child.stdin?.end();
+    return { tag: control.connection.tag, child };
+  };
+}

@@ -1,20 +1,22 @@
 import { open, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ExtraConnections } from '../ssh/extra-connections.js';
+import type { Report } from '../remote/reports.js';
 import { SessionRefusedError } from '../ssh/rider.js';
 import type { Target } from '../ssh/target.js';
 import { abortErrorFor } from '../util/abort.js';
 import { LocalIOError, VerificationError, type ErrorContext } from '../util/errors.js';
-import { hashRange } from '../util/hash-range.js';
+import { hashGrowingFile, hashRange } from '../util/hash-range.js';
 import { verifiedResult } from '../util/result.js';
 import { runLanes } from '../util/work-queue.js';
 import { stallError, stallTimeoutOf, watchStall } from '../util/stall-watchdog.js';
 import { commitLocalFile, newFileMode, temporaryPathOf } from './local-file.js';
 import type { PullOptions, PullResult } from './options.js';
-import { sessionStarter, type PullControl } from './pull-control.js';
+import { directStarter, sessionStarter, type PullControl } from './pull-control.js';
 import type { SessionStarter } from './pull-session.js';
 import type { ByteSpan } from './range-plan.js';
 import { giveBackRanged, resumePoint, takeRangedPartial } from './range-record.js';
+import { landRange } from './range-direct.js';
 import { fetchRange, type RangeTask } from './range-session.js';
 
 /** A progress meter for bytes that move outside any stream (ProgressStream is one). */
@@ -38,6 +40,8 @@ export interface RangedPull {
   started: number;
   /** Shows the bytes as they land. */
   meter?: ByteMeter | undefined;
+  /** One range, which ssh writes into the file itself (see landRange). */
+  direct?: boolean | undefined;
 }
 
 /**
@@ -72,15 +76,25 @@ export async function pullInRanges(control: PullControl, pull: RangedPull): Prom
         });
       },
     );
-    if (flags === 'r+') await file.truncate(remote.size);
+    // Ranges are written at their offsets; ssh appends its one range after what landed.
+    if (pull.direct) await file.truncate(tasks[0]!.from);
+    else if (flags === 'r+') await file.truncate(remote.size);
     pull.meter?.setTotal(tasks.reduce((sum, task) => sum + task.span.end - task.from, 0));
-    const digest = await transfer(control, tasks, file, pull, context);
+    const algorithm = options.checksum ?? 'md5';
+    let failed = false;
+    const stopped = () => failed || Boolean(options.signal?.aborted);
+    const transferred = transfer(control, tasks, file, temporary, pull, context);
+    transferred.catch(() => (failed = true));
+    // ssh writes the one range in order: the local hash follows it instead of waiting for it.
+    const following = pull.direct
+      ? hashGrowingFile(temporary, algorithm, transferred, stopped)
+      : undefined;
+    following?.catch(() => {});
+    const digest = await transferred;
     pull.meter?.done();
     await file.close();
     file = undefined;
-    const local = await hashRange(temporary, options.checksum ?? 'md5', {}, () =>
-      Boolean(options.signal?.aborted),
-    );
+    const local = await (following ?? hashRange(temporary, algorithm, {}, stopped));
     if (options.signal?.aborted) throw abortErrorFor(options.signal, context);
     const localDigest = local.hash?.digest('hex') ?? '';
     if (local.bytes !== remote.size || localDigest !== digest) {
@@ -105,7 +119,7 @@ export async function pullInRanges(control: PullControl, pull: RangedPull): Prom
     });
   } catch (error) {
     pull.meter?.done();
-    control.connection.kill();
+    if (!refusedDirect(pull, error)) control.connection.kill();
     await file?.close().catch(() => {});
     if (held && !(error instanceof VerificationError)) {
       const landed = tasks.map(({ span, from, written }) => ({
@@ -129,12 +143,20 @@ async function transfer(
   control: PullControl,
   tasks: readonly RangeTask[],
   file: FileHandle,
-  { source, options, meter, lanes }: RangedPull,
+  temporary: string,
+  { source, options, meter, lanes, direct }: RangedPull,
   context: ErrorContext,
 ): Promise<string> {
   const { connection } = control;
-  const sum = connection.request('sum', ['sum']);
-  sum.catch(() => {});
+  // The control session reads the whole file for its digest while the ranges travel. A direct
+  // range asks once its session runs: refused one, it leaves the control session untouched, to
+  // carry the file itself (see pull()).
+  let sum: Promise<Report> | undefined;
+  const askSum = () => {
+    sum ??= connection.request('sum', ['sum']);
+    sum.catch(() => {});
+  };
+  if (!direct) askSum();
   const missing = tasks.filter((task) => task.from < task.span.end);
   let moved = 0;
   let active = missing.length;
@@ -144,9 +166,12 @@ async function transfer(
     connection.endSessions();
   };
   const ms = stallTimeoutOf(options);
-  const stall = watchStall(ms, { moved: () => moved, waiting: () => active > 0 }, () =>
-    stop(stallError(ms, context)),
-  );
+  // A session's stdio stays open in the master until the server closes its channel, which a
+  // stalled link never does: the master goes too, or ending the sessions waits for keep-alives.
+  const stall = watchStall(ms, { moved: () => moved, waiting: () => active > 0 }, () => {
+    stop(stallError(ms, context));
+    connection.kill();
+  });
   const signal = options.signal;
   const onAbort = () => stop(abortErrorFor(signal!, context));
   signal?.addEventListener('abort', onAbort, { once: true });
@@ -158,10 +183,21 @@ async function transfer(
   // another lane; any other failure ends every session.
   const carry = async (task: RangeTask, start: SessionStarter): Promise<Error | undefined> => {
     try {
-      const stamp = await fetchRange(start, source.path, task, file, context, (bytes) => {
+      const advance = (bytes: number) => {
         moved += bytes;
         meter?.advanceTo(moved);
-      });
+      };
+      const stamp = direct
+        ? await landRange(
+            directStarter(control),
+            source.path,
+            task,
+            temporary,
+            context,
+            advance,
+            askSum,
+          )
+        : await fetchRange(start, source.path, task, file, context, advance);
       changed ||= stamp !== control.stamp;
     } catch (error) {
       if (error instanceof SessionRefusedError && task.written === 0) return error;
@@ -187,6 +223,16 @@ async function transfer(
       context,
     );
   }
-  const [digest = ''] = (await sum).fields;
+  askSum();
+  const [digest = ''] = (await sum!).fields;
   return digest === '-' ? '' : digest;
+}
+
+/**
+ * True when `error` is a direct pull's one session refused by the server (sshd MaxSessions 1,
+ * and no second login without asking): the control session is then untouched and may carry
+ * the file itself.
+ */
+export function refusedDirect(pull: Pick<RangedPull, 'direct'>, error: unknown): boolean {
+  return pull.direct === true && error instanceof SessionRefusedError;
 }

@@ -46,7 +46,7 @@ export async function fetchRange(
   debug(`range ${task.from}-${task.span.end}: data starts`);
   if (header.fields) {
     for await (const chunk of stdout as AsyncIterable<Buffer>) {
-      if (task.written + chunk.length > length) throw changed(task, length, context);
+      if (task.written + chunk.length > length) throw rangeChanged(task, length, context);
       await writeAt(file, chunk, task.from + task.written, context);
       task.written += chunk.length;
       moved(chunk.length);
@@ -60,7 +60,7 @@ export async function fetchRange(
   if (!header.fields) {
     throw new RemoteIOError(`no data from the remote side${noise ? `: ${noise}` : ''}`, context);
   }
-  if (task.written !== length) throw changed(task, length, context);
+  if (task.written !== length) throw rangeChanged(task, length, context);
   return reports.reports.find((report) => report.word === 'stamp')?.fields[0] ?? '';
 }
 
@@ -83,7 +83,12 @@ async function writeAt(
   }
 }
 
-function changed(task: RangeTask, length: number, context: ErrorContext): VerificationError {
+/** The error of a range that came short or long: the remote file changed while it was read. */
+export function rangeChanged(
+  task: RangeTask,
+  length: number,
+  context: ErrorContext,
+): VerificationError {
   const { span, from, written } = task;
   return new VerificationError(
     `verification failed: bytes ${from}-${span.end} of the remote file came ` +

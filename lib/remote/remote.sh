@@ -644,17 +644,19 @@ stamp_of() {
   { stat -L -c '%s.%y.%z.%i' -- "$p" || stat -L -f '%z.%m.%c.%i' -- "$p" ||
     { ls -lnLdi -- "$p" && date -r "$p" +%s; }; } 2>/dev/null | tr ' \n' '__'
 }
-# pull-range PATH OFFSET LENGTH: "<tag> range", then LENGTH bytes of the file from OFFSET (a
-# multiple of 1 MiB) on stdout, read by dd in 1 MiB blocks (the last may be short); then on
-# stderr "<tag> stamp STAMP", taken after the read: every range's equal to pull-control's
-# first one means the file did not change while any range was read (a change after that
-# shows in the digest). The local side counts the bytes; the digest comes from pull-control.
+# pull-range PATH OFFSET LENGTH [direct]: "<tag> range", then LENGTH bytes of the file from
+# OFFSET (a multiple of 1 MiB) on stdout, read by dd in 1 MiB blocks (the last may be short);
+# then on stderr "<tag> stamp STAMP", taken after the read: every range's equal to
+# pull-control's first one means the file did not change while any range was read (a change
+# after that shows in the digest). The local side counts the bytes; the digest comes from
+# pull-control. With "direct" stdout is the local file itself (ssh writes it): the header line
+# goes to stderr (it says the session runs), only the bytes to stdout.
 pull_range() {
   path=$1 offset=$2 length=$3
   resolve "$path"
   [ -f "$p" ] || fail enoent 'no such file (removed during the transfer?)'
   [ -r "$p" ] || fail eacces 'permission denied'
-  say range
+  if [ "${4:-}" = direct ]; then say range >&2; else say range; fi
   exec 3>&1
   e=$(dd if="$p" bs=1048576 skip=$((offset / 1048576)) count=$(((length + 1048575) / 1048576)) 2>&1 >&3 3>&-) ||
     fail io "read error${e:+: $(printf '%s\n' "$e" | sed '/records/d' | head -n 1)}"

@@ -82,6 +82,11 @@ export class ReportReader {
     return escapeControl(Buffer.from(cut, 'latin1')).trim();
   }
 
+  /** True while the stream has carried nothing but reports (no untagged byte, not even a newline). */
+  get silent(): boolean {
+    return this.other === '' && this.held === 0;
+  }
+
   /** Whether the untagged text kept so far (its last 16 KiB) contains `text`. */
   includes(text: string): boolean {
     return this.other.includes(text);

@@ -76,6 +76,15 @@ export class ControlConnection {
     for (const session of this.sessions) session.kill('SIGTERM');
   }
 
+  /**
+   * True when the login shell printed nothing on the control session's stdout before the
+   * script's reports: a session's stdout then carries the script's bytes alone (its startup
+   * files run the same for every session), so ssh may write it straight into a local file.
+   */
+  get quietLogin(): boolean {
+    return this.parts.stdout.silent;
+  }
+
   /** True until the master ssh process has exited. */
   get alive(): boolean {
     return this.exit === undefined;

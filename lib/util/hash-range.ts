@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { read } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
 
@@ -45,4 +46,48 @@ export async function hashRange(
     await file?.close();
   }
   return { bytes: position - start, hash };
+}
+
+// How long hashGrowingFile waits at the end of what was written so far before reading again.
+const FOLLOW_WAIT_MS = 20;
+
+/**
+ * Hashes the local file at `path` from its start while a writer still appends to it, as `tail
+ * -f` reads: at its end it waits for more until `written` settles, then reads to the new end
+ * and stops. The hash then runs beside the transfer instead of after it. `stopped()` ends it
+ * early (the transfer failed).
+ */
+export async function hashGrowingFile(
+  path: string,
+  algorithm: ChecksumAlgorithm,
+  written: Promise<unknown>,
+  stopped: () => boolean = () => false,
+): Promise<{ bytes: number; hash: Hash | undefined }> {
+  let finished = false;
+  const settled = written.then(
+    () => (finished = true),
+    () => (finished = true),
+  );
+  const hash = algorithm === 'none' ? undefined : createHash(algorithm);
+  const buffer = Buffer.allocUnsafe(1 << 20);
+  const file = await open(path, 'r');
+  let position = 0;
+  try {
+    while (!stopped()) {
+      // Whatever was written before the writer settled is there to read after this point.
+      const last = finished;
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, position);
+      if (bytesRead > 0) {
+        hash?.update(buffer.subarray(0, bytesRead));
+        position += bytesRead;
+      } else if (last) {
+        break;
+      } else {
+        await Promise.race([settled, delay(FOLLOW_WAIT_MS)]);
+      }
+    }
+  } finally {
+    await file.close();
+  }
+  return { bytes: position, hash };
 }

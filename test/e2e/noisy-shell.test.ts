@@ -104,6 +104,20 @@ describe('noisy login shells', { concurrency: 4 }, () => {
             }
           });
 
+          // ssh writes a big pull into the local file itself where the login shell is quiet;
+          // here its noise would start the file, so node takes the data from after the header.
+          it('a big pull into a local file lands the exact bytes', async (t) => {
+            if (skip(t)) return;
+            const data = randomBytes(33 * 1024 * 1024 + 3);
+            await writeFile(join(dir, 'big'), data);
+            const back = join(dir, 'big-back');
+            const args = ['pull', '-q', '-F', sandbox.current.configPath, `${at}:${dir}/big`, back];
+            const pulled = await runCli(args);
+            assert.equal(pulled.code, 0, pulled.stderr);
+            assert.ok((await readFile(back)).equals(data));
+            assert.deepEqual(await leftovers(dir), []);
+          });
+
           it('a remote error is ours, not the noise (exit 4, one line)', async (t) => {
             if (skip(t)) return;
             const target = `${at}:${dir}/missing/f`;

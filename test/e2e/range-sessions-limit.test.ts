@@ -122,6 +122,28 @@ describe('more range sessions than sshd MaxSessions allows on one connection (re
     await assertNothingRunning(three.current, dir);
   });
 
+  // One stream of a big file goes on a session of its own, which ssh writes into the local file
+  // itself; refused it, the control session carries the file, as it does a small one.
+  it('MaxSessions 1: a pull in one stream falls back to the control session', async (t) => {
+    if (!rootOnly(t)) return;
+    const { dir, args, env, asked } = await setup(one);
+    const data = randomBytes(6 * MiB + 1);
+    await writeFile(join(dir, 'source'), data);
+    const back = join(dir, 'back');
+    const pull = await cli(
+      one.current,
+      ['pull', ...args, `${one.current.host}:${dir}/source`, back],
+      { ...env, SSHSTREAM_DEBUG: '1' },
+    );
+    assert.equal(pull.code, 0, pull.stderr);
+    assert.match(pull.stderr, /lane 0 never ran \(refused a session\)/);
+    assert.ok((await readFile(back)).equals(data));
+    assert.equal(await asked(), 1, 'passphrase asked once');
+    assert.equal(pull.logins, 1);
+    assert.deepEqual(await leftovers(dir), []);
+    await assertNothingRunning(one.current, dir);
+  });
+
   it('MaxSessions 1: no range session at all, exit 2 and one line naming MaxSessions', async (t) => {
     if (!rootOnly(t)) return;
     const { dir, args, env, asked } = await setup(one);

@@ -146,28 +146,59 @@ describe('a stalled link ends the transfer with exit 2', { timeout: 120_000 }, (
     });
   }
 
-  it('pull into a file: the local file kept, no local temporary file', async (t) => {
+  // By default ssh writes a big pull's file itself; --streams 1 takes it through node.
+  for (const [name, extra] of [
+    ['written by ssh', []],
+    ['through node', ['--streams', '1']],
+  ] as const) {
+    it(`pull into a file ${name}: the local file kept, no local temporary file`, async (t) => {
+      const dir = await sandbox.fresh();
+      const local = await sandbox.fresh();
+      await writeFile(join(dir, 'big'), randomBytes(16 << 20));
+      await writeFile(join(local, 'out'), 'old\n');
+      const token = `stall-${randomBytes(6).toString('hex')}`;
+      tokens.add(token);
+      const result = await runGuarded(t, [
+        'pull',
+        ...sandbox.sshArgs,
+        ...proxied(token, 1 << 20),
+        '--stall-timeout',
+        '3',
+        ...extra,
+        `${sandbox.current.host}:${dir}/big`,
+        join(local, 'out'),
+      ]);
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, STALL);
+      noteGiveUp(t, token, lastExit);
+      assert.equal(await readFile(join(local, 'out'), 'utf8'), 'old\n');
+      assert.deepEqual(await leftovers(local), []);
+      await noProcessesLeft(token);
+    });
+  }
+
+  it('pull written by ssh, --resume: a second run continues from what landed', async (t) => {
     const dir = await sandbox.fresh();
     const local = await sandbox.fresh();
-    await writeFile(join(dir, 'big'), randomBytes(16 << 20));
-    await writeFile(join(local, 'out'), 'old\n');
+    const data = randomBytes(24 << 20);
+    await writeFile(join(dir, 'big'), data);
     const token = `stall-${randomBytes(6).toString('hex')}`;
     tokens.add(token);
-    const result = await runGuarded(t, [
-      'pull',
-      ...sandbox.sshArgs,
-      ...proxied(token, 1 << 20),
-      '--stall-timeout',
-      '3',
-      `${sandbox.current.host}:${dir}/big`,
-      join(local, 'out'),
-    ]);
-    assert.equal(result.code, 2, result.stderr);
-    assert.match(result.stderr, STALL);
-    noteGiveUp(t, token, lastExit);
-    assert.equal(await readFile(join(local, 'out'), 'utf8'), 'old\n');
-    assert.deepEqual(await leftovers(local), []);
+    const source = `${sandbox.current.host}:${dir}/big`;
+    const out = join(local, 'out');
+    const args = ['pull', ...sandbox.sshArgs, '--stall-timeout', '3', '--resume', '--json'];
+    const stalled = await runGuarded(t, [...args, ...proxied(token, 8 << 20), source, out]);
+    assert.equal(stalled.code, 2, stalled.stderr);
+    assert.match(stalled.stderr, STALL);
     await noProcessesLeft(token);
+    const resumed = await runGuarded(t, [...args, source, out]);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const json = JSON.parse(resumed.stdout.toString()) as { resumed: number; md5: string };
+    // What landed before the link went silent, less the MiB block it stopped in.
+    assert.ok(json.resumed >= 4 << 20 && json.resumed < 8 << 20, `resumed ${json.resumed}`);
+    assert.equal(json.md5, md5(data));
+    assert.ok((await readFile(out)).equals(data));
+    assert.deepEqual(await leftovers(local), []);
   });
 
   it('--retries: a stall is retried, and the push completes once the link is back', async (t) => {

@@ -1,0 +1,69 @@
+// A big regular file pulled into a local file in one stream is written by ssh itself: the
+// session's stdout is the temporary file (range-direct.ts), and no byte passes through node.
+// Against the real sshd: the bytes land exact, hashed as they land; a local disk that fills up
+// is a local error (ssh says nothing when its stdout fails); an interrupted --resume continues.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, it } from 'node:test';
+import { runCli } from '../helpers/cli.js';
+import { leftovers, md5 } from '../helpers/files.js';
+import { rootOnly, skipOrFail } from '../helpers/prerequisites.js';
+import { useSandbox } from '../helpers/sandbox.js';
+
+const run = promisify(execFile);
+const sandbox = useSandbox();
+const MiB = 1 << 20;
+const DEBUG = { SSHSTREAM_DEBUG: '1' };
+// The debug line of a range that ssh wrote into the file.
+const WROTE = /ssh wrote (\d+) bytes into the file/;
+
+describe('pull into a file, written by ssh itself (real sshd)', () => {
+  it('a 40 MiB + 5 byte file lands exact, with the verified result', async () => {
+    const dir = await sandbox.fresh();
+    const data = randomBytes(40 * MiB + 5);
+    await writeFile(join(dir, 'source'), data);
+    const out = join(dir, 'back');
+    const source = `${sandbox.current.host}:${dir}/source`;
+    const result = await runCli(['pull', '--json', ...sandbox.sshArgs, source, out], '', DEBUG);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(WROTE.exec(result.stderr)?.[1], String(data.length), 'ssh wrote the file');
+    const json = JSON.parse(result.stdout.toString()) as { bytes: number; md5: string };
+    assert.equal(json.bytes, data.length);
+    assert.equal(json.md5, md5(data));
+    assert.ok((await readFile(out)).equals(data));
+    assert.deepEqual(await leftovers(dir), []);
+  });
+
+  it('a local disk that fills up: exit 5 naming it, the old file kept, nothing left', async (t) => {
+    if (!rootOnly(t)) return;
+    const dir = await sandbox.fresh();
+    const local = await sandbox.fresh();
+    await writeFile(join(dir, 'source'), randomBytes(40 * MiB));
+    const mounted = await run('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', local]).then(
+      () => true,
+      (error: Error) => skipOrFail(t, `cannot mount a tmpfs here: ${error.message}`),
+    );
+    if (mounted !== true) return;
+    try {
+      const out = join(local, 'precious');
+      await writeFile(out, 'precious\n');
+      const source = `${sandbox.current.host}:${dir}/source`;
+      const result = await runCli(['pull', ...sandbox.sshArgs, source, out], '', DEBUG);
+      assert.equal(result.code, 5, result.stderr);
+      assert.match(result.stderr, WROTE, 'ssh wrote the file');
+      const lines = result.stderr.split('\n').filter((line) => !line.startsWith('sshstream['));
+      assert.deepEqual(lines, [
+        `sshstream: pull ${source}: cannot write output: ENOSPC: no space left on device, write`,
+        '',
+      ]);
+      assert.equal(await readFile(out, 'utf8'), 'precious\n');
+      assert.deepEqual(await leftovers(local), []);
+    } finally {
+      await run('umount', [local]);
+    }
+  });
+});
