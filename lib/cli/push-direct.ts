@@ -3,7 +3,7 @@ import { AUTO_SAMPLE_BYTES, chooseCompression } from '../../transforms/compress.
 import { createProgress } from '../../transforms/progress.js';
 import { compressionOf, transferOptionsOf, type PushFlags } from './options.js';
 import type { progressMode } from './report.js';
-import { descriptorOffset } from '../push/direct-input.js';
+import { descriptorOffset } from '../util/descriptor-offset.js';
 import type { PushResult } from '../push/options.js';
 import type { PushStream } from '../push/push-stream.js';
 import { pushDirect } from '../push/push-with-retries.js';

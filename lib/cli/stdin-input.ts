@@ -1,7 +1,8 @@
 import { createReadStream, fstatSync, type Stats } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { LocalIOError, VerificationError, type ErrorContext } from '../util/errors.js';
-import { descriptorOffset, fileStamp } from '../push/direct-input.js';
+import { fileStamp } from '../push/direct-input.js';
+import { descriptorOffset } from '../util/descriptor-offset.js';
 
 /**
  * A regular file on stdin has a size (for percent and ETA) and can be read again (for resume).

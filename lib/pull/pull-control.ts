@@ -95,17 +95,16 @@ export function sessionStarter(control: PullControl, socket?: string): SessionSt
  */
 export type DirectStarter = (args: readonly string[], fd: number) => ReturnType<SessionStarter>;
 
-/** A {@link DirectStarter} over the control's connection (see sessionStarter). */
-export function directStarter(control: PullControl): DirectStarter {
+/** A {@link DirectStarter} over the control's connection, or the extra one at `socket`. */
+export function directStarter(control: PullControl, socket?: string): DirectStarter {
   return (args, fd) => {
     // Any descriptor number is passed on to the child; execa's types list only a few.
     const stdout = fd as 1;
-    const child = control.connection.spawnSession(args, {
-      stdin: 'pipe',
-      stdout,
-      stderr: 'pipe',
-      buffer: false,
-    });
+    const child = control.connection.spawnSession(
+      args,
+      { stdin: 'pipe', stdout, stderr: 'pipe', buffer: false },
+      socket,
+    );
     child.stdin?.end();
     return { tag: control.connection.tag, child };
   };

@@ -9,7 +9,8 @@ import { createPullStream, type PullOptions, type PullResult } from './pull.js';
 import type { PullStream } from './pull-stream.js';
 import { controlCarrier, openPullControl, type PullControl } from './pull-control.js';
 import type { SessionStarter } from './pull-session.js';
-import { pullInRanges, refusedDirect, type ByteMeter } from './pull-ranges.js';
+import { pullInRanges } from './pull-ranges.js';
+import { refusedDirect, type ByteMeter } from './range-transfer.js';
 import { planRanges } from './range-plan.js';
 import { discardRangeRecord } from './range-record.js';
 import { customSshCommand } from '../ssh/command.js';
@@ -58,7 +59,7 @@ export async function pull(
         : undefined;
     try {
       const lanes = control?.size !== undefined ? lanesFor(control, pullOptions) : 1;
-      const direct = lanes === 1 && control !== undefined && landsDirectly(control);
+      const direct = control !== undefined && landsDirectly(control, lanes);
       if (control && (lanes > 1 || direct)) {
         const ranged = {
           source: target,
@@ -105,14 +106,16 @@ function mayUseRanges(options: PullOptions): boolean {
   return !options.compress && !options.limitRate && !options.resumeFrom;
 }
 
-// A regular file this big, in one stream, goes straight from ssh into the local file (see
-// landRange). ssh writing into node's pipe cost it more CPU than the decryption (16 MiB took
-// 1.5 s here, against 0.75 s straight into the file); below this size the one session more
-// that it needs (a round trip) costs more than that saves.
+// A regular file this big in one stream goes straight from ssh into the local file too (see
+// landRange), not over the control session. ssh writing into node's pipe cost it more CPU than
+// the decryption (16 MiB took 1.5 s here, against 0.75 s straight into the file); below this
+// size the one session more that it needs (a round trip) costs more than that saves.
 const DIRECT_MIN_BYTES = 4 * 1024 * 1024;
 
-function landsDirectly(control: PullControl): boolean {
-  return (control.size ?? 0) >= DIRECT_MIN_BYTES && control.connection.quietLogin;
+// Whether ssh writes the ranges into the local file itself: where the login shell is quiet.
+function landsDirectly(control: PullControl, lanes: number): boolean {
+  const big = lanes > 1 || (control.size ?? 0) >= DIRECT_MIN_BYTES;
+  return big && control.connection.quietLogin;
 }
 
 // How many lanes (channels, or connections where they log in without asking) carry the file.

@@ -1,4 +1,4 @@
-import { fstatSync, readFileSync } from 'node:fs';
+import { fstatSync } from 'node:fs';
 import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
 import { hashRange } from '../util/hash-range.js';
 
@@ -10,16 +10,6 @@ import { hashRange } from '../util/hash-range.js';
 export interface DirectInput {
   fd: number;
   start: number;
-}
-
-/** The current offset of descriptor `fd` (from /proc/self/fdinfo), where the system tells it. */
-export function descriptorOffset(fd: number): number | undefined {
-  try {
-    const pos = /^pos:\s*(\d+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
-    return pos ? Number(pos[1]) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Size and modification time of `fd`, to tell whether a file changed while it was sent. */

@@ -105,6 +105,7 @@ export async function runLanes<T, Via>(
   const lane = async (index: number): Promise<void> => {
     const via = await work.ready(index, queue.drained);
     let ran = false;
+    let turnedAway = false;
     for (let retry = 0; !work.stopped();) {
       const job = await queue.take();
       if (job === undefined || work.stopped()) return;
@@ -120,12 +121,16 @@ export async function runLanes<T, Via>(
       }
       queue.giveBack(job);
       refusal = refused;
+      turnedAway = true;
       if (alive > 1 || carried === 0 || retry === RETRIES) break;
       retry++;
       await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS * retry));
     }
     alive--;
-    debug(`${label}: lane ${index} ${ran ? 'retires' : 'never ran'} (refused a session)`);
+    // (Otherwise the transfer stopped: a failure elsewhere, or the end.)
+    if (turnedAway) {
+      debug(`${label}: lane ${index} ${ran ? 'retires' : 'never ran'} (refused a session)`);
+    }
     // The last lane gone with jobs left: none can be carried.
     if (alive === 0 && queue.left > 0) queue.stop();
   };
