@@ -28,6 +28,8 @@ export interface BenchOptions {
   fanOutSize: number;
   /** Size moved through the delayed link (wan suite). */
   wanSize: number;
+  /** Round-trip times of the wan rows, in ms (0: the link's ceiling, tun link only). */
+  wanRtts: number[];
   /** Size of the transfers whose CPU-seconds are counted (cpu suite). */
   cpuSize: number;
   /** Transfers per method in the small-transfer latency test. */
@@ -54,6 +56,8 @@ export const USAGE = `usage: node dist/bench/run.js [options]   (or: npm run ben
   --compress-size S   size of the compression runs (default: the smallest --sizes)
   --fanout-size S     size pushed to 1, 4 and 16 targets (default: the smallest --sizes)
   --wan-size S        size moved through the 20/50/100 ms RTT delay link (default 100M)
+  --wan-rtts LIST     round-trip times of the wan rows in ms, even numbers (default
+                      0,20,50,100; 0 is the link's own ceiling, tun link only)
   --cpu-size S        size of the transfers whose CPU-seconds are counted (default 1G)
   --latency-runs N    1 KiB transfers per method in the latency test (default 20)
   --link RATE         root only: run sshd and all clients in a private network namespace
@@ -106,6 +110,17 @@ const parseSuites = (text: string): Suite[] => {
   return SUITES.filter((suite) => names.includes(suite));
 };
 
+// "0,20,100" -> [0, 20, 100]: even milliseconds (the link holds each packet half of it each way).
+function parseRtts(text: string): number[] {
+  return text.split(',').map((item) => {
+    const rtt = Number(item.trim());
+    if (!Number.isInteger(rtt) || rtt < 0 || rtt % 2 !== 0) {
+      throw new BenchUsageError(`--wan-rtts ${JSON.stringify(item)}: give even milliseconds`);
+    }
+    return rtt;
+  });
+}
+
 /** Parses the benchmark's argv (without `node run.js`); returns undefined for --help. */
 export function parseBenchArgs(argv: readonly string[]): BenchOptions | undefined {
   let parsed;
@@ -123,6 +138,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | undefine
         'compress-size': { type: 'string' },
         'fanout-size': { type: 'string' },
         'wan-size': { type: 'string' },
+        'wan-rtts': { type: 'string' },
         'cpu-size': { type: 'string' },
         'latency-runs': { type: 'string' },
         link: { type: 'string' },
@@ -160,6 +176,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | undefine
     compressSize: values['compress-size'] ? parseSize(values['compress-size']) : Math.min(...sizes),
     fanOutSize: values['fanout-size'] ? parseSize(values['fanout-size']) : Math.min(...sizes),
     wanSize: parseSize(values['wan-size'] ?? (quick ? '16M' : '100M')),
+    wanRtts: parseRtts(values['wan-rtts'] ?? '0,20,50,100'),
     cpuSize: parseSize(values['cpu-size'] ?? (quick ? '32M' : '1G')),
     latencyRuns: values['latency-runs']
       ? positiveInteger('--latency-runs', values['latency-runs'])

@@ -17,8 +17,8 @@ import type { LinkCounters } from './tun-devices.js';
 import { openWanLink } from './wan-link.js';
 import { runStall } from './wan-stall.js';
 
-/** The one-way delays of the rows: 10, 25 and 50 ms, i.e. 20, 50 and 100 ms RTT. */
-const WAN_DELAYS_MS = [10, 25, 50] as const;
+/** The one-way delay of the stall case: 10 ms, i.e. 20 ms RTT. */
+const STALL_DELAY_MS = 10;
 
 // The table rows of one RTT; the ratio is scp's median over the row's, push rows against scp
 // push and pull rows (those writing into the local work dir) against scp pull.
@@ -57,8 +57,9 @@ function groupNote(rtt: string, before?: LinkCounters, after?: LinkCounters): st
 }
 
 /**
- * A long link: every method at 20, 50 and 100 ms RTT through the tun delay link (real TCP on
- * both ends) or, where it cannot be built, the delay proxy; then a push through a stalled link.
+ * A long link: every method at each of --wan-rtts (0, 20, 50 and 100 ms) through the tun delay
+ * link (real TCP on both ends) or, where it cannot be built, the delay proxy (not at 0 ms);
+ * then a push through a stalled link.
  * Ratios are speed against scp in the same RTT (2.00x = twice as fast as scp).
  */
 export async function runWan(context: BenchContext): Promise<SuiteResult> {
@@ -69,7 +70,8 @@ export async function runWan(context: BenchContext): Promise<SuiteResult> {
   const groupNotes: string[] = [];
   const link = await openWanLink(context);
   try {
-    for (const delayMs of link.tun ? [0, ...WAN_DELAYS_MS] : WAN_DELAYS_MS) {
+    const rtts = context.options.wanRtts.filter((rtt) => rtt > 0 || link.tun);
+    for (const delayMs of rtts.map((rtt) => rtt / 2)) {
       const { context: wan, wrap } = await link.at(delayMs);
       const cases = (delayMs === 0 ? ceilingCases : wanCases)(wan, file, size).map((test) => ({
         ...test,
@@ -91,7 +93,7 @@ export async function runWan(context: BenchContext): Promise<SuiteResult> {
   } finally {
     await link.stop();
   }
-  const stall = await runStall(context, file, WAN_DELAYS_MS[0]);
+  const stall = await runStall(context, file, STALL_DELAY_MS);
   const wanTable: Table = {
     title: `Long link: ${sizeLabel(size)} through ${link.name} (median of ${context.options.rounds})`,
     columns: ['RTT', 'method', 'median s', 'MiB/s', '× scp speed', 'ok', 'min–max s'],
