@@ -12,7 +12,7 @@ import type { SessionStarter } from './pull-session.js';
 import { pullInRanges } from './pull-ranges.js';
 import { refusedDirect, type ByteMeter } from './range-transfer.js';
 import { planRanges } from './range-plan.js';
-import { discardRangeRecord } from './range-record.js';
+import { discardRangeRecord, hasPlainPartial } from './range-record.js';
 import { customSshCommand } from '../ssh/command.js';
 import { parseTarget } from '../ssh/target.js';
 import { chooseStreams } from '../util/streams.js';
@@ -59,7 +59,11 @@ export async function pull(
         : undefined;
     try {
       const lanes = control?.size !== undefined ? lanesFor(control, pullOptions) : 1;
-      const direct = control !== undefined && landsDirectly(control, lanes);
+      const resumable = retries > 0 || resume === true;
+      const direct =
+        control !== undefined &&
+        landsDirectly(control, lanes) &&
+        !(lanes === 1 && resumable && (await hasPlainPartial(output as string)));
       if (control && (lanes > 1 || direct)) {
         const ranged = {
           source: target,
@@ -67,7 +71,7 @@ export async function pull(
           spans: planRanges(control.size!, lanes),
           lanes,
           options: pullOptions,
-          resume: retries > 0 || resume === true,
+          resume: resumable,
           started,
           meter: meter?.(),
           direct,

@@ -81,6 +81,20 @@ export async function giveBackRanged(
   await rename(own, partialPathOf(path)).catch(() => {});
 }
 
+/**
+ * Whether `path` has a partial file that a pull in one stream through node left: no record of
+ * ranges beside it. That one is continued by its prefix (the remote side compares hashes), not
+ * in ranges, which would start it over.
+ */
+export async function hasPlainPartial(path: string): Promise<boolean> {
+  const found = async (file: string) =>
+    stat(file).then(
+      () => true,
+      () => false,
+    );
+  return (await found(partialPathOf(path))) && !(await found(recordPathOf(path)));
+}
+
 /** Removes a record left beside `path`'s partial file (its pull finished another way). */
 export async function discardRangeRecord(path: string): Promise<void> {
   await unlink(recordPathOf(path)).catch(() => {});
