@@ -19,6 +19,7 @@ import { verifiedResult } from '../util/result.js';
 import { stallError, stallTimeoutOf, watchStall, type StallWatch } from '../util/stall-watchdog.js';
 import type { Target } from '../ssh/target.js';
 import type { AnyListener, Listener, OtherEvent } from '../util/stream-events.js';
+import { killSsh } from '../ssh/process-tree.js';
 
 /** The events a PullStream emits of its own (see the class), and their listeners' arguments. */
 export type PullStreamEvents = { size: [size: number | undefined] };
@@ -175,7 +176,7 @@ export class PullStream extends Readable {
   private stopSsh(): void {
     this.stall?.stop();
     const child = this.session?.child;
-    if (child && child.exitCode === null) child.kill('SIGTERM');
+    if (child && child.exitCode === null) killSsh(child);
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {

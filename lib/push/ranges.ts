@@ -12,6 +12,7 @@ import { startDataSession, type DataSession } from './data-session.js';
 import type { Delivery, DeliveryEvents, LocalDigest } from './delivery.js';
 import { digestOfDirect, fileStamp, type DirectInput } from './direct-input.js';
 import { missingSpans, planJobs, type Span } from './ranges-plan.js';
+import { killSsh } from '../ssh/process-tree.js';
 
 /** What a parallel push is asked to do. */
 export interface RangesParams {
@@ -156,7 +157,7 @@ export class RangesDelivery implements Delivery {
     this.stopped = true;
     const running = [...this.sessions];
     for (const session of running) {
-      if (session.process.exitCode === null) session.process.kill('SIGTERM');
+      if (session.process.exitCode === null) killSsh(session.process);
     }
     await Promise.all(running.map((session) => session.process));
     await this.extra.close();

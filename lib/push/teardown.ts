@@ -3,6 +3,7 @@ import { VerificationError } from '../util/errors.js';
 import { StalledError } from '../util/stall-watchdog.js';
 import type { DataSession } from './data-session.js';
 import type { Delivery } from './delivery.js';
+import { killSsh } from '../ssh/process-tree.js';
 
 /** What a push holds when it ends, whichever of its parts were already running. */
 export interface PushParts {
@@ -25,7 +26,7 @@ export async function tearDownPush(parts: PushParts, failure: Error): Promise<vo
   // A stalled link would not carry the abort request: the master goes at once, and the
   // remote side removes (or, resuming, keeps) its file when the connection ends.
   if (failure instanceof StalledError) control?.kill();
-  if (session && session.process.exitCode === null) session.process.kill('SIGTERM');
+  if (session && session.process.exitCode === null) killSsh(session.process);
   if (session) await session.process;
   await stopped;
   if (!control) return;

@@ -9,6 +9,7 @@ import type { ControlParts } from './control-parts.js';
 import { spawnRidingSession, type SessionOptions } from './riding-session.js';
 import { spawnExtraMaster } from './extra-master.js';
 import type { SshProcess } from './command.js';
+import { killSsh } from './process-tree.js';
 
 // How long we wait for the remote side to confirm an abort before giving up on it.
 const ABORT_TIMEOUT_MS = 5000;
@@ -73,7 +74,7 @@ export class ControlConnection {
 
   /** Ends every session riding this connection, so the master can exit. */
   endSessions(): void {
-    for (const session of this.sessions) session.kill('SIGTERM');
+    for (const session of this.sessions) killSsh(session);
   }
 
   /**
@@ -170,7 +171,7 @@ export class ControlConnection {
     const timer = cancellableDelay(ABORT_TIMEOUT_MS);
     const exit = await Promise.race([this.exited, timer.promise]);
     timer.cancel();
-    if (!exit) this.parts.master.kill('SIGKILL');
+    if (!exit) killSsh(this.parts.master, 'SIGKILL');
     debug('control: closed');
     await rm(this.parts.dir, { recursive: true, force: true });
     return this.exited;
@@ -178,6 +179,6 @@ export class ControlConnection {
 
   /** Kills the master at once (its remote side then cleans up on EOF). */
   kill(): void {
-    this.parts.master.kill('SIGTERM');
+    killSsh(this.parts.master);
   }
 }

@@ -14,6 +14,7 @@ import {
   type SshProcessResult,
 } from './command.js';
 import { isSafeHost } from './target.js';
+import { killSsh } from './process-tree.js';
 
 /** Options of a remote command: ssh options plus an AbortSignal that kills ssh. */
 export interface ExecOptions extends SshOptions {
@@ -114,7 +115,7 @@ export function createExecStream(
   );
   const duplex = Duplex.from({ writable: child.stdin!, readable: output });
   duplex.on('close', () => {
-    if (child.exitCode === null || child.exitCode === undefined) child.kill('SIGTERM');
+    if (child.exitCode === null || child.exitCode === undefined) killSsh(child);
   });
   destroyOnAbort(duplex, options.signal, context);
   return duplex;

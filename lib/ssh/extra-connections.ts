@@ -2,6 +2,7 @@ import { debug } from '../util/debug.js';
 import type { SshProcess } from './command.js';
 import type { ControlConnection } from './control-connection.js';
 import { watchSocket } from './control-socket.js';
+import { killSsh } from './process-tree.js';
 
 // Why more than one connection: the channels of one connection share its TCP connection, and
 // on a long link TCP's own window (Linux: tcp_wmem at most 4 MiB by default) caps it at about
@@ -56,7 +57,7 @@ export class ExtraConnections {
   /** Ends every extra connection (their sessions have ended) and waits until they exit. */
   async close(): Promise<void> {
     for (const master of this.masters) {
-      if (master.exitCode === null) master.kill('SIGTERM');
+      if (master.exitCode === null) killSsh(master);
     }
     await Promise.allSettled(this.masters);
   }

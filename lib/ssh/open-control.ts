@@ -14,6 +14,7 @@ import { buildSshInvocation, spawnSsh, type SshProcess } from './command.js';
 import { ControlConnection } from './control-connection.js';
 import type { ControlParams } from './control-parts.js';
 import { controlDirectory, controlSocket, watchSocket } from './control-socket.js';
+import { killSsh } from './process-tree.js';
 
 /**
  * Opens a {@link ControlConnection}: connects, authenticates and waits until the control script
@@ -68,7 +69,7 @@ export async function openControlConnection(
   });
   // ssh itself only gives up on a silent server after ConnectTimeout, or never while a
   // prompt waits: an abort must not wait for that.
-  const stopOnAbort = () => master.kill('SIGTERM');
+  const stopOnAbort = () => killSsh(master);
   params.signal?.addEventListener('abort', stopOnAbort, { once: true });
   master.stdin?.on('error', () => {});
   master.stdin?.write(SCRIPT_INPUT);

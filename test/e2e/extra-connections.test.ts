@@ -161,8 +161,13 @@ describe('streams on connections of their own (real sshd)', () => {
     assert.equal(pull.code, 0, pull.stderr);
     assert.ok((await readFile(join(dir, 'back'))).equals(data));
     assert.deepEqual(laneMasters(), []);
-    // ssh, killed while it connects, leaves its ProxyCommand behind (OpenSSH's doing).
-    execFileSync('pkill', ['-f', `setTimeout.*${dir}`], { stdio: 'ignore' });
+    // ssh, killed while it connects, would leave its ProxyCommand behind (OpenSSH's doing).
+    const hanging = () =>
+      execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+        .split('\n')
+        .filter((line) => line.includes('setTimeout') && line.includes(dir));
+    await waitFor(() => hanging().length === 0, 5000).catch(() => {});
+    assert.deepEqual(hanging(), [], 'ProxyCommands left running');
   });
 
   it('a key that needs its passphrase: asked once, the streams ride the first connection', async () => {

@@ -4,7 +4,7 @@
 // fails the test instead of the suite.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { readFile, truncate, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { after, describe, it, type TestContext } from 'node:test';
 import { keepAliveOptions } from '../../lib/ssh/keep-alive.js';
 import { startCli, type CliResult, type CliRun } from '../helpers/cli.js';
 import { leftovers, md5, waitFor } from '../helpers/files.js';
+import { processesWith } from '../helpers/processes.js';
 import { useSandbox } from '../helpers/sandbox.js';
 
 const sandbox = useSandbox();
@@ -36,20 +37,6 @@ function noteGiveUp(t: TestContext, token: string, exited: number): void {
   t.diagnostic(
     `exited ${((exited - stalls.at(-1)!) / 1000).toFixed(1)} s after the link went silent`,
   );
-}
-
-// Processes whose argv mentions `token`: the proxy, and ssh (its ProxyCommand option).
-function processesWith(token: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, 'latin1').includes(token)) found.push(+entry);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
 }
 
 const running = new Set<CliRun>();

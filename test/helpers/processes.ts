@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeArgument } from '../../lib/remote/script.js';
 import type { Sandbox } from '../../lib/sandbox/sandbox.js';
+import { descendantsOf, parentOf } from '../../lib/ssh/process-tree.js';
 
 /** A running process: its pid, parent and argv. */
 export interface ProcessInfo {
@@ -15,23 +16,19 @@ export interface ProcessInfo {
  * by name, which would hit processes that are not ours.
  */
 export function descendants(root: number): ProcessInfo[] {
-  const children = new Map<number, number[]>();
-  const parents = new Map<number, number>();
+  return descendantsOf(root).flatMap((pid) => {
+    const argv = read(`/proc/${pid}/cmdline`).split('\0').slice(0, -1);
+    const ppid = parentOf(pid);
+    return argv.length > 0 && ppid !== undefined ? [{ pid, ppid, argv }] : [];
+  });
+}
+
+/** Processes whose argv mentions `token` (a test's ProxyCommand, and ssh given it), not this one. */
+export function processesWith(token: string): number[] {
+  const found: number[] = [];
   for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = read(`/proc/${entry}/stat`);
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    parents.set(Number(entry), ppid);
-  }
-  const found: ProcessInfo[] = [];
-  for (let queue = [root]; queue.length > 0;) {
-    const next = queue.flatMap((pid) => children.get(pid) ?? []);
-    for (const pid of next) {
-      const argv = read(`/proc/${pid}/cmdline`).split('\0').slice(0, -1);
-      if (argv.length > 0) found.push({ pid, ppid: parents.get(pid) ?? 0, argv });
-    }
-    queue = next;
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    if (read(`/proc/${entry}/cmdline`).includes(token)) found.push(Number(entry));
   }
   return found;
 }
