@@ -1,12 +1,14 @@
-// hashRange: the one loop that hashes a local file, or a range of it, by path or descriptor.
+// hashRange: the one loop that hashes a local file, or a range of it, by path or descriptor;
+// hashGrowingFile: the same while a writer still appends to it (ssh writing a pull).
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { hashRange } from '../../lib/util/hash-range.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import { hashGrowingFile, hashRange } from '../../lib/util/hash-range.js';
 
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
@@ -79,5 +81,59 @@ describe('hashRange', () => {
 
   it('rejects for a missing file', async () => {
     await assert.rejects(hashRange(join(dir, 'missing'), 'md5'), { code: 'ENOENT' });
+  });
+});
+
+describe('hashGrowingFile', () => {
+  let dir = '';
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sshstream-hash-growing-'));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  // Appends `pieces` to a new file with pauses between them (the hash reaches the end and waits);
+  // the last piece goes in right before the writer settles, with no pause.
+  async function follow(name: string, pieces: Buffer[], fails = false) {
+    const file = join(dir, name);
+    await writeFile(file, '');
+    let settle!: () => void;
+    let fail!: (error: Error) => void;
+    const written = new Promise<void>((resolve, reject) => {
+      settle = resolve;
+      fail = reject;
+    });
+    const hashed = hashGrowingFile(file, 'sha256', written);
+    for (const [i, piece] of pieces.entries()) {
+      await appendFile(file, piece);
+      if (i < pieces.length - 1) await delay(60);
+    }
+    if (fails) fail(new Error('the writer failed'));
+    else settle();
+    return hashed;
+  }
+
+  it('hashes every byte written, the last ones too, and then stops', async () => {
+    const pieces = [randomBytes(1_500_000), randomBytes(10), randomBytes(1 << 20), randomBytes(3)];
+    const { bytes, hash } = await follow('grows', pieces);
+    const all = Buffer.concat(pieces);
+    assert.equal(bytes, all.length);
+    assert.equal(hash?.digest('hex'), sha256(all));
+  });
+
+  it('ends when the writer fails, with what was there', async () => {
+    const pieces = [randomBytes(1000), randomBytes(2000)];
+    const { bytes } = await follow('fails', pieces, true);
+    assert.equal(bytes, 3000);
+  });
+
+  it('stops when asked, without waiting for the writer', async () => {
+    const file = join(dir, 'stopped');
+    await writeFile(file, randomBytes(100));
+    const never = new Promise<void>(() => {});
+    let stop = false;
+    const hashed = hashGrowingFile(file, 'md5', never, () => stop);
+    await delay(50);
+    stop = true;
+    assert.equal((await hashed).bytes, 100);
   });
 });
