@@ -19,7 +19,7 @@ const SKIP_CHUNK = 1 << 20;
 /**
  * Fetches `task` like fetchRange, but ssh writes the bytes into `temporary` itself: its stdout is
  * a descriptor of the file whose offset is `task.from` (see openAt). Writing to a pipe cost ssh
- * about four times the CPU of writing to a file (its channel buffer is copied around while the
+ * about four times the CPU of writing to a file (a profile shows it copying memory while the
  * pipe is full), and node copied every byte once more. Only for a login shell that prints
  * nothing on stdout (ControlConnection.quietLogin): the range would start with it. How far the
  * descriptor's offset got is the progress (see canLandRanges). `running()` is called once the
