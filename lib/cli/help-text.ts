@@ -4,8 +4,9 @@
 export const PULL_HELP = `
 The remote side hashes the bytes it reads in the same pass and reports count and hash at the
 end; a mismatch exits 3. With FILE the data goes to a hidden temporary file beside it, renamed
-into place only when verified (an existing FILE keeps its mode); ssh writes a big file there
-itself, with a third less CPU than "> FILE". To stdout the bytes are already out when a
+into place only when verified (an existing FILE keeps its mode). A big file (4 MiB or more)
+into FILE, or into stdout redirected to a file (> FILE, >> FILE), is written by ssh itself,
+with a third less CPU than through a pipe. To stdout the bytes are already out when a
 mismatch is found: check the exit status. If the reader of stdout closes early
 (sshstream pull h:f | head) sshstream stops quietly with status 141, like cat.
 

@@ -10,6 +10,8 @@ import { createPullStream, type PullOptions } from '../pull/pull.js';
 import type { PullStream } from '../pull/pull-stream.js';
 import { stdoutWasClosed } from './stdout-closed.js';
 import { pull } from '../pull/pull-with-retries.js';
+import type { SessionStarter } from '../pull/pull-session.js';
+import { openStdoutFile, pullToStdoutFile } from '../pull/stdout-file.js';
 
 /** Exit status when the reader of stdout went away early (128 + SIGPIPE, as `cat` gives). */
 const EXIT_READER_CLOSED = 141;
@@ -50,10 +52,7 @@ export async function runPull(
       );
     },
     through: (stream) => progressFor(stream, source, flags),
-    meter: () => {
-      const mode = progressMode(flags, false);
-      return mode && createProgress({ output: process.stderr, label: `pull ${source}`, mode });
-    },
+    meter: () => meterFor(source, flags, false),
   });
   printResult(result, flags, 'pulled');
   return 0;
@@ -71,7 +70,29 @@ async function pullToStdout(
       target: source,
     });
   }
-  const stream = createPullStream(source, options);
+  const file = await openStdoutFile();
+  if (!file) return pullThroughNode(source, options, flags, undefined);
+  try {
+    const meter = () => meterFor(source, flags, true);
+    const outcome = await pullToStdoutFile(source, file, options, meter, (starter) =>
+      pullThroughNode(source, options, flags, starter),
+    );
+    if (typeof outcome === 'number') return outcome;
+    printResult(outcome, flags, 'pulled');
+    return 0;
+  } finally {
+    await file.file.close();
+  }
+}
+
+// The pull's bytes pass through node on their way to stdout (a pipe, a terminal, a device).
+async function pullThroughNode(
+  source: string,
+  options: PullOptions,
+  flags: PullFlags,
+  starter: SessionStarter | undefined,
+): Promise<number> {
+  const stream = createPullStream(source, options, starter);
   const stages = progressFor(stream, source, flags, true);
   let readerClosed = false;
   const stdout: Writable = process.stdout;
@@ -97,6 +118,12 @@ async function pullToStdout(
   }
   printResult(await stream.result, flags, 'pulled');
   return 0;
+}
+
+// The progress meter of a pull whose bytes pass through no stream (ssh writes them), if any.
+function meterFor(source: string, flags: PullFlags, toStdout: boolean) {
+  const mode = progressMode(flags, toStdout);
+  return mode && createProgress({ output: process.stderr, label: `pull ${source}`, mode });
 }
 
 // A progress meter that learns the size from the remote header.

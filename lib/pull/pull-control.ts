@@ -22,14 +22,15 @@ export interface PullControl {
 
 /**
  * Connects (one authentication), starts the remote pull-control script for `source` (it fails
- * like a pull would: no such file, a directory, permission denied) and, with `streams` 'auto',
- * times one round trip.
+ * like a pull would: no such file, a directory, permission denied) and, with `timeRoundTrip`
+ * (by default where `streams` is 'auto': what chooses the lanes), times one round trip.
  */
 export async function openPullControl(
   source: Target,
   options: PullOptions,
   algorithm: ChecksumAlgorithm,
   context: ErrorContext,
+  timeRoundTrip = (options.streams ?? 'auto') === 'auto',
 ): Promise<PullControl> {
   const connection = await openControlConnection({
     destination: source,
@@ -42,7 +43,7 @@ export async function openPullControl(
   try {
     const [sizeText = '', stamp = ''] = connection.ready.fields;
     let rttMs = 0;
-    if ((options.streams ?? 'auto') === 'auto') {
+    if (timeRoundTrip) {
       const sent = performance.now();
       await connection.request('ping', ['pong']);
       rttMs = performance.now() - sent;

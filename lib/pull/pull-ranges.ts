@@ -1,3 +1,4 @@
+import type { Hash } from 'node:crypto';
 import { open, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { abortErrorFor } from '../util/abort.js';
@@ -8,7 +9,7 @@ import { commitLocalFile, newFileMode, temporaryPathOf } from './local-file.js';
 import type { PullResult } from './options.js';
 import type { PullControl } from './pull-control.js';
 import { giveBackRanged, resumePoint, takeRangedPartial } from './range-record.js';
-import { canLandRanges } from './range-direct.js';
+import { canLandRanges, landingIn } from './range-direct.js';
 import type { RangeTask } from './range-session.js';
 import { refusedDirect, transferRanges, type RangedPull } from './range-transfer.js';
 
@@ -59,7 +60,7 @@ export async function pullInRanges(control: PullControl, pull: RangedPull): Prom
       control,
       tasks,
       file,
-      temporary,
+      landingIn(temporary, context),
       { ...pull, direct },
       context,
     );
@@ -74,16 +75,7 @@ export async function pullInRanges(control: PullControl, pull: RangedPull): Prom
     file = undefined;
     const local = await (following ?? hashRange(temporary, algorithm, {}, stopped));
     if (options.signal?.aborted) throw abortErrorFor(options.signal, context);
-    const localDigest = local.hash?.digest('hex') ?? '';
-    if (local.bytes !== remote.size || localDigest !== digest) {
-      throw new VerificationError(
-        `verification failed: remote file ${remote.size} bytes ${digest || '-'}, ` +
-          `received ${local.bytes} bytes ${localDigest || '-'}`,
-        { bytes: remote.size, digest },
-        { bytes: local.bytes, digest: localDigest },
-        context,
-      );
-    }
+    verifyLanded(remote.size, digest, local, context);
     const mode = held ? (existing ?? (await newFileMode(dirname(output)))) : existing;
     await commitLocalFile(temporary, output, mode);
     return verifiedResult({
@@ -110,5 +102,27 @@ export async function pullInRanges(control: PullControl, pull: RangedPull): Prom
     }
     // Aborting kills ssh: what that did to a session is the abort, not a lost connection.
     throw options.signal?.aborted ? abortErrorFor(options.signal, context) : error;
+  }
+}
+
+/**
+ * Throws the VerificationError of a pull whose landed bytes (`local`: counted, and hashed
+ * unless the algorithm is 'none') differ from the remote file's `size` bytes with `digest`.
+ */
+export function verifyLanded(
+  size: number,
+  digest: string,
+  local: { bytes: number; hash: Hash | undefined },
+  context: ErrorContext,
+): void {
+  const localDigest = local.hash?.digest('hex') ?? '';
+  if (local.bytes !== size || localDigest !== digest) {
+    throw new VerificationError(
+      `verification failed: remote file ${size} bytes ${digest || '-'}, ` +
+        `received ${local.bytes} bytes ${localDigest || '-'}`,
+      { bytes: size, digest },
+      { bytes: local.bytes, digest: localDigest },
+      context,
+    );
   }
 }

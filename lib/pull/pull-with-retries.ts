@@ -7,15 +7,14 @@ import { writeFileAtomic } from './local-file.js';
 import { pullIntoPartial } from './local-partial.js';
 import { createPullStream, type PullOptions, type PullResult } from './pull.js';
 import type { PullStream } from './pull-stream.js';
-import { controlCarrier, openPullControl, type PullControl } from './pull-control.js';
+import { controlCarrier, openPullControl } from './pull-control.js';
 import type { SessionStarter } from './pull-session.js';
 import { pullInRanges } from './pull-ranges.js';
 import { refusedDirect, type ByteMeter } from './range-transfer.js';
 import { planRanges } from './range-plan.js';
+import { landsDirectly, lanesFor, mayUseRanges } from './choose-ranges.js';
 import { discardRangeRecord, hasPlainPartial } from './range-record.js';
-import { customSshCommand } from '../ssh/command.js';
 import { parseTarget } from '../ssh/target.js';
-import { chooseStreams } from '../util/streams.js';
 
 /** Options of pull(): those of createPullStream plus resume and retries for a local path. */
 export interface PullWithRetriesOptions extends PullOptions, RetryOptions {
@@ -95,37 +94,6 @@ export async function pull(
       await control?.connection.close();
     }
   });
-}
-
-// Ranges need a local file to write at offsets, and bytes as they are on the remote disk: a
-// compressed or rate-limited pull takes one stream (each range would compress or throttle on
-// its own). --streams 1 keeps the single session, with no control connection at all, and so
-// does 'auto' with an ssh command of the user's (--ssh): a wrapper may not carry a control
-// session (one that buffers its output would hold it up for good), so only a number asks it to.
-function mayUseRanges(options: PullOptions): boolean {
-  const streams = options.streams ?? 'auto';
-  if (streams === 1 || (streams === 'auto' && customSshCommand(options) !== undefined)) {
-    return false;
-  }
-  return !options.compress && !options.limitRate && !options.resumeFrom;
-}
-
-// A regular file this big in one stream goes straight from ssh into the local file too (see
-// landRange), not over the control session. ssh writing into node's pipe cost it more CPU than
-// the decryption (16 MiB took 1.5 s here, against 0.75 s straight into the file); below this
-// size the one session more that it needs (a round trip) costs more than that saves.
-const DIRECT_MIN_BYTES = 4 * 1024 * 1024;
-
-// Whether ssh writes the ranges into the local file itself: where the login shell is quiet.
-function landsDirectly(control: PullControl, lanes: number): boolean {
-  const big = lanes > 1 || (control.size ?? 0) >= DIRECT_MIN_BYTES;
-  return big && control.connection.quietLogin;
-}
-
-// How many lanes (channels, or connections where they log in without asking) carry the file.
-function lanesFor(control: PullControl, options: PullOptions): number {
-  const count = chooseStreams(control.rttMs, control.size!, options.streams ?? 'auto');
-  return planRanges(control.size!, count).length;
 }
 
 // One session carries the whole file: over the control's connection when there is one.

@@ -17,38 +17,51 @@ const POLL_MS = 100;
 const SKIP_CHUNK = 1 << 20;
 
 /**
- * Fetches `task` like fetchRange, but ssh writes the bytes into `temporary` itself: its stdout is
- * a descriptor of the file whose offset is `task.from` (see openAt). Writing to a pipe cost ssh
- * about four times the CPU of writing to a file (a profile shows it copying memory while the
- * pipe is full), and node copied every byte once more. Only for a login shell that prints
- * nothing on stdout (ControlConnection.quietLogin): the range would start with it. How far the
- * descriptor's offset got is the progress (see canLandRanges). `running()` is called once the
- * remote script runs in the session (the server did not refuse it one).
+ * Where ssh writes a range: `fd` is its stdout, whose offset (shared with ssh) is where the
+ * range's next byte goes; `origin` is the local offset of the remote file's byte 0 (0 in a
+ * temporary file); `file` reads and writes the same file at positions (see checkLocalWrite).
+ */
+export interface Landing {
+  readonly fd: number;
+  readonly origin: number;
+  readonly file: FileHandle;
+  close(): Promise<void>;
+}
+
+/** Gives the {@link Landing} of a range, its descriptor's offset at the range's next byte. */
+export type LandingFor = (task: RangeTask) => Promise<Landing>;
+
+/**
+ * Fetches `task` like fetchRange, but ssh writes the bytes into the file itself: its stdout is
+ * the descriptor `landAt` gives. Writing to a pipe cost ssh about four times the CPU of writing
+ * to a file (a profile shows it copying memory while the pipe is full), and node copied every
+ * byte once more. Only for a login shell that prints nothing on stdout
+ * (ControlConnection.quietLogin): the range would start with it. How far the descriptor's
+ * offset got is the progress (see canLandRanges). `running()` is called once the remote script
+ * runs in the session (the server did not refuse it one).
  */
 export async function landRange(
   start: DirectStarter,
   path: string,
   task: RangeTask,
-  temporary: string,
+  landAt: LandingFor,
   context: ErrorContext,
   moved: (bytes: number) => void,
   running: () => void,
 ): Promise<string> {
   const length = task.span.end - task.from;
-  const file = await openAt(temporary, task.from).catch((error: Error) => {
-    throw new LocalIOError(`cannot write output: ${error.message}`, { ...context, cause: error });
-  });
+  const landing = await landAt(task);
   try {
     const { tag, child } = start(
       ['pull-range', path, String(task.from), String(length), 'direct'],
-      file.fd,
+      landing.fd,
     );
     const reports = new ReportReader(tag, child.stderr);
     void child.then(() => reports.end());
     void reports.next(['range']).then((report) => report && running());
     const landed = async () => {
-      const reached = descriptorOffset(file.fd) ?? (await file.stat()).size;
-      const now = Math.max(0, reached - task.from);
+      const reached = descriptorOffset(landing.fd) ?? (await landing.file.stat()).size;
+      const now = Math.max(0, reached - landing.origin - task.from);
       if (now > task.written) moved(now - task.written);
       task.written = now;
     };
@@ -57,13 +70,23 @@ export async function landRange(
     await landed();
     reports.end();
     debug(`range ${task.from}-${task.span.end}: ssh wrote ${task.written} bytes into the file`);
-    if (task.written < length) await checkLocalWrite(file, task, context);
+    if (task.written < length) await checkLocalWrite(landing, task, context);
     if (exit.exitCode !== 0) throw classifyFailure(exit, reports, context, '');
     if (task.written !== length) throw rangeChanged(task, length, context);
     return reports.reports.find((report) => report.word === 'stamp')?.fields[0] ?? '';
   } finally {
-    await file.close();
+    await landing.close();
   }
+}
+
+/** Ranges landing in the temporary file at `temporary`: a descriptor of it for each. */
+export function landingIn(temporary: string, context: ErrorContext): LandingFor {
+  return async (task) => {
+    const file = await openAt(temporary, task.from).catch((error: Error) => {
+      throw new LocalIOError(`cannot write output: ${error.message}`, { ...context, cause: error });
+    });
+    return { fd: file.fd, origin: 0, file, close: () => file.close() };
+  };
 }
 
 /**
@@ -100,13 +123,13 @@ async function openAt(temporary: string, from: number): Promise<FileHandle> {
 // file takes no more bytes where the range stopped, that is the cause (ENOSPC, EDQUOT, EFBIG), a
 // local one. The check writes only where this range's own bytes go, and puts back what was there.
 async function checkLocalWrite(
-  file: FileHandle,
+  { file, origin }: Landing,
   task: RangeTask,
   context: ErrorContext,
 ): Promise<void> {
-  const at = task.from + task.written;
+  const at = origin + task.from + task.written;
   const { size } = await file.stat();
-  const probe = Buffer.alloc(Math.min(PROBE_BYTES, task.span.end - at));
+  const probe = Buffer.alloc(Math.min(PROBE_BYTES, origin + task.span.end - at));
   const before = Buffer.alloc(Math.max(0, Math.min(probe.length, size - at)));
   await file.read(before, 0, before.length, at);
   try {

@@ -10,7 +10,7 @@ import { stallError, stallTimeoutOf, watchStall } from '../util/stall-watchdog.j
 import type { PullOptions } from './options.js';
 import { directStarter, sessionStarter, type PullControl } from './pull-control.js';
 import type { ByteSpan } from './range-plan.js';
-import { landRange } from './range-direct.js';
+import { landRange, type LandingFor } from './range-direct.js';
 import { fetchRange, type RangeTask } from './range-session.js';
 
 /** A progress meter for bytes that move outside any stream (ProgressStream is one). */
@@ -40,8 +40,8 @@ export interface RangedPull {
 
 /**
  * Runs the ranges of `tasks` that are still missing, each on a session of its own (over an
- * extra connection where one logs in without asking), written into the temporary file (`file`
- * by node, or `temporary` by ssh itself when `pull.direct`), while the control session reads
+ * extra connection where one logs in without asking), written into the local file (`file` by
+ * node, or by ssh itself where `landAt` says when `pull.direct`), while the control session reads
  * the whole remote file for its digest. Resolves with that digest ('' for 'none') once every
  * range has landed and the remote file was as at the start after each range was read. The
  * first failure ends every other session.
@@ -50,7 +50,7 @@ export async function transferRanges(
   control: PullControl,
   tasks: readonly RangeTask[],
   file: FileHandle,
-  temporary: string,
+  landAt: LandingFor,
   { source, options, meter, lanes, direct }: RangedPull,
   context: ErrorContext,
 ): Promise<string> {
@@ -99,7 +99,7 @@ export async function transferRanges(
             directStarter(control, socket),
             source.path,
             task,
-            temporary,
+            landAt,
             context,
             advance,
             askSum,

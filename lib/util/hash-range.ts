@@ -52,16 +52,17 @@ export async function hashRange(
 const FOLLOW_WAIT_MS = 20;
 
 /**
- * Hashes the local file at `path` from its start while a writer still appends to it, as `tail
- * -f` reads: at its end it waits for more until `written` settles, then reads to the new end
- * and stops. The hash then runs beside the transfer instead of after it. `stopped()` ends it
- * early (the transfer failed).
+ * Hashes the local file at `path` from byte `start` while a writer still appends to it, as
+ * `tail -f` reads: at its end it waits for more until `written` settles, then reads to the new
+ * end and stops. The hash then runs beside the transfer instead of after it. `stopped()` ends
+ * it early (the transfer failed).
  */
 export async function hashGrowingFile(
   path: string,
   algorithm: ChecksumAlgorithm,
   written: Promise<unknown>,
   stopped: () => boolean = () => false,
+  start = 0,
 ): Promise<{ bytes: number; hash: Hash | undefined }> {
   let finished = false;
   const settled = written.then(
@@ -71,7 +72,7 @@ export async function hashGrowingFile(
   const hash = algorithm === 'none' ? undefined : createHash(algorithm);
   const buffer = Buffer.allocUnsafe(1 << 20);
   const file = await open(path, 'r');
-  let position = 0;
+  let position = start;
   try {
     while (!stopped()) {
       // Whatever was written before the writer settled is there to read after this point.
@@ -89,5 +90,5 @@ export async function hashGrowingFile(
   } finally {
     await file.close();
   }
-  return { bytes: position, hash };
+  return { bytes: position - start, hash };
 }

@@ -8,12 +8,13 @@
 // commands run clean under them.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { closeSync, openSync } from 'node:fs';
 import { chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { before, describe, it } from 'node:test';
 import { execRemote, pull, push } from '../../lib/index.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, startCli } from '../helpers/cli.js';
 import { leftovers, md5 } from '../helpers/files.js';
 import { useSandbox } from '../helpers/sandbox.js';
 import { sink } from '../helpers/streams.js';
@@ -118,6 +119,14 @@ describe('noisy login shells', { concurrency: 4 }, () => {
               assert.equal(pulled.code, 0, pulled.stderr);
               assert.ok((await readFile(back)).equals(data), streams.join(' '));
             }
+            // `> FILE`: stdout a file, which ssh would write itself.
+            const fd = openSync(back, 'w');
+            const args = ['pull', '-q', '-F', sandbox.current.configPath, `${at}:${dir}/big`];
+            const cli = startCli(args, {}, undefined, fd);
+            cli.child.stdin!.end();
+            const redirected = await cli.done.finally(() => closeSync(fd));
+            assert.equal(redirected.code, 0, redirected.stderr);
+            assert.ok((await readFile(back)).equals(data), '> FILE');
             assert.deepEqual(await leftovers(dir), []);
           });
 

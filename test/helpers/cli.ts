@@ -17,19 +17,23 @@ export interface CliRun {
   done: Promise<CliResult>;
 }
 
-/** Starts the real CLI as a child process; stdin is a pipe, or the given file descriptor. */
+/**
+ * Starts the real CLI as a child process; stdin and stdout are pipes, or the given file
+ * descriptors (stdout then collects nothing).
+ */
 export function startCli(
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
   stdin?: number,
+  stdout?: number,
 ): CliRun {
   const child = spawn(process.execPath, [CLI, ...args], {
     env: { ...process.env, ...env },
-    stdio: [stdin ?? 'pipe', 'pipe', 'pipe'],
+    stdio: [stdin ?? 'pipe', stdout ?? 'pipe', 'pipe'],
   });
-  const stdout: Buffer[] = [];
+  const output: Buffer[] = [];
   const stderr: Buffer[] = [];
-  child.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));
+  child.stdout?.on('data', (chunk: Buffer) => output.push(chunk));
   child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
   child.stdin?.on('error', () => {});
   const done = new Promise<CliResult>((resolve) => {
@@ -37,7 +41,7 @@ export function startCli(
       resolve({
         code,
         signal,
-        stdout: Buffer.concat(stdout),
+        stdout: Buffer.concat(output),
         stderr: Buffer.concat(stderr).toString('utf8'),
       }),
     );
