@@ -9,6 +9,7 @@ import { landsDirectly, mayUseRanges } from './choose-ranges.js';
 import type { PullOptions, PullResult } from './options.js';
 import { controlCarrier, openPullControl, type PullControl } from './pull-control.js';
 import type { SessionStarter } from './pull-session.js';
+import type { Landing } from './range-direct.js';
 import { verifyLanded } from './pull-ranges.js';
 import {
   refusedDirect,
@@ -108,7 +109,13 @@ async function landInStdout(
   const size = control.size!;
   const algorithm = options.checksum ?? 'md5';
   const task = { span: pull.spans[0]!, from: 0, written: 0 };
-  const landing = { fd: 1, origin: out.origin, file: out.file, close: async () => {} };
+  // The file stays open: the caller closes it.
+  const landing: Landing = {
+    fd: 1,
+    origin: out.origin,
+    file: out.file,
+    close: () => Promise.resolve(),
+  };
   pull.meter?.setTotal(size);
   let failed = false;
   const stopped = () => failed || Boolean(options.signal?.aborted);
@@ -117,7 +124,7 @@ async function landInStdout(
       control,
       [task],
       out.file,
-      async () => landing,
+      () => Promise.resolve(landing),
       pull,
       context,
     );

@@ -9,7 +9,9 @@ export LC_ALL=C
 # added up to a fifth of a small push. sed turns the arguments into one printf format that
 # prints them single-quoted, ' as '\'' and the quotes themselves as \047, and eval sets them
 # back in place. Every byte goes through an octal escape, so none is ever parsed as shell.
-eval "set -- $(printf "$(printf ' %s' "$@" | sed 's/[0-7][0-7][0-7]/\\&/g; s/\\047/\\047\\134\\047\\047/g; s/ x/\\047 \\047/g; s/^\\047 //; s/$/\\047/')")"
+# (The arguments of a pull handed to pull-control's session are decoded the same way.)
+decoded() { printf "$(printf ' %s' "$@" | sed 's/[0-7][0-7][0-7]/\\&/g; s/\\047/\\047\\134\\047\\047/g; s/ x/\\047 \\047/g; s/^\\047 //; s/$/\\047/')"; }
+eval "set -- $(decoded "$@")"
 tag=$1 op=$2
 shift 2
 # d ENCODED: prints one octal-encoded value (the data of a small push).
@@ -531,6 +533,11 @@ pull() {
   work=
   trap 'trap "" HUP INT TERM PIPE; [ -z "$work" ] || rm -rf -- "$work"' EXIT
   trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; trap 'exit 141' PIPE
+  if [ -z "$compress" ] && [ "$offset" = 0 ] && [ "$algo" != none ] && [ "$size" != - ] &&
+    [ "$size" -le 1048576 ]; then
+    pull_small
+    return
+  fi
   make_workdir
   mkfifo "$t/h" || fail io 'mkfifo failed'
   if [ "$algo" = none ]; then wc -c < "$t/h" > "$t/count" &
@@ -554,6 +561,19 @@ pull() {
     c=-; [ "$stamp" = - ] || [ "$(stamp_of)" != "$stamp" ] || c=$size
   fi
   say sum "$c" "$h" >&2
+}
+# pull_small: a regular file of at most 1 MiB, sent as pull does, without the work directory,
+# fifo and background hash: their process starts cost more than the bytes. The file is read
+# again from the disk cache for the digest; a change in between makes the digests differ, as
+# in read_twice, and a changed stamp withholds the count.
+pull_small() {
+  stamp=$(stamp_of)
+  say "$size" 0 -
+  cat -- "$p" || fail io 'read error'
+  digest_of "$p"
+  [ -n "$dg" ] || fail io 'read error'
+  c=-; [ "$(stamp_of)" != "$stamp" ] || c=$size
+  say sum "$c" "$dg" >&2
 }
 # read_twice: the file on stdout and into the hash's fifo. A regular file goes in chunks of
 # 64 MiB, each read again from the disk cache into the fifo while the next one goes out: tee
@@ -631,8 +651,7 @@ pull_control() {
         say sum "$h" ;;
       # pull ARGS...: this session carries the file itself; the arguments come octal-encoded.
       pull\ *)
-        set -- $line; shift; n=$#
-        while [ "$n" -gt 0 ]; do a=$(d "$1"; printf x); shift; set -- "$@" "${a%x}"; n=$((n - 1)); done
+        set -- $line; shift; eval "set -- $(decoded "$@")"
         pull "$@"; exit 0 ;;
     esac
   done
