@@ -3,6 +3,7 @@ import { sizeLabel } from './args.js';
 import { q, sshFlags, type BenchContext, type Case } from './context.js';
 import { openCpuMeter, sandboxSshdPid } from './cpu-meter.js';
 import { makeRandomFile } from './data.js';
+import { sshMallocEnv } from '../lib/ssh/malloc-env.js';
 import type { Sample } from './measure.js';
 import { rawPullCase, rawPushCase, remoteOut, sshstream } from './methods.js';
 import { formatRatio, formatRuns, formatSeconds, type SuiteResult } from './report.js';
@@ -12,7 +13,7 @@ import { summarize } from './stats.js';
 /** One measured row: which model it is compared with ('' for the model's own parts). */
 interface Row {
   test: Case;
-  model: '' | 'push' | 'pipe' | 'pull';
+  model: '' | 'push' | 'pipe' | 'pull' | 'pullpipe';
   /** The hash of a model part, or the one sshstream verifies with. */
   checksum: string;
 }
@@ -38,19 +39,34 @@ function baseRows(context: BenchContext, file: string, size: number): Row[] {
       checksum,
     })),
   );
-  return [
-    { test: rawPushCase(context, file, size, 'cpu-raw'), model: '', checksum: '' },
+  const pullPipeOut = join(context.work, 'cpu-raw-pull-pipe');
+  const raws: Case[] = [
+    rawPushCase(context, file, size, 'cpu-raw'),
     {
-      test: {
-        label: "raw: cat f | ssh h 'cat > out'",
-        script: `cat ${q(file)} | ssh ${sshFlags(context)} ${context.host} ${q(`cat > ${pipeOut}`)}`,
-        bytes: size,
-        output: pipeOut,
-      },
-      model: '',
-      checksum: '',
+      label: "raw: cat f | ssh h 'cat > out'",
+      script: `cat ${q(file)} | ssh ${sshFlags(context)} ${context.host} ${q(`cat > ${pipeOut}`)}`,
+      bytes: size,
+      output: pipeOut,
     },
-    { test: rawPullCase(context, file, size, 'cpu-raw'), model: '', checksum: '' },
+    rawPullCase(context, file, size, 'cpu-raw'),
+    {
+      label: "raw: ssh h 'cat f' | cat > out",
+      script: `ssh ${sshFlags(context)} ${context.host} ${q(`cat ${file}`)} | cat > ${q(pullPipeOut)}`,
+      bytes: size,
+      output: pullPipeOut,
+    },
+  ];
+  // The model's ssh gets the malloc settings sshstream gives its own (ssh/malloc-env.ts): the
+  // model is then the least plain ssh costs here, not what it costs with glibc's defaults.
+  const tuned = Object.entries(sshMallocEnv({}))
+    .map(([name, value]) => `${name}=${value}`)
+    .join(' ');
+  return [
+    ...raws.map((test) => ({
+      test: { ...test, script: `export ${tuned}; ${test.script}` },
+      model: '' as const,
+      checksum: '',
+    })),
     ...hashes,
   ];
 }
@@ -87,6 +103,16 @@ function sshstreamRows(context: BenchContext, file: string, size: number, checks
         output: local('stdout'),
       },
       model: 'pull',
+      checksum,
+    },
+    {
+      test: {
+        label: 'sshstream pull h:f | cat > out',
+        script: `${cli} pull ${flags} ${source} | cat > ${q(local('pipe'))}`,
+        bytes: size,
+        output: local('pipe'),
+      },
+      model: 'pullpipe',
       checksum,
     },
     {
@@ -143,7 +169,7 @@ export async function runCpu(given: BenchContext): Promise<SuiteResult> {
   };
   // A model's CPU in one round: its raw transfer plus twice the cheapest hash pass.
   const modelOf = (model: Row['model'], checksum: string, round: number): number | undefined => {
-    const raw = cpuOf(['push', 'pipe', 'pull'].indexOf(model), round);
+    const raw = cpuOf(['push', 'pipe', 'pull', 'pullpipe'].indexOf(model), round);
     const passes = rows.flatMap((row, index) =>
       row.model === '' && row.checksum === checksum ? [cpuOf(index, round)] : [],
     );
@@ -185,7 +211,8 @@ export async function runCpu(given: BenchContext): Promise<SuiteResult> {
           `Every row with -o Ciphers=${context.options.cipher}. ` +
             `CPU measured with ${meter.method}: the command and every process the sandbox sshd ran ` +
             'for it (both ends of the transfer), summed. The model is raw ssh moving the bytes ' +
-            '(the row of the same kind: file on stdin, pipe, or pull) plus two passes of the ' +
+            '(the row of the same kind: file on stdin, pipe, pull, or pull into a pipe; its ssh ' +
+            'with the malloc settings sshstream gives its own) plus two passes of the ' +
             'hash (local and remote), the fastest tool\'s; "÷ model" is the median of the ' +
             'per-round ratios. Kernel writeback threads are not counted: sshstream fsyncs its ' +
             'file before the rename (charged to it), the raw rows leave theirs to the kernel.',

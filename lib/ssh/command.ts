@@ -1,6 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { execa, type Options as ExecaOptions } from 'execa';
 import { UsageError } from '../util/errors.js';
+import { sshMallocEnv } from './malloc-env.js';
 import { isSafeHost, isSafeUser } from './target.js';
 
 /** How to run ssh: the options a user passes to `ssh` itself. */
@@ -110,6 +111,7 @@ export interface SshProcess extends Promise<SshProcessResult> {
 export function spawnSsh(invocation: SshInvocation, options: ExecaOptions): SshProcess {
   return execa(invocation.file, invocation.args, {
     ...options,
+    env: { ...sshMallocEnv(), ...options.env },
     reject: false,
     encoding: 'buffer',
     stripFinalNewline: false,
