@@ -6,6 +6,7 @@ import type { Target } from '../ssh/target.js';
 import { debug } from '../util/debug.js';
 import type { ErrorContext } from '../util/errors.js';
 import { stallTimeoutOf } from '../util/stall-watchdog.js';
+import { AUTO_MIN_BYTES } from '../util/streams.js';
 import type { PullOptions } from './options.js';
 import type { SessionStarter } from './pull-session.js';
 
@@ -23,7 +24,8 @@ export interface PullControl {
 /**
  * Connects (one authentication), starts the remote pull-control script for `source` (it fails
  * like a pull would: no such file, a directory, permission denied) and, with `timeRoundTrip`
- * (by default where `streams` is 'auto': what chooses the lanes), times one round trip.
+ * (by default where `streams` is 'auto': what chooses the lanes), times one round trip for a
+ * regular file big enough for more than one lane.
  */
 export async function openPullControl(
   source: Target,
@@ -42,19 +44,16 @@ export async function openPullControl(
   });
   try {
     const [sizeText = '', stamp = ''] = connection.ready.fields;
+    const size = /^\d+$/.test(sizeText) ? Number(sizeText) : undefined;
     let rttMs = 0;
-    if (timeRoundTrip) {
+    // Below AUTO_MIN_BYTES 'auto' keeps one lane whatever the round trip: not worth one more.
+    if (timeRoundTrip && size !== undefined && size >= AUTO_MIN_BYTES) {
       const sent = performance.now();
       await connection.request('ping', ['pong']);
       rttMs = performance.now() - sent;
     }
     debug(`pull: size ${sizeText}${rttMs ? `, round trip ${rttMs.toFixed(1)} ms` : ''}`);
-    return {
-      connection,
-      size: /^\d+$/.test(sizeText) ? Number(sizeText) : undefined,
-      stamp,
-      rttMs,
-    };
+    return { connection, size, stamp, rttMs };
   } catch (error) {
     await connection.close();
     throw error;
