@@ -2,6 +2,7 @@ import { constants, fstatSync, readFileSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { parseTarget } from '../ssh/target.js';
 import { abortErrorFor } from '../util/abort.js';
+import { descriptorOffset } from '../util/descriptor-offset.js';
 import type { ErrorContext } from '../util/errors.js';
 import { hashGrowingFile } from '../util/hash-range.js';
 import { verifiedResult } from '../util/result.js';
@@ -38,10 +39,9 @@ export interface StdoutFile {
 export async function openStdoutFile(): Promise<StdoutFile | undefined> {
   try {
     if (!fstatSync(1).isFile()) return undefined;
-    const info = readFileSync('/proc/self/fdinfo/1', 'utf8');
-    const position = Number(/^pos:\s*(\d+)$/m.exec(info)?.[1]);
-    const append =
-      (parseInt(/^flags:\s*([0-7]+)$/m.exec(info)?.[1] ?? '0', 8) & constants.O_APPEND) !== 0;
+    const position = descriptorOffset(1);
+    const flags = /^flags:\s*([0-7]+)$/m.exec(readFileSync('/proc/self/fdinfo/1', 'utf8'))?.[1];
+    const append = (parseInt(flags ?? '0', 8) & constants.O_APPEND) !== 0;
     const file = await open(STDOUT_PATH, 'r+');
     const { size } = await file.stat();
     if (append || position === size) return { file, origin: size };

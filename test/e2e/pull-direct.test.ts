@@ -10,7 +10,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
-import { runCli } from '../helpers/cli.js';
+import { runCli, shownLines } from '../helpers/cli.js';
 import { leftovers, md5 } from '../helpers/files.js';
 import { rootOnly, skipOrFail } from '../helpers/prerequisites.js';
 import { useSandbox } from '../helpers/sandbox.js';
@@ -71,8 +71,7 @@ describe('pull into a file, written by ssh itself (real sshd)', () => {
         const result = await runCli(args, '', DEBUG);
         assert.equal(result.code, 5, result.stderr);
         assert.ok(wrote(result.stderr).length > 0, 'ssh wrote the file');
-        const lines = result.stderr.split('\n').filter((line) => !line.startsWith('sshstream['));
-        assert.deepEqual(lines, [
+        assert.deepEqual(shownLines(result.stderr), [
           `sshstream: pull ${source}: cannot write output: ENOSPC: no space left on device, write`,
           '',
         ]);

@@ -11,7 +11,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
-import { startCli, type CliResult } from '../helpers/cli.js';
+import { shownLines, startCli, type CliResult } from '../helpers/cli.js';
 import { md5 } from '../helpers/files.js';
 import { rootOnly, skipOrFail } from '../helpers/prerequisites.js';
 import { useSandbox } from '../helpers/sandbox.js';
@@ -104,8 +104,7 @@ describe('pull to stdout redirected to a file (real sshd)', () => {
       const result = await pullInto(join(local, 'out'), 'w', [source]);
       assert.equal(result.code, 5, result.stderr);
       assert.ok(wrote(result.stderr).length > 0, 'ssh wrote the file');
-      const lines = result.stderr.split('\n').filter((line) => !line.startsWith('sshstream['));
-      assert.deepEqual(lines, [
+      assert.deepEqual(shownLines(result.stderr), [
         `sshstream: pull ${source}: cannot write output: ENOSPC: no space left on device, write`,
         '',
       ]);

@@ -75,3 +75,7 @@ export async function settled(
   clearTimeout(guard);
   return result;
 }
+
+/** The lines of `stderr` that a user sees: all but the SSHSTREAM_DEBUG ones (`sshstream[…]`). */
+export const shownLines = (stderr: string): string[] =>
+  stderr.split('\n').filter((line) => !line.startsWith('sshstream['));
