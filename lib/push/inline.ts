@@ -1,12 +1,12 @@
 import type { ControlConnection } from '../ssh/control-connection.js';
-import { encodeArgument } from '../remote/script.js';
+import { encodePrintfFormat } from '../remote/script.js';
 import type { Delivery, LocalDigest } from './delivery.js';
 import { writeWithBackpressure, type InputHash } from './input-hash.js';
 
 /**
  * A small input that was complete by the time the connection was up (see INLINE_LIMIT) goes on
- * the control session itself: the control script appends it to the temporary file and checks
- * its size; the commit then hashes the file on disk. No second session to start.
+ * the control session itself: the control script appends it to the temporary file (with the
+ * shell's own printf) and checks its size; the commit then hashes the file on disk. No second session to start.
  */
 export class InlineDelivery implements Delivery {
   readonly compress = undefined;
@@ -27,7 +27,7 @@ export class InlineDelivery implements Delivery {
   end(): Promise<LocalDigest> {
     this.hash.stream.end();
     const input = Buffer.concat(this.chunks);
-    if (input.length > 0) this.control.send(`put ${input.length} ${encodeArgument(input)}`);
+    if (input.length > 0) this.control.send(`put ${input.length} ${encodePrintfFormat(input)}`);
     return this.hash.result();
   }
 

@@ -14,9 +14,6 @@ decoded() { printf "$(printf ' %s' "$@" | sed 's/[0-7][0-7][0-7]/\\&/g; s/\\047/
 eval "set -- $(decoded "$@")"
 tag=$1 op=$2
 shift 2
-# d ENCODED: prints one octal-encoded value (the data of a small push).
-b='\'
-d() { printf "$(printf %s "$1" | sed "s/^x//;s/[0-7][0-7][0-7]/$b$b&/g")"; }
 
 # hex: stdin as hex digits; where there is no od (OpenWrt's BusyBox), awk maps each byte, lines
 # joined by 0a (a trailing newline is dropped: messages come from $(...), which has none).
@@ -220,10 +217,12 @@ push_control() {
       landed) [ "$resume" != 1 ] || (umask 077; echo "$2:$3" >> "$tmp.ranges") ;;
       partial-sum) size_of "$tmp"; digest_of "$tmp"; say partial-sum "$sz" "$dg" ;;
       truncate) rm -f -- "$tmp.ranges"; : > "$tmp" && say truncated ;;
-      # put TOTAL DATA: a small input, octal-encoded, sent instead of a data session; the file
-      # must then hold TOTAL bytes (printf may not report a full disk), which the commit checks
+      # put TOTAL DATA: a small input sent instead of a data session, as a printf format of
+      # octal escapes (\101 for A: no other character, so no % conversion and nothing a shell
+      # word splits or globs), written by the builtin printf: no process to start. The file must
+      # then hold TOTAL bytes (printf may not report a full disk), which the commit checks
       # first, as it counts the bytes anyway.
-      put) put_e=${put_e:-}$(d "$3" 2>&1 >> "$tmp"); put_n=$2 ;;
+      put) put_e=${put_e:-}$(printf "$3" 2>&1 >> "$tmp"); put_n=$2 ;;
       # script: saves this script (private, removed on exit) for a data session whose stdin
       # is the user's file, so it cannot come on stdin (remote-script.ts savedScriptPath).
       script)

@@ -51,6 +51,16 @@ export function encodeArgument(value: string | Uint8Array): string {
 }
 
 /**
+ * Encodes bytes as a printf format that prints them: an octal escape per byte (`\101` for A).
+ * For a line on the control session's stdin, where a backslash reaches the script as it is.
+ */
+export function encodePrintfFormat(bytes: Uint8Array): string {
+  let out = '';
+  for (const byte of bytes) out += '\\' + byte.toString(8).padStart(3, '0');
+  return out;
+}
+
+/**
  * The remote command string: bootstrap, then the encoded arguments. The session's stdin must
  * start with {@link SCRIPT_INPUT}.
  */

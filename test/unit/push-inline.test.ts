@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { encodeArgument } from '../../lib/remote/script.js';
+import { encodePrintfFormat } from '../../lib/remote/script.js';
 import { InlineDelivery } from '../../lib/push/inline.js';
 import { createInputHash } from '../../lib/push/input-hash.js';
 import type { ControlConnection } from '../../lib/ssh/control-connection.js';
@@ -33,16 +33,16 @@ describe('InlineDelivery', () => {
       bytes: 3000,
       digest: createHash('sha256').update(data).digest('hex'),
     });
-    assert.deepEqual(sent, [`put 3000 ${encodeArgument(data)}`]);
+    assert.deepEqual(sent, [`put 3000 ${encodePrintfFormat(data)}`]);
     assert.equal(delivery.compress, undefined);
   });
 
-  it('octal-encodes every byte, newlines and NULs included', async () => {
+  it('sends every byte as a printf octal escape, newlines and NULs included', async () => {
     const { control, sent } = fakeControl();
     const delivery = new InlineDelivery(control, createInputHash('md5'));
     await write(delivery, Buffer.from('a\n\0\xff', 'latin1'));
     await delivery.end();
-    assert.deepEqual(sent, ['put 4 x141012000377']);
+    assert.deepEqual(sent, ['put 4 \\141\\012\\000\\377']);
   });
 
   it('sends nothing for an empty input', async () => {
@@ -63,6 +63,6 @@ describe('InlineDelivery', () => {
     );
     await write(delivery, Buffer.from('abc'));
     assert.deepEqual(await delivery.end(), { bytes: 3, digest: 'from-fan-out' });
-    assert.deepEqual(sent, ['put 3 x141142143']);
+    assert.deepEqual(sent, ['put 3 \\141\\142\\143']);
   });
 });

@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { buildRemoteCommand, encodeArgument, SCRIPT_INPUT } from '../../lib/remote/script.js';
+import { buildRemoteCommand, encodePrintfFormat, SCRIPT_INPUT } from '../../lib/remote/script.js';
 import { shellPath } from '../helpers/users.js';
 
 const SHELLS = ['dash', 'bash', 'mksh', 'ksh', 'zsh', 'yash', 'busybox'].filter(
@@ -33,7 +33,7 @@ describe('a new file gets 0666 & ~umask, whatever shell sh is', () => {
       const args = ['T', 'push-control', target, '0', 'md5', '', '', '0', '0'];
       const result = spawnSync('sh', ['-c', `umask 027; ${buildRemoteCommand(args)}`], {
         env: { ...process.env, PATH: `${bin}:${process.env['PATH']}` },
-        input: `${SCRIPT_INPUT}put ${data.length} ${encodeArgument(data)}\ncommit ${data.length} ${md5}\n`,
+        input: `${SCRIPT_INPUT}put ${data.length} ${encodePrintfFormat(data)}\ncommit ${data.length} ${md5}\n`,
       });
       assert.match(result.stdout.toString(), /^T committed 5 /m, result.stderr.toString());
       assert.equal((await stat(target)).mode & 0o7777, 0o640);
