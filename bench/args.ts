@@ -44,6 +44,8 @@ export interface BenchOptions {
   noSync: boolean;
   /** Pins the ssh cipher of every method (`-o Ciphers=...`); default: each tool's own choice. */
   cipher: string | undefined;
+  /** Starts the sandbox sshd with the glibc malloc settings sshstream gives its own ssh. */
+  tunedSshd: boolean;
 }
 
 export const USAGE = `usage: node dist/bench/run.js [options]   (or: npm run bench -- [options])
@@ -66,6 +68,10 @@ export const USAGE = `usage: node dist/bench/run.js [options]   (or: npm run ben
   --no-sync           do not run sync(1) between runs
   --cipher NAME       give every method -o Ciphers=NAME (e.g. aes128-gcm@openssh.com), so
                       sshstream's own cipher choice does not differ from the baselines'
+  --tuned-sshd        start the sandbox sshd with the glibc malloc settings sshstream gives
+                      its own ssh (lib/ssh/malloc-env.ts), as a server's admin could: on a
+                      VM where a fresh page costs 20 µs, a stock sshd receiving an upload
+                      spends most of its CPU growing buffers (see bench/README.md)
   -h, --help          this text
 
 Results: a markdown report on stdout, JSON and markdown under bench/results/.`;
@@ -146,6 +152,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | undefine
         timeout: { type: 'string' },
         'no-sync': { type: 'boolean' },
         cipher: { type: 'string' },
+        'tuned-sshd': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -188,5 +195,6 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | undefine
     timeout: values.timeout ? positiveInteger('--timeout', values.timeout) : undefined,
     noSync: values['no-sync'] === true,
     cipher,
+    tunedSshd: values['tuned-sshd'] === true,
   };
 }

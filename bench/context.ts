@@ -1,3 +1,4 @@
+import { sshMallocEnv } from '../lib/ssh/malloc-env.js';
 import type { BenchOptions } from './args.js';
 
 /** What every suite needs: where the sandbox is, how to run sshstream, where to put files. */
@@ -58,3 +59,10 @@ export const timeoutFor = (context: BenchContext, bytes: number): number =>
   context.options.timeout !== undefined
     ? context.options.timeout * 1000
     : 60_000 + (bytes / (4 << 20)) * 1000;
+
+/**
+ * What the bench's sandbox sshd gets added to its environment: with --tuned-sshd, the glibc
+ * malloc settings sshstream gives its own ssh (see lib/ssh/malloc-env.ts and bench/README.md).
+ */
+export const sandboxServerEnv = (options: BenchOptions): Record<string, string> =>
+  options.tunedSshd ? sshMallocEnv({}) : {};

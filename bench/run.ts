@@ -18,7 +18,7 @@ import {
 } from './args.js';
 import { runCompress } from './compress.js';
 import { runCpu } from './cpu.js';
-import type { BenchContext } from './context.js';
+import { sandboxServerEnv, type BenchContext } from './context.js';
 import { describeEnvironment, environmentLines } from './environment.js';
 import { FAN_OUT_ALIASES, runFanOut } from './fan-out.js';
 import { runLatency } from './latency.js';
@@ -111,6 +111,12 @@ function preamble(options: BenchOptions, revision: Revision): string[] {
     `- sizes ${options.sizes.map(sizeLabel).join(', ')}, ${options.rounds} interleaved round(s); ` +
       `suites: ${options.suites.join(', ')}; a global sync(1) runs between measured commands` +
       (options.noSync ? ' (disabled by --no-sync)' : ''),
+    options.tunedSshd
+      ? '- sshd: started with glibc malloc settings (--tuned-sshd): ' +
+        Object.entries(sandboxServerEnv(options))
+          .map(([name, value]) => `${name}=${value}`)
+          .join(' ')
+      : "- sshd: stock (glibc's default malloc; --tuned-sshd gives it sshstream's ssh settings)",
     ...(missing.length ? [`- missing tools (their rows fail): ${missing.join(', ')}`] : []),
   ];
 }
@@ -132,7 +138,10 @@ async function bench(options: BenchOptions, argv: readonly string[]): Promise<nu
     const revision = await describeRevision();
     const cli = await snapshotCli(join(work, 'cli'));
     log(`starting the sandbox sshd; data in ${work}`);
-    sandbox = await startSandbox({ aliases: FAN_OUT_ALIASES });
+    sandbox = await startSandbox({
+      aliases: FAN_OUT_ALIASES,
+      serverEnv: sandboxServerEnv(options),
+    });
     const context: BenchContext = {
       options,
       host: sandbox.host,

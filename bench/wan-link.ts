@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSandbox, type Sandbox } from '../lib/sandbox/sandbox.js';
-import { q, sshFlags, type BenchContext } from './context.js';
+import { q, sandboxServerEnv, sshFlags, type BenchContext } from './context.js';
 import { runScript } from './measure.js';
 import type { LinkCounters } from './tun-devices.js';
 import { startTunLink, tunLinkProblem, type TunLink } from './tun-link.js';
@@ -83,7 +83,10 @@ async function tunWanLink(context: BenchContext): Promise<WanLink> {
   const link: TunLink = await startTunLink();
   let sandbox: Sandbox | undefined;
   try {
-    sandbox = await startSandbox({ sshdConfig: [`ListenAddress ${link.serverAddress}`] });
+    sandbox = await startSandbox({
+      sshdConfig: [`ListenAddress ${link.serverAddress}`],
+      serverEnv: sandboxServerEnv(context.options),
+    });
     const base = { ...context, config: sandbox.configPath, host: sandbox.host };
     const config = await wanConfig(base, 'wan-tun', [`  HostName ${link.serverAddress}`]);
     const wan = { ...base, config, host: WAN_HOST, scratch: sandbox.scratch };

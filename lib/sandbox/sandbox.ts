@@ -41,6 +41,11 @@ export interface SandboxOptions {
    * waiting on a stale lock, took 60 s per login); yes for a `user`, whose files the caller set up.
    */
   bashrc?: boolean;
+  /**
+   * Variables added to the server's environment (which its connections' processes inherit; the
+   * login sessions get sshd's own): a benchmark can give sshd glibc's malloc settings, say.
+   */
+  serverEnv?: Record<string, string>;
 }
 
 /** A running throwaway sshd on 127.0.0.1 and the ssh_config that reaches it. */
@@ -126,10 +131,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     assertPlainPath(dir);
     const scratch = await writeLoginFiles(dir, user, dropbear);
     const home = dropbear === undefined ? '' : await homeOf(user.name);
-    const started = await startServer(dir, async (port) =>
-      dropbear === undefined
-        ? sshdCommand(sshdPath, dir, port, options.sshdConfig ?? [], sshdMatch)
-        : dropbearCommand(dropbear, dir, port, home),
+    const started = await startServer(
+      dir,
+      async (port) =>
+        dropbear === undefined
+          ? sshdCommand(sshdPath, dir, port, options.sshdConfig ?? [], sshdMatch)
+          : dropbearCommand(dropbear, dir, port, home),
+      options.serverEnv,
     );
     sshd = started.sshd;
     const configPath = join(dir, 'ssh_config');

@@ -14,12 +14,16 @@ export interface Sshd {
 }
 
 /**
- * Spawns the server; its stderr is kept (the last 64 KiB). Unref'd so a forgotten sandbox never
- * holds the process open; the exit hook kills it instead.
+ * Spawns the server, with `env` added to ours; its stderr is kept (the last 64 KiB). Unref'd so
+ * a forgotten sandbox never holds the process open; the exit hook kills it instead.
  */
-export const launchServer = ({ command, args }: ServerCommand): Sshd => {
+export const launchServer = (
+  { command, args }: ServerCommand,
+  env: Record<string, string> = {},
+): Sshd => {
   const child = spawn(command, args, {
     stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...env },
   });
   let stderr = '';
   child.stderr?.setEncoding('utf8');

@@ -60,16 +60,17 @@ const waitUntilReady = async (sshd: Sshd, port: number, pidPath: string): Promis
 };
 
 /**
- * Starts the server on a free port and waits until it serves SSH there. Free ports can be taken
- * between probing and binding, so retry on "Address already in use".
+ * Starts the server (with `env` added to ours) on a free port and waits until it serves SSH
+ * there. Free ports can be taken between probing and binding, so retry on "Address already in use".
  */
 export const startServer = async (
   dir: string,
   commandFor: (port: number) => Promise<ServerCommand>,
+  env?: Record<string, string>,
 ): Promise<{ sshd: Sshd; port: number }> => {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
-    const server = launchServer(await commandFor(port));
+    const server = launchServer(await commandFor(port), env);
     try {
       await waitUntilReady(server, port, join(dir, 'sshd.pid'));
       return { sshd: server, port };

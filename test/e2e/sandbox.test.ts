@@ -95,6 +95,18 @@ test('logs in through the host alias and runs a command', async () => {
   }
 });
 
+// The bench gives sshd glibc's malloc settings this way (--tuned-sshd). What sshd serving a
+// connection has in its environment is hidden (its process title overwrites it), but it copies
+// TZ into every session's: an unusual TZ shows that serverEnv reached it.
+test('serverEnv reaches the sshd that serves each connection', async () => {
+  const sandbox = await startSandbox({ serverEnv: { TZ: 'XYZ+7' } });
+  try {
+    assert.equal(await ssh(sandbox, sandbox.host, 'echo "$TZ"'), 'XYZ+7\n');
+  } finally {
+    await sandbox.stop();
+  }
+});
+
 test('every alias reaches the same sshd', async () => {
   const sandbox = await startSandbox({ aliases: ['sandbox-b'] });
   try {
