@@ -3,7 +3,7 @@ import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
 import type { Compression } from '../../transforms/compress.js';
 import type { ControlConnection } from '../ssh/control-connection.js';
 import { debug } from '../util/debug.js';
-import { AUTO_MIN_BYTES, chooseStreams } from '../util/streams.js';
+import { AUTO_MIN_BYTES, chooseStreams, pushLaneCap } from '../util/streams.js';
 import type { ErrorContext } from '../util/errors.js';
 import type { Target } from '../ssh/target.js';
 import { AutoCompressDelivery } from './auto-compress.js';
@@ -48,7 +48,7 @@ export async function chooseDelivery(choice: DeliveryChoice): Promise<Delivery> 
     const requested = options.streams ?? 'auto';
     const rtt =
       requested === 'auto' && size >= AUTO_MIN_BYTES ? await roundTrip(control) : undefined;
-    const streams = chooseStreams(rtt, size, requested);
+    const streams = chooseStreams(rtt, size, requested, pushLaneCap());
     debug(
       `push: ${streams} channel(s)${rtt === undefined ? '' : `, round trip ${rtt.toFixed(1)} ms`}`,
     );

@@ -28,28 +28,36 @@ export const AUTO_MIN_BYTES = 2 * AUTO_MIN_RANGE;
  */
 const AUTO_MIN_RTT_MS = 30;
 
+/** The most lanes an automatic choice takes. */
+const AUTO_MAX_LANES = 8;
+
 /**
- * Lanes an automatic choice takes at most: each is an ssh process of its own encrypting on
- * this machine, and past about two per core they only contend (2 cores, 256 MiB at 100 ms:
- * push 9.9 s on 4 lanes, 12.3 s on 8).
+ * The most lanes an automatic push takes on a machine of `cores` cores: two per core. On the
+ * bench machine (2 cores, shared with the server) a stock sshd receiving 8 lanes spent so much
+ * CPU growing its buffers that 8 lanes lost to 4 (256 MiB at 100 ms: 12.3 s against 9.9 s);
+ * with that sshd tuned, 8 won (7.7 against 8.5 s; 1 GiB 15.4 against 21.1 s). A push keeps the
+ * cap until it is measured against a server on CPUs of its own. A pull needs none: the sending
+ * sshd does not grow its buffers so, and 8 lanes beat 4 with either sshd (1 GiB at 100 ms,
+ * tuned: 18.1 against 23.4 s; 256 MiB, stock: 9.0 against 9.7 s).
  */
-const autoMostLanes = (cores: number): number => Math.min(8, Math.max(2, 2 * cores));
+export const pushLaneCap = (cores: number = availableParallelism()): number =>
+  Math.min(AUTO_MAX_LANES, Math.max(2, 2 * cores));
 
 /**
  * How many channels to use for `bytes` at a round-trip time of `rttMs`: a requested count wins
  * (but no range is smaller than 1 MiB, the alignment of ranges); 'auto' keeps one below 30 ms
  * or for a file under 64 MiB, and otherwise takes a lane per 12.5 ms of round trip (50 ms: 4,
- * 100 ms: 8), at most two per core of this machine (`cores`) and 8, each carrying 32 MiB or more.
+ * 100 ms: 8), at most `cap` (a push: {@link pushLaneCap}), each carrying 32 MiB or more.
  */
 export function chooseStreams(
   rttMs: number | undefined,
   bytes: number,
   requested: Streams,
-  cores: number = availableParallelism(),
+  cap: number = AUTO_MAX_LANES,
 ): number {
   const most = (rangeBytes: number) => Math.max(1, Math.ceil(bytes / rangeBytes));
   if (requested !== 'auto') return Math.min(requested, most(MiB));
   if (rttMs === undefined || bytes < AUTO_MIN_BYTES || rttMs < AUTO_MIN_RTT_MS) return 1;
-  const wanted = Math.min(autoMostLanes(cores), Math.max(2, Math.round(rttMs / 12.5)));
+  const wanted = Math.min(cap, AUTO_MAX_LANES, Math.max(2, Math.round(rttMs / 12.5)));
   return Math.min(wanted, Math.floor(bytes / AUTO_MIN_RANGE));
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { missingSpans, parseLanded, planJobs } from '../../lib/push/ranges-plan.js';
-import { chooseStreams } from '../../lib/util/streams.js';
+import { chooseStreams, pushLaneCap } from '../../lib/util/streams.js';
 
 const MiB = 1 << 20;
 
@@ -91,9 +91,18 @@ describe('chooseStreams', () => {
     assert.equal(chooseStreams(100, 200 * MiB, 'auto', 8), 6);
   });
 
-  it('auto: at most two lanes per core of this machine', () => {
-    assert.equal(chooseStreams(100, 1 << 30, 'auto', 2), 4);
-    assert.equal(chooseStreams(100, 1 << 30, 'auto', 1), 2);
-    assert.equal(chooseStreams(50, 1 << 30, 'auto', 1), 2);
+  it('auto: a push takes at most two lanes per core of this machine', () => {
+    assert.equal(pushLaneCap(8), 8);
+    assert.equal(pushLaneCap(2), 4);
+    assert.equal(pushLaneCap(1), 2);
+    assert.equal(chooseStreams(100, 1 << 30, 'auto', pushLaneCap(2)), 4);
+    assert.equal(chooseStreams(100, 1 << 30, 'auto', pushLaneCap(1)), 2);
+    assert.equal(chooseStreams(50, 1 << 30, 'auto', pushLaneCap(1)), 2);
+    assert.equal(chooseStreams(100, 1 << 30, 'auto', pushLaneCap(64)), 8);
+  });
+
+  it('auto: a pull (no cap given) takes up to 8 lanes whatever the cores', () => {
+    assert.equal(chooseStreams(100, 1 << 30, 'auto'), 8);
+    assert.equal(chooseStreams(50, 1 << 30, 'auto'), 4);
   });
 });
