@@ -15,7 +15,7 @@ import { createInputHash } from './input-hash.js';
 import type { PushInternals, PushOptions } from './options.js';
 import { PipedDelivery } from './piped.js';
 import { RangesDelivery } from './ranges.js';
-import type { Span } from './ranges-plan.js';
+import { laneCount, missingSpans, planJobs, type Span } from './ranges-plan.js';
 
 /** What decides how a push's bytes travel, once the connection is up. */
 export interface DeliveryChoice {
@@ -34,6 +34,21 @@ export interface DeliveryChoice {
   /** The whole input is here already, and small enough to go inline. */
   small: boolean;
   events: DeliveryEvents;
+}
+
+/**
+ * The lanes of a push whose count is known before it connects: a file read by offset, a count
+ * the user gave (`auto` waits for the round trip), a connection of its own for each (not
+ * `--single-connection`), and nothing to resume (what landed is only known once connected).
+ * Their connections then open beside the master (ControlConnection.openExtras). Else 1.
+ */
+export function lanesBeforeConnecting(options: PushOptions, internals: PushInternals): number {
+  const { direct } = internals;
+  const requested = options.streams ?? 'auto';
+  if (!direct || requested === 'auto' || options.singleConnection || options.resume) return 1;
+  const size = fstatSync(direct.fd).size - direct.start;
+  const streams = chooseStreams(undefined, size, requested);
+  return laneCount(planJobs(missingSpans(size, []), streams), streams);
 }
 
 /**

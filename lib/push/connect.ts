@@ -8,7 +8,8 @@ import { modeArgument, type PushOptions } from './options.js';
 /**
  * Connects and authenticates, and starts the remote control script that owns the temporary
  * file; resolves once it is ready. `onConnected` runs as soon as ssh has authenticated, so a
- * data session can start while the control script still checks the destination.
+ * data session can start while the control script still checks the destination. `lanes`: a
+ * transfer in that many ranges, whose extra connections open at once (see lanesBeforeConnecting).
  */
 export function connectPush(
   target: Target,
@@ -16,6 +17,7 @@ export function connectPush(
   context: ErrorContext,
   signal: AbortSignal,
   onConnected: (control: ControlConnection) => void,
+  lanes = 1,
 ): Promise<ControlConnection> {
   return openControlConnection(
     {
@@ -34,6 +36,7 @@ export function connectPush(
       context,
       stallTimeout: stallTimeoutOf(options),
       signal,
+      lanes,
     },
     onConnected,
   );

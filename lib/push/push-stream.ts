@@ -11,7 +11,7 @@ import { stallError, stallTimeoutOf, type ProgressProbe } from '../util/stall-wa
 import type { Target } from '../ssh/target.js';
 import { commitPush } from './commit.js';
 import { connectPush } from './connect.js';
-import { chooseDelivery, startPushSession } from './choose-delivery.js';
+import { chooseDelivery, lanesBeforeConnecting, startPushSession } from './choose-delivery.js';
 import type { DataSession } from './data-session.js';
 import type { Delivery, DeliveryEvents } from './delivery.js';
 import { DeliveryWatch } from './delivery-watch.js';
@@ -107,7 +107,15 @@ export class PushStream extends OpeningWritable {
         this.session = startPushSession(where, options.compress);
       }
     };
-    const control = await connectPush(this.target, options, this.context, signal, startEarly);
+    const lanes = lanesBeforeConnecting(options, internals);
+    const control = await connectPush(
+      this.target,
+      options,
+      this.context,
+      signal,
+      startEarly,
+      lanes,
+    );
     this.control = control;
     if (this.destroyed) return; // cleanup (after this returns) closes the connection
     this.emit('connected');

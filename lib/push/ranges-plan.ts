@@ -52,3 +52,7 @@ export function planJobs(missing: readonly Span[], streams: number): Span[] {
   }
   return jobs;
 }
+
+/** Lanes that carry `jobs` on up to `streams`: no more than ranges (an idle lane costs a login). */
+export const laneCount = (jobs: readonly Span[], streams: number): number =>
+  Math.max(1, Math.min(streams, jobs.length));

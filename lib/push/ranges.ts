@@ -11,7 +11,7 @@ import { LocalIOError, VerificationError, type ErrorContext } from '../util/erro
 import { startDataSession, type DataSession } from './data-session.js';
 import type { Delivery, DeliveryEvents, LocalDigest } from './delivery.js';
 import { digestOfDirect, fileStamp, type DirectInput } from './direct-input.js';
-import { missingSpans, planJobs, type Span } from './ranges-plan.js';
+import { laneCount, missingSpans, planJobs, type Span } from './ranges-plan.js';
 import { killSsh } from '../ssh/process-tree.js';
 
 /** What a parallel push is asked to do. */
@@ -65,10 +65,11 @@ export class RangesDelivery implements Delivery {
     this.stamp = fileStamp(input.fd);
     const size = fstatSync(input.fd).size - input.start;
     const jobs = planJobs(missingSpans(size, landed), streams);
-    // No more lanes than ranges: a lane with nothing to carry would only cost a login.
-    const lanes = Math.max(1, Math.min(streams, jobs.length));
+    const lanes = laneCount(jobs, streams);
     debug(`push: ${jobs.length} ranges over ${lanes} lanes`);
-    this.extra = new ExtraConnections(control, Math.min(params.connections, lanes));
+    // Opened while the master logged in, for a count the user gave (lanesBeforeConnecting).
+    this.extra =
+      control.takeExtras() ?? new ExtraConnections(control, Math.min(params.connections, lanes));
     this.digest = digestOfDirect(input, algorithm, digestSource, () => this.stopped);
     this.digest.catch(() => {});
     this.work = runLanes('push', jobs, lanes, {

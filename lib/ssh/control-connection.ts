@@ -9,6 +9,7 @@ import type { ControlParts } from './control-parts.js';
 import { spawnRidingSession, type SessionOptions } from './riding-session.js';
 import { spawnExtraMaster } from './extra-master.js';
 import type { SshProcess } from './command.js';
+import { ExtraConnections } from './extra-connections.js';
 import { killSsh } from './process-tree.js';
 
 // How long we wait for the remote side to confirm an abort before giving up on it.
@@ -36,6 +37,10 @@ export class ControlConnection {
   private readonly sessions: SshProcess[] = [];
   // The remote copy of the script for sessions whose stdin is not a pipe (see saveScript).
   private savedScript: string | undefined;
+  // Set once endSessions or close has run: no new connection may start after that.
+  private ending = false;
+  // Connections opened beside the master while it logged in (openExtras), until taken.
+  private early: ExtraConnections | undefined;
 
   // The control script reads its commands once it has said `ready`; before that, head may still
   // be reading the script itself, in blocks, and would take a command with it (see
@@ -74,7 +79,30 @@ export class ControlConnection {
 
   /** Ends every session riding this connection, so the master can exit. */
   endSessions(): void {
+    this.ending = true;
     for (const session of this.sessions) killSsh(session);
+  }
+
+  /** False once the connection is ending: nothing new should start on it or beside it. */
+  get acceptsSessions(): boolean {
+    return !this.ending && this.alive;
+  }
+
+  /**
+   * Opens the connections of a transfer in `lanes` ranges now, beside a master that is still
+   * logging in (openControlConnection, for a count the user gave: it needs no measurement), so
+   * they log in at the same time instead of one login later. `loggedIn` resolves once the
+   * master has. The transfer takes them with {@link takeExtras}; close() ends them otherwise.
+   */
+  openExtras(lanes: number, loggedIn: Promise<void>): void {
+    this.early = new ExtraConnections(this, lanes, loggedIn);
+  }
+
+  /** The connections openExtras opened, once: the caller closes them from then on. */
+  takeExtras(): ExtraConnections | undefined {
+    const early = this.early;
+    this.early = undefined;
+    return early;
   }
 
   /**
@@ -167,6 +195,8 @@ export class ControlConnection {
 
   /** Ends the control session, waits for ssh to exit (killing it if it lingers) and cleans up. */
   async close(): Promise<SshExit> {
+    this.ending = true;
+    await this.takeExtras()?.close();
     this.parts.master.stdin?.end();
     const timer = cancellableDelay(ABORT_TIMEOUT_MS);
     const exit = await Promise.race([this.exited, timer.promise]);

@@ -14,6 +14,11 @@ export interface ControlParams {
   stallTimeout: number;
   /** Aborting kills the master, even while it connects or authenticates. */
   signal?: AbortSignal | undefined;
+  /**
+   * Lanes of a transfer in ranges known before connecting (a count the user gave): their
+   * connections open beside the master (see ControlConnection.openExtras). Default 1: none.
+   */
+  lanes?: number | undefined;
 }
 
 /** A spawned master and what its sessions need (see openControlConnection). */

@@ -17,15 +17,36 @@ import { killSsh } from './process-tree.js';
 export class ExtraConnections {
   private readonly masters: SshProcess[] = [];
   private readonly sockets: Promise<string | undefined>[];
+  private closed = false;
 
-  constructor(control: ControlConnection, lanes: number) {
+  /**
+   * `masterLoggedIn`, for connections opened while the master itself still logs in (see
+   * ControlConnection.openExtras): one that fails before then may have failed on what that
+   * login settles (a host key the user is asked to accept there), so it tries once more after.
+   */
+  constructor(
+    private readonly control: ControlConnection,
+    lanes: number,
+    masterLoggedIn?: Promise<void>,
+  ) {
     this.sockets = Array.from({ length: Math.max(0, lanes - 1) }, (_, index) =>
-      this.open(control, index + 1),
+      this.open(index + 1, masterLoggedIn),
     );
   }
 
-  private open(control: ControlConnection, lane: number): Promise<string | undefined> {
-    const { master, socket } = control.spawnExtraMaster(`lane-${lane}`);
+  private async open(lane: number, masterLoggedIn?: Promise<void>): Promise<string | undefined> {
+    let loggedIn = false;
+    void masterLoggedIn?.then(() => (loggedIn = true));
+    const socket = await this.attempt(`lane-${lane}`, lane);
+    if (socket !== undefined || masterLoggedIn === undefined || loggedIn) return socket;
+    await masterLoggedIn;
+    // A retry must not outlive the transfer: none once closing, or once the master has ended.
+    if (this.closed || !this.control.acceptsSessions) return undefined;
+    return this.attempt(`lane-${lane}-again`, lane);
+  }
+
+  private attempt(name: string, lane: number): Promise<string | undefined> {
+    const { master, socket } = this.control.spawnExtraMaster(name);
     this.masters.push(master);
     return new Promise((resolve) => {
       let up = false;
@@ -56,6 +77,7 @@ export class ExtraConnections {
 
   /** Ends every extra connection (their sessions have ended) and waits until they exit. */
   async close(): Promise<void> {
+    this.closed = true;
     for (const master of this.masters) {
       if (master.exitCode === null) killSsh(master);
     }

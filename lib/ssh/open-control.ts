@@ -88,17 +88,27 @@ export async function openControlConnection(
     sessionArgs,
     ridesUserMaster: shared,
   });
+  let loggedIn = () => {};
+  const masterLoggedIn = new Promise<void>((resolve) => (loggedIn = resolve));
+  const connected = () => {
+    loggedIn();
+    onConnected?.(connection);
+  };
+  const lanes = params.lanes ?? 1;
+  if (lanes > 1) connection.openExtras(lanes, masterLoggedIn);
   // The user's master has authenticated already: sessions can ride it at once.
-  if (shared) onConnected?.(connection);
+  if (shared) connected();
   const watching =
-    onConnected && !shared
-      ? watchSocket(controlSocket(dir), exited, () => onConnected(connection))
+    (onConnected || lanes > 1) && !shared
+      ? watchSocket(controlSocket(dir), exited, connected)
       : undefined;
   const ready = await stdout.next(['ready']);
   watching?.stop();
+  if (ready) loggedIn();
   if (!ready) {
     // Sessions already riding the connection keep the master alive: end them first.
     connection.endSessions();
+    await connection.takeExtras()?.close();
     const exit = await exited;
     await rm(dir, { recursive: true, force: true });
     if (params.signal?.aborted) throw abortErrorFor(params.signal, params.context);

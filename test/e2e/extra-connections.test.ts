@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -134,11 +134,12 @@ describe('streams on connections of their own (real sshd)', () => {
 
   it('a connection that never finishes logging in does not hold up the transfer', async () => {
     const dir = await fresh();
-    // The first connection goes through; every later one hangs before the server's banner.
+    // The first connection goes through; every lane's own (its ssh names a lane's socket, and
+    // may start before the first has logged in) hangs before the server's banner.
     const proxy = await writeScript(
       dir,
       'proxy',
-      `if mkdir '${dir}/first' 2>/dev/null; then exec '${process.execPath}' '${LINK_PROXY}' "$@"; fi\nexec '${process.execPath}' -e 'setTimeout(() => {}, 600000)' '${dir}'\n`,
+      `case "$(tr '\\0' ' ' < /proc/$PPID/cmdline)" in *ControlPath=*/lane-*) ;; *) exec '${process.execPath}' '${LINK_PROXY}' "$@" ;; esac\nexec '${process.execPath}' -e 'setTimeout(() => {}, 600000)' '${dir}'\n`,
     );
     const config = join(dir, 'ssh_config');
     const text = await readFile(sandbox.current.configPath, 'utf8');
@@ -155,7 +156,6 @@ describe('streams on connections of their own (real sshd)', () => {
     const push = await settled(run, undefined, 30_000).finally(() => handle.close());
     assert.equal(push.code, 0, push.stderr);
     assert.ok((await readFile(join(dir, 'out'))).equals(data));
-    await rm(join(dir, 'first'), { recursive: true });
     const pullRun = startCli(['pull', '-F', config, '--streams', '3', target, join(dir, 'back')]);
     const pull = await settled(pullRun, undefined, 30_000);
     assert.equal(pull.code, 0, pull.stderr);
@@ -168,6 +168,61 @@ describe('streams on connections of their own (real sshd)', () => {
         .filter((line) => line.includes('setTimeout') && line.includes(dir));
     await waitFor(() => hanging().length === 0, 5000).catch(() => {});
     assert.deepEqual(hanging(), [], 'ProxyCommands left running');
+  });
+
+  // With a count given, the lanes' connections log in beside the first, not one login after
+  // it: here the first connection's ssh starts only once both lanes' have started.
+  it('--streams 3: the lanes connect while the first connection still logs in', async () => {
+    const dir = await fresh();
+    const log = join(dir, 'ssh.log');
+    const wrapper = await writeScript(
+      dir,
+      'ssh',
+      `echo "$*" >> '${log}'\n` +
+        `case "$*" in *ControlPath=*/lane-*) ;; *ControlMaster=yes*)\n` +
+        `  i=0; while [ "$(grep -c 'ControlPath=.*/lane-' '${log}')" -lt 2 ]; do\n` +
+        `    i=$((i + 1)); [ "$i" -le 100 ] || { echo waited-out >> '${log}'; break; }; sleep 0.1\n` +
+        `  done ;;\nesac\nexec ssh "$@"\n`,
+    );
+    const data = randomBytes(6 * MiB + 7);
+    await writeFile(join(dir, 'input'), data);
+    const target = `${sandbox.current.host}:${dir}/out`;
+    const args = ['push', '-F', sandbox.current.configPath, '--ssh', wrapper, '--streams', '3'];
+    const push = await run([...args, target], join(dir, 'input'));
+    assert.equal(push.result.code, 0, push.result.stderr);
+    assert.ok((await readFile(join(dir, 'out'))).equals(data));
+    assert.equal(push.logins, 3);
+    assert.doesNotMatch(await readFile(log, 'utf8'), /waited-out/);
+    assert.deepEqual(laneMasters(), []);
+  });
+
+  // A lane's connection that fails before the first has logged in (say, on a host key the
+  // user is asked to accept there) tries once more after it: here each lane's first try fails.
+  it('a lane whose connection fails before the first logs in tries again after it', async () => {
+    const dir = await fresh();
+    const log = join(dir, 'ssh.log');
+    const wrapper = await writeScript(
+      dir,
+      'ssh',
+      `echo "$*" >> '${log}'\n` +
+        `case "$*" in *ControlPath=*/lane-[0-9]\\ *) echo refused >> '${log}'; exit 255 ;;\n` +
+        `*ControlPath=*/lane-*) ;; *ControlMaster=yes*)\n` +
+        `  i=0; while [ "$(grep -c '^refused' '${log}')" -lt 2 ] && [ "$i" -le 100 ]; do\n` +
+        `    i=$((i + 1)); sleep 0.1; done ;;\nesac\nexec ssh "$@"\n`,
+    );
+    const data = randomBytes(6 * MiB + 7);
+    await writeFile(join(dir, 'input'), data);
+    const target = `${sandbox.current.host}:${dir}/out`;
+    const args = ['push', '-F', sandbox.current.configPath, '--ssh', wrapper, '--streams', '3'];
+    const push = await run([...args, target], join(dir, 'input'));
+    assert.equal(push.result.code, 0, push.result.stderr);
+    assert.ok((await readFile(join(dir, 'out'))).equals(data));
+    const lines = (await readFile(log, 'utf8')).split('\n');
+    assert.equal(lines.filter((line) => line === 'refused').length, 2);
+    const again = /ControlMaster=yes -o ControlPath=\S*\/lane-\d-again /;
+    assert.equal(lines.filter((line) => again.test(line)).length, 2);
+    assert.equal(push.logins, 3);
+    assert.deepEqual(laneMasters(), []);
   });
 
   it('a key that needs its passphrase: asked once, the streams ride the first connection', async () => {
