@@ -30,6 +30,8 @@ export interface BenchOptions {
   wanSize: number;
   /** Round-trip times of the wan rows, in ms (0: the link's ceiling, tun link only). */
   wanRtts: number[];
+  /** Only the wan rows whose label contains one of these (scp's rows always run); empty: all. */
+  wanRows: string[];
   /** Size of the transfers whose CPU-seconds are counted (cpu suite). */
   cpuSize: number;
   /** Transfers per method in the small-transfer latency test. */
@@ -60,6 +62,9 @@ export const USAGE = `usage: node dist/bench/run.js [options]   (or: npm run ben
   --wan-size S        size moved through the 20/50/100 ms RTT delay link (default 100M)
   --wan-rtts LIST     round-trip times of the wan rows in ms, even numbers (default
                       0,20,50,100; 0 is the link's own ceiling, tun link only)
+  --wan-rows LIST     only the wan rows whose label contains one of these comma-separated
+                      texts, e.g. 'push --streams 8,pull --streams auto' (scp's rows, the
+                      ratios' yardstick, always run)
   --cpu-size S        size of the transfers whose CPU-seconds are counted (default 1G)
   --latency-runs N    1 KiB transfers per method in the latency test (default 20)
   --link RATE         root only: run sshd and all clients in a private network namespace
@@ -145,6 +150,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | undefine
         'fanout-size': { type: 'string' },
         'wan-size': { type: 'string' },
         'wan-rtts': { type: 'string' },
+        'wan-rows': { type: 'string' },
         'cpu-size': { type: 'string' },
         'latency-runs': { type: 'string' },
         link: { type: 'string' },
@@ -184,6 +190,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | undefine
     fanOutSize: values['fanout-size'] ? parseSize(values['fanout-size']) : Math.min(...sizes),
     wanSize: parseSize(values['wan-size'] ?? (quick ? '16M' : '100M')),
     wanRtts: parseRtts(values['wan-rtts'] ?? '0,20,50,100'),
+    wanRows: (values['wan-rows'] ?? '').split(',').filter((text) => text !== ''),
     cpuSize: parseSize(values['cpu-size'] ?? (quick ? '32M' : '1G')),
     latencyRuns: values['latency-runs']
       ? positiveInteger('--latency-runs', values['latency-runs'])

@@ -62,6 +62,14 @@ function groupNote(rtt: string, before?: LinkCounters, after?: LinkCounters): st
  * then a push through a stalled link.
  * Ratios are speed against scp in the same RTT (2.00x = twice as fast as scp).
  */
+// --wan-rows: a row runs when no texts are given, when its label contains one, or when it is
+// scp's (the yardstick of the ratio column).
+const chosen = (texts: readonly string[], label: string): boolean =>
+  texts.length === 0 ||
+  label === 'scp' ||
+  label === 'pull: scp' ||
+  texts.some((text) => label.includes(text));
+
 export async function runWan(context: BenchContext): Promise<SuiteResult> {
   const size = context.options.wanSize;
   const file = await makeRandomFile(context.work, size);
@@ -73,10 +81,9 @@ export async function runWan(context: BenchContext): Promise<SuiteResult> {
     const rtts = context.options.wanRtts.filter((rtt) => rtt > 0 || link.tun);
     for (const delayMs of rtts.map((rtt) => rtt / 2)) {
       const { context: wan, wrap } = await link.at(delayMs);
-      const cases = (delayMs === 0 ? ceilingCases : wanCases)(wan, file, size).map((test) => ({
-        ...test,
-        script: wrap(test.script),
-      }));
+      const cases = (delayMs === 0 ? ceilingCases : wanCases)(wan, file, size)
+        .filter((test) => chosen(context.options.wanRows, test.label))
+        .map((test) => ({ ...test, script: wrap(test.script) }));
       const rtt = `${2 * delayMs} ms`;
       const before = link.counters?.();
       const samples = await runRounds(wan, `wan ${rtt}`, cases, context.options.rounds);
