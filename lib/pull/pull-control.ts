@@ -41,6 +41,8 @@ export async function openPullControl(
     context,
     stallTimeout: stallTimeoutOf(options),
     signal: options.signal,
+    // A count the user gave: its lanes' connections log in beside this one (openExtras).
+    lanes: typeof options.streams === 'number' && !options.singleConnection ? options.streams : 1,
   });
   try {
     const [sizeText = '', stamp = ''] = connection.ready.fields;

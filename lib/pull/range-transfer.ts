@@ -85,7 +85,10 @@ export async function transferRanges(
   if (signal?.aborted) onAbort();
   let changed = false;
   const running = Math.min(lanes, missing.length);
-  const extra = new ExtraConnections(connection, options.singleConnection ? 1 : running);
+  // Opened while the master logged in, for a count the user gave (openPullControl).
+  const extra =
+    connection.takeExtras() ??
+    new ExtraConnections(connection, options.singleConnection ? 1 : running);
   // A range the server refused a session (sshd MaxSessions) before a byte of it came goes to
   // another lane; any other failure ends every session.
   const carry = async (task: RangeTask, socket: string | undefined): Promise<Error | undefined> => {

@@ -171,11 +171,10 @@ describe('streams on connections of their own (real sshd)', () => {
   });
 
   // With a count given, the lanes' connections log in beside the first, not one login after
-  // it: here the first connection's ssh starts only once both lanes' have started.
-  it('--streams 3: the lanes connect while the first connection still logs in', async () => {
-    const dir = await fresh();
-    const log = join(dir, 'ssh.log');
-    const wrapper = await writeScript(
+  // it. An ssh wrapper that starts the first connection's ssh only once two lanes' have started,
+  // or after 10 s ("waited-out" in its log).
+  const holdingFirst = (dir: string, log: string): Promise<string> =>
+    writeScript(
       dir,
       'ssh',
       `echo "$*" >> '${log}'\n` +
@@ -184,6 +183,27 @@ describe('streams on connections of their own (real sshd)', () => {
         `    i=$((i + 1)); [ "$i" -le 100 ] || { echo waited-out >> '${log}'; break; }; sleep 0.1\n` +
         `  done ;;\nesac\nexec ssh "$@"\n`,
     );
+
+  it('pull --streams 3: the lanes connect while the first connection still logs in', async () => {
+    const dir = await fresh();
+    const data = randomBytes(6 * MiB + 7);
+    await writeFile(join(dir, 'file'), data);
+    const log = join(dir, 'ssh.log');
+    const wrapper = await holdingFirst(dir, log);
+    const source = `${sandbox.current.host}:${dir}/file`;
+    const args = ['pull', '-F', sandbox.current.configPath, '--ssh', wrapper, '--streams', '3'];
+    const pull = await run([...args, source, join(dir, 'back')]);
+    assert.equal(pull.result.code, 0, pull.result.stderr);
+    assert.ok((await readFile(join(dir, 'back'))).equals(data));
+    assert.equal(pull.logins, 3);
+    assert.doesNotMatch(await readFile(log, 'utf8'), /waited-out/);
+    assert.deepEqual(laneMasters(), []);
+  });
+
+  it('push --streams 3: the lanes connect while the first connection still logs in', async () => {
+    const dir = await fresh();
+    const log = join(dir, 'ssh.log');
+    const wrapper = await holdingFirst(dir, log);
     const data = randomBytes(6 * MiB + 7);
     await writeFile(join(dir, 'input'), data);
     const target = `${sandbox.current.host}:${dir}/out`;
