@@ -30,7 +30,7 @@ export interface BenchOptions {
   wanSize: number;
   /** Round-trip times of the wan rows, in ms (0: the link's ceiling, tun link only). */
   wanRtts: number[];
-  /** Only the wan rows whose label contains one of these (scp's rows always run); empty: all. */
+  /** Only the wan rows whose label matches one of these globs (scp's rows always run); empty: all. */
   wanRows: string[];
   /** Size of the transfers whose CPU-seconds are counted (cpu suite). */
   cpuSize: number;
@@ -62,9 +62,9 @@ export const USAGE = `usage: node dist/bench/run.js [options]   (or: npm run ben
   --wan-size S        size moved through the 20/50/100 ms RTT delay link (default 100M)
   --wan-rtts LIST     round-trip times of the wan rows in ms, even numbers (default
                       0,20,50,100; 0 is the link's own ceiling, tun link only)
-  --wan-rows LIST     only the wan rows whose label contains one of these comma-separated
-                      texts, e.g. 'push --streams 8,pull --streams auto' (scp's rows, the
-                      ratios' yardstick, always run)
+  --wan-rows LIST     only the wan rows whose label matches one of these comma-separated
+                      patterns (* matches anything), e.g. 'sshstream push,*--streams 8*'
+                      (scp's rows, the ratios' yardstick, always run)
   --cpu-size S        size of the transfers whose CPU-seconds are counted (default 1G)
   --latency-runs N    1 KiB transfers per method in the latency test (default 20)
   --link RATE         root only: run sshd and all clients in a private network namespace

@@ -62,13 +62,21 @@ function groupNote(rtt: string, before?: LinkCounters, after?: LinkCounters): st
  * then a push through a stalled link.
  * Ratios are speed against scp in the same RTT (2.00x = twice as fast as scp).
  */
-// --wan-rows: a row runs when no texts are given, when its label contains one, or when it is
-// scp's (the yardstick of the ratio column).
-const chosen = (texts: readonly string[], label: string): boolean =>
-  texts.length === 0 ||
+// --wan-rows: a row runs when no patterns are given, when its label matches one (`*` matches
+// anything), or when it is scp's (the yardstick of the ratio column).
+const chosen = (patterns: readonly string[], label: string): boolean =>
+  patterns.length === 0 ||
   label === 'scp' ||
   label === 'pull: scp' ||
-  texts.some((text) => label.includes(text));
+  patterns.some((pattern) => globMatches(pattern, label));
+
+const globMatches = (pattern: string, text: string): boolean =>
+  new RegExp(
+    `^${pattern
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  ).test(text);
 
 export async function runWan(context: BenchContext): Promise<SuiteResult> {
   const size = context.options.wanSize;
