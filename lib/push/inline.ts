@@ -6,7 +6,8 @@ import { writeWithBackpressure, type InputHash } from './input-hash.js';
 /**
  * A small input that was complete by the time the connection was up (see INLINE_LIMIT) goes on
  * the control session itself: the control script appends it to the temporary file (with the
- * shell's own printf) and checks its size; the commit then hashes the file on disk. No second session to start.
+ * shell's own printf) and checks its size; the commit then hashes the file on disk. No second
+ * session to start.
  */
 export class InlineDelivery implements Delivery {
   readonly compress = undefined;
