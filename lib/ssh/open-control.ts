@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { abortErrorFor } from '../util/abort.js';
 import { debug } from '../util/debug.js';
+import { createDeferred } from '../util/deferred.js';
 import { fastCipherOptions } from './cipher.js';
 import { keepAliveOptions } from './keep-alive.js';
 import { sessionOptions } from './session-options.js';
@@ -88,14 +89,13 @@ export async function openControlConnection(
     sessionArgs,
     ridesUserMaster: shared,
   });
-  let loggedIn = () => {};
-  const masterLoggedIn = new Promise<void>((resolve) => (loggedIn = resolve));
+  const loggedIn = createDeferred<void>();
   const connected = () => {
-    loggedIn();
+    loggedIn.resolve();
     onConnected?.(connection);
   };
   const lanes = params.lanes ?? 1;
-  if (lanes > 1) connection.openExtras(lanes, masterLoggedIn);
+  if (lanes > 1) connection.openExtras(lanes, loggedIn.promise);
   // The user's master has authenticated already: sessions can ride it at once.
   if (shared) connected();
   const watching =
@@ -104,7 +104,7 @@ export async function openControlConnection(
       : undefined;
   const ready = await stdout.next(['ready']);
   watching?.stop();
-  if (ready) loggedIn();
+  if (ready) loggedIn.resolve();
   if (!ready) {
     // Sessions already riding the connection keep the master alive: end them first.
     connection.endSessions();

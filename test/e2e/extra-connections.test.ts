@@ -171,10 +171,13 @@ describe('streams on connections of their own (real sshd)', () => {
   });
 
   // With a count given, the lanes' connections log in beside the first, not one login after
-  // it. An ssh wrapper that starts the first connection's ssh only once two lanes' have started,
-  // or after 10 s ("waited-out" in its log).
-  const holdingFirst = (dir: string, log: string): Promise<string> =>
-    writeScript(
+  // it. Runs `pull` or `push` of 6 MiB with --streams 3 through an ssh wrapper that starts the
+  // first connection's ssh only once two lanes' have started, or after 10 s ("waited-out" in
+  // its log): the file must land on 3 logins, and no wait have run out.
+  async function transferHoldingFirst(operation: 'push' | 'pull'): Promise<void> {
+    const dir = await fresh();
+    const log = join(dir, 'ssh.log');
+    const wrapper = await writeScript(
       dir,
       'ssh',
       `echo "$*" >> '${log}'\n` +
@@ -183,38 +186,28 @@ describe('streams on connections of their own (real sshd)', () => {
         `    i=$((i + 1)); [ "$i" -le 100 ] || { echo waited-out >> '${log}'; break; }; sleep 0.1\n` +
         `  done ;;\nesac\nexec ssh "$@"\n`,
     );
-
-  it('pull --streams 3: the lanes connect while the first connection still logs in', async () => {
-    const dir = await fresh();
     const data = randomBytes(6 * MiB + 7);
-    await writeFile(join(dir, 'file'), data);
-    const log = join(dir, 'ssh.log');
-    const wrapper = await holdingFirst(dir, log);
-    const source = `${sandbox.current.host}:${dir}/file`;
-    const args = ['pull', '-F', sandbox.current.configPath, '--ssh', wrapper, '--streams', '3'];
-    const pull = await run([...args, source, join(dir, 'back')]);
-    assert.equal(pull.result.code, 0, pull.result.stderr);
-    assert.ok((await readFile(join(dir, 'back'))).equals(data));
-    assert.equal(pull.logins, 3);
+    await writeFile(join(dir, 'local'), data);
+    const remote = `${sandbox.current.host}:${dir}/remote`;
+    if (operation === 'pull') await writeFile(join(dir, 'remote'), data);
+    const args = [operation, '-F', sandbox.current.configPath, '--ssh', wrapper, '--streams', '3'];
+    const landed = join(dir, operation === 'push' ? 'remote' : 'back');
+    const transfer =
+      operation === 'push'
+        ? await run([...args, remote], join(dir, 'local'))
+        : await run([...args, remote, landed]);
+    assert.equal(transfer.result.code, 0, transfer.result.stderr);
+    assert.ok((await readFile(landed)).equals(data));
+    assert.equal(transfer.logins, 3);
     assert.doesNotMatch(await readFile(log, 'utf8'), /waited-out/);
     assert.deepEqual(laneMasters(), []);
-  });
+  }
 
-  it('push --streams 3: the lanes connect while the first connection still logs in', async () => {
-    const dir = await fresh();
-    const log = join(dir, 'ssh.log');
-    const wrapper = await holdingFirst(dir, log);
-    const data = randomBytes(6 * MiB + 7);
-    await writeFile(join(dir, 'input'), data);
-    const target = `${sandbox.current.host}:${dir}/out`;
-    const args = ['push', '-F', sandbox.current.configPath, '--ssh', wrapper, '--streams', '3'];
-    const push = await run([...args, target], join(dir, 'input'));
-    assert.equal(push.result.code, 0, push.result.stderr);
-    assert.ok((await readFile(join(dir, 'out'))).equals(data));
-    assert.equal(push.logins, 3);
-    assert.doesNotMatch(await readFile(log, 'utf8'), /waited-out/);
-    assert.deepEqual(laneMasters(), []);
-  });
+  it('pull --streams 3: the lanes connect while the first connection still logs in', () =>
+    transferHoldingFirst('pull'));
+
+  it('push --streams 3: the lanes connect while the first connection still logs in', () =>
+    transferHoldingFirst('push'));
 
   // A lane's connection that fails before the first has logged in (say, on a host key the
   // user is asked to accept there) tries once more after it: here each lane's first try fails.
