@@ -170,21 +170,30 @@ describe('streams on connections of their own (real sshd)', () => {
     assert.deepEqual(hanging(), [], 'ProxyCommands left running');
   });
 
+  // An ssh wrapper that logs each invocation's arguments to its log, runs the `case` branches
+  // `cases(log)` gives on them, then the real ssh.
+  async function sshWrapper(
+    dir: string,
+    cases: (log: string) => string,
+  ): Promise<{ wrapper: string; log: string }> {
+    const log = join(dir, 'ssh.log');
+    const body = `echo "$*" >> '${log}'\ncase "$*" in ${cases(log)}\nesac\nexec ssh "$@"\n`;
+    return { wrapper: await writeScript(dir, 'ssh', body), log };
+  }
+
   // With a count given, the lanes' connections log in beside the first, not one login after
   // it. Runs `pull` or `push` of 6 MiB with --streams 3 through an ssh wrapper that starts the
   // first connection's ssh only once two lanes' have started, or after 10 s ("waited-out" in
   // its log): the file must land on 3 logins, and no wait have run out.
   async function transferHoldingFirst(operation: 'push' | 'pull'): Promise<void> {
     const dir = await fresh();
-    const log = join(dir, 'ssh.log');
-    const wrapper = await writeScript(
+    const { wrapper, log } = await sshWrapper(
       dir,
-      'ssh',
-      `echo "$*" >> '${log}'\n` +
-        `case "$*" in *ControlPath=*/lane-*) ;; *ControlMaster=yes*)\n` +
+      (log) =>
+        `*ControlPath=*/lane-*) ;; *ControlMaster=yes*)\n` +
         `  i=0; while [ "$(grep -c 'ControlPath=.*/lane-' '${log}')" -lt 2 ]; do\n` +
         `    i=$((i + 1)); [ "$i" -le 100 ] || { echo waited-out >> '${log}'; break; }; sleep 0.1\n` +
-        `  done ;;\nesac\nexec ssh "$@"\n`,
+        `  done ;;`,
     );
     const data = randomBytes(6 * MiB + 7);
     await writeFile(join(dir, 'local'), data);
@@ -213,15 +222,13 @@ describe('streams on connections of their own (real sshd)', () => {
   // user is asked to accept there) tries once more after it: here each lane's first try fails.
   it('a lane whose connection fails before the first logs in tries again after it', async () => {
     const dir = await fresh();
-    const log = join(dir, 'ssh.log');
-    const wrapper = await writeScript(
+    const { wrapper, log } = await sshWrapper(
       dir,
-      'ssh',
-      `echo "$*" >> '${log}'\n` +
-        `case "$*" in *ControlPath=*/lane-[0-9]\\ *) echo refused >> '${log}'; exit 255 ;;\n` +
+      (log) =>
+        `*ControlPath=*/lane-[0-9]\\ *) echo refused >> '${log}'; exit 255 ;;\n` +
         `*ControlPath=*/lane-*) ;; *ControlMaster=yes*)\n` +
         `  i=0; while [ "$(grep -c '^refused' '${log}')" -lt 2 ] && [ "$i" -le 100 ]; do\n` +
-        `    i=$((i + 1)); sleep 0.1; done ;;\nesac\nexec ssh "$@"\n`,
+        `    i=$((i + 1)); sleep 0.1; done ;;`,
     );
     const data = randomBytes(6 * MiB + 7);
     await writeFile(join(dir, 'input'), data);
