@@ -23,17 +23,23 @@ export interface PullControl {
 
 /**
  * Connects (one authentication), starts the remote pull-control script for `source` (it fails
- * like a pull would: no such file, a directory, permission denied) and, with `timeRoundTrip`
- * (by default where `streams` is 'auto': what chooses the lanes), times one round trip for a
- * regular file big enough for more than one lane.
+ * like a pull would: no such file, a directory, permission denied) and, for a pull that may
+ * travel in several lanes (`inLanes`), times one round trip for a regular file big enough for
+ * more than one where `streams` is 'auto' (what chooses the lanes), or opens the connections
+ * of the count given, once this one has logged in (see ControlParams.lanesAfterLogin).
  */
 export async function openPullControl(
   source: Target,
   options: PullOptions,
   algorithm: ChecksumAlgorithm,
   context: ErrorContext,
-  timeRoundTrip = (options.streams ?? 'auto') === 'auto',
+  inLanes = true,
 ): Promise<PullControl> {
+  const timeRoundTrip = inLanes && (options.streams ?? 'auto') === 'auto';
+  const lanes =
+    inLanes && typeof options.streams === 'number' && !options.singleConnection
+      ? options.streams
+      : 1;
   const connection = await openControlConnection({
     destination: source,
     ssh: options,
@@ -41,8 +47,8 @@ export async function openPullControl(
     context,
     stallTimeout: stallTimeoutOf(options),
     signal: options.signal,
-    // A count the user gave: its lanes' connections log in beside this one (openExtras).
-    lanes: typeof options.streams === 'number' && !options.singleConnection ? options.streams : 1,
+    lanes,
+    lanesAfterLogin: true,
   });
   try {
     const [sizeText = '', stamp = ''] = connection.ready.fields;

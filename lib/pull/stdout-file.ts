@@ -71,6 +71,7 @@ export async function pullToStdoutFile(
   const target = parseTarget(source, 'pull');
   const context = { operation: 'pull', target: target.display };
   const algorithm = options.checksum ?? 'md5';
+  // One lane: what lands in stdout's file is one range (no connections, no round trip timed).
   const control = await openPullControl(target, options, algorithm, context, false);
   try {
     if (landsDirectly(control, 1)) {

@@ -41,6 +41,8 @@ export class ControlConnection {
   private ending = false;
   // Connections opened beside the master while it logged in (openExtras), until taken.
   private early: ExtraConnections | undefined;
+  // Their closing, once dropExtras ended them early.
+  private dropped: Promise<void> | undefined;
 
   // The control script reads its commands once it has said `ready`; before that, head may still
   // be reading the script itself, in blocks, and would take a command with it (see
@@ -94,7 +96,7 @@ export class ControlConnection {
    * they log in at the same time instead of one login later. `loggedIn` resolves once the
    * master has. The transfer takes them with {@link takeExtras}; close() ends them otherwise.
    */
-  openExtras(lanes: number, loggedIn: Promise<void>): void {
+  openExtras(lanes: number, loggedIn?: Promise<void>): void {
     this.early = new ExtraConnections(this, lanes, loggedIn);
   }
 
@@ -103,6 +105,15 @@ export class ControlConnection {
     const early = this.early;
     this.early = undefined;
     return early;
+  }
+
+  /**
+   * Ends the connections openExtras opened, at once (most are still logging in): the transfer
+   * turned out to need none. close() waits until they have exited.
+   */
+  dropExtras(): void {
+    const early = this.takeExtras();
+    if (early) this.dropped = early.close();
   }
 
   /**
@@ -197,6 +208,7 @@ export class ControlConnection {
   async close(): Promise<SshExit> {
     this.ending = true;
     await this.takeExtras()?.close();
+    await this.dropped;
     this.parts.master.stdin?.end();
     const timer = cancellableDelay(ABORT_TIMEOUT_MS);
     const exit = await Promise.race([this.exited, timer.promise]);

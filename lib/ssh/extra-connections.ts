@@ -53,7 +53,9 @@ export class ExtraConnections {
       const exited = master.then((exit) => {
         if (up) return;
         debug(
-          `lane ${lane}: rides the master (no connection of its own: ssh exit ${exit.exitCode})`,
+          this.closed
+            ? `lane ${lane}: ended unused`
+            : `lane ${lane}: rides the master (no connection of its own: ssh exit ${exit.exitCode})`,
         );
         resolve(undefined);
       });

@@ -90,12 +90,18 @@ export async function openControlConnection(
     ridesUserMaster: shared,
   });
   const loggedIn = createDeferred<void>();
+  const lanes = params.lanes ?? 1;
+  let extrasOpened = false;
+  const openExtras = (masterLoggedIn?: Promise<void>) => {
+    if (lanes > 1 && !extrasOpened) connection.openExtras(lanes, masterLoggedIn);
+    extrasOpened = true;
+  };
   const connected = () => {
     loggedIn.resolve();
+    if (params.lanesAfterLogin) openExtras();
     onConnected?.(connection);
   };
-  const lanes = params.lanes ?? 1;
-  if (lanes > 1) connection.openExtras(lanes, loggedIn.promise);
+  if (!params.lanesAfterLogin) openExtras(loggedIn.promise);
   // The user's master has authenticated already: sessions can ride it at once.
   if (shared) connected();
   const watching =
@@ -104,7 +110,11 @@ export async function openControlConnection(
       : undefined;
   const ready = await stdout.next(['ready']);
   watching?.stop();
-  if (ready) loggedIn.resolve();
+  if (ready) {
+    loggedIn.resolve();
+    // The socket may have been seen only after the script said ready, or not at all.
+    if (params.lanesAfterLogin) openExtras();
+  }
   if (!ready) {
     // Sessions already riding the connection keep the master alive: end them first.
     connection.endSessions();

@@ -212,8 +212,62 @@ describe('streams on connections of their own (real sshd)', () => {
     assert.deepEqual(laneMasters(), []);
   }
 
-  it('pull --streams 3: the lanes connect while the first connection still logs in', () =>
-    transferHoldingFirst('pull'));
+  // A pull learns the file's size only once connected, so its lanes' connections start when the
+  // first has logged in (its socket exists), not beside it: a small file's logins do not race
+  // its own. Each lane's ssh logs whether the first connection's socket was there at its start.
+  it('pull --streams 3: the lanes connect once the first connection has logged in', async () => {
+    const dir = await fresh();
+    const { wrapper, log } = await sshWrapper(
+      dir,
+      (log) =>
+        `*ControlMaster=yes*ControlPath=*/lane-*)\n` +
+        `  for a do case $a in ControlPath=*) socket=\${a#ControlPath=} ;; esac; done\n` +
+        `  if [ -S "\${socket%/*}/control" ]; then echo after-login; else echo early; fi >> '${log}' ;;`,
+    );
+    const data = randomBytes(6 * MiB + 7);
+    await writeFile(join(dir, 'remote'), data);
+    const remote = `${sandbox.current.host}:${dir}/remote`;
+    const args = ['pull', '-F', sandbox.current.configPath, '--ssh', wrapper, '--streams', '3'];
+    const pull = await run([...args, remote, join(dir, 'back')]);
+    assert.equal(pull.result.code, 0, pull.result.stderr);
+    assert.ok((await readFile(join(dir, 'back'))).equals(data));
+    const lines = (await readFile(log, 'utf8')).split('\n');
+    assert.deepEqual(
+      lines.filter((line) => line === 'early' || line === 'after-login'),
+      ['after-login', 'after-login'],
+    );
+    assert.equal(pull.logins, 3);
+    assert.deepEqual(laneMasters(), []);
+  });
+
+  // The lanes' connections of a pull that needs no second lane end as soon as it knows: here
+  // the source is a FIFO (no size, so one stream), whose pull waits for a writer meanwhile.
+  it('pull --streams 3 of a file too small for lanes ends their connections at once', async () => {
+    const dir = await fresh();
+    const { wrapper, log } = await sshWrapper(dir, () => '');
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const args = ['pull', '-F', sandbox.current.configPath, '--ssh', wrapper, '--streams', '3'];
+    const pulling = startCli([...args, `${sandbox.current.host}:${fifo}`, join(dir, 'back')]);
+    const lanesStarted = async () =>
+      (await readFile(log, 'utf8').catch(() => '')).match(/ControlPath=\S*\/lane-/g)?.length === 2;
+    let checked = false;
+    try {
+      await waitFor(lanesStarted, 30_000);
+      // Still waiting for the FIFO's writer: the lanes must be gone already.
+      await waitFor(() => laneMasters().length === 0, 10_000).catch(() => {});
+      assert.deepEqual(laneMasters(), [], 'lane connections still open while the pull runs');
+      checked = true;
+    } finally {
+      // A pull left waiting for the FIFO would wait for good.
+      if (!checked) pulling.child.kill('SIGTERM');
+    }
+    const data = randomBytes(4096);
+    await writeFile(fifo, data);
+    const pull = await settled(pulling);
+    assert.equal(pull.code, 0, pull.stderr);
+    assert.ok((await readFile(join(dir, 'back'))).equals(data));
+  });
 
   it('push --streams 3: the lanes connect while the first connection still logs in', () =>
     transferHoldingFirst('push'));
