@@ -91,10 +91,11 @@ export class ControlConnection {
   }
 
   /**
-   * Opens the connections of a transfer in `lanes` ranges now, beside a master that is still
-   * logging in (openControlConnection, for a count the user gave: it needs no measurement), so
-   * they log in at the same time instead of one login later. `loggedIn` resolves once the
-   * master has. The transfer takes them with {@link takeExtras}; close() ends them otherwise.
+   * Opens the connections of a transfer in `lanes` ranges now (openControlConnection, for a
+   * count the user gave: it needs no measurement), beside a master that is still logging in
+   * (then `loggedIn` resolves once it has) or just after (a pull: see lanesAfterLogin), instead
+   * of once the transfer has begun. The transfer takes them with {@link takeExtras}; close()
+   * ends them otherwise.
    */
   openExtras(lanes: number, loggedIn?: Promise<void>): void {
     this.early = new ExtraConnections(this, lanes, loggedIn);
