@@ -58,9 +58,9 @@ export async function pull(
         : undefined;
     try {
       const lanes = control?.size !== undefined ? lanesFor(control, pullOptions) : 1;
-      // A file too small for a second lane: the connections of --streams N end now, most of
-      // them still logging in, rather than with the transfer.
-      if (lanes === 1) control?.connection.dropExtras();
+      // A file too small for all the lanes of --streams N: the connections it will not use end
+      // now, most of them still logging in, rather than with the transfer.
+      control?.connection.keepExtras(lanes);
       const resumable = retries > 0 || resume === true;
       const direct =
         control !== undefined &&

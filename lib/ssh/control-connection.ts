@@ -109,10 +109,15 @@ export class ControlConnection {
   }
 
   /**
-   * Ends the connections openExtras opened, at once (most are still logging in): the transfer
-   * turned out to need none. close() waits until they have exited.
+   * Ends at once the connections openExtras opened that a transfer in `lanes` lanes will not
+   * use (most are still logging in): all of them for one lane. close() waits until they have
+   * exited.
    */
-  dropExtras(): void {
+  keepExtras(lanes: number): void {
+    if (lanes > 1) {
+      this.early?.trim(lanes);
+      return;
+    }
     const early = this.takeExtras();
     if (early) this.dropped = early.close();
   }

@@ -18,6 +18,9 @@ export class ExtraConnections {
   private readonly masters: SshProcess[] = [];
   private readonly sockets: Promise<string | undefined>[];
   private closed = false;
+  // Each lane's latest master, and the lanes the transfer turned out not to need (trim).
+  private readonly laneMasters = new Map<number, SshProcess>();
+  private readonly unneeded = new Set<number>();
 
   /**
    * `masterLoggedIn`, for connections opened while the master itself still logs in (see
@@ -41,19 +44,20 @@ export class ExtraConnections {
     if (socket !== undefined || masterLoggedIn === undefined || loggedIn) return socket;
     await masterLoggedIn;
     // A retry must not outlive the transfer: none once closing, or once the master has ended.
-    if (this.closed || !this.control.acceptsSessions) return undefined;
+    if (this.closed || this.unneeded.has(lane) || !this.control.acceptsSessions) return undefined;
     return this.attempt(`lane-${lane}-again`, lane);
   }
 
   private attempt(name: string, lane: number): Promise<string | undefined> {
     const { master, socket } = this.control.spawnExtraMaster(name);
     this.masters.push(master);
+    this.laneMasters.set(lane, master);
     return new Promise((resolve) => {
       let up = false;
       const exited = master.then((exit) => {
         if (up) return;
         debug(
-          this.closed
+          this.closed || this.unneeded.has(lane)
             ? `lane ${lane}: ended unused`
             : `lane ${lane}: rides the master (no connection of its own: ssh exit ${exit.exitCode})`,
         );
@@ -75,6 +79,18 @@ export class ExtraConnections {
   socketOf(lane: number, giveUp: Promise<unknown>): Promise<string | undefined> {
     const socket = this.sockets[lane - 1] ?? Promise.resolve(undefined);
     return Promise.race([socket, giveUp.then(() => undefined)]);
+  }
+
+  /**
+   * Ends at once the connections of lanes `lanes` and up (most still logging in), which a
+   * transfer in `lanes` lanes will not use; close() waits for them with the rest.
+   */
+  trim(lanes: number): void {
+    for (const [lane, master] of this.laneMasters) {
+      if (lane < lanes) continue;
+      this.unneeded.add(lane);
+      if (master.exitCode === null) killSsh(master);
+    }
   }
 
   /** Ends every extra connection (their sessions have ended) and waits until they exit. */

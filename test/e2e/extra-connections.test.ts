@@ -269,6 +269,40 @@ describe('streams on connections of their own (real sshd)', () => {
     assert.ok((await readFile(join(dir, 'back'))).equals(data));
   });
 
+  // With fewer lanes than connections opened, the surplus end as soon as the size is known:
+  // 2 MiB with --streams 4 travels in 2 ranges, so lanes 2 and 3 go while lane 1's session
+  // (held here until the test has looked) still carries its range.
+  it('pull --streams 4 of a file for 2 lanes ends the 2 connections it does not use', async () => {
+    const dir = await fresh();
+    const go = join(dir, 'go');
+    const { wrapper, log } = await sshWrapper(
+      dir,
+      (log) =>
+        `*ControlMaster=yes*) ;;\n` +
+        `*ControlPath=*/lane-1\\ *)\n` +
+        `  echo holding >> '${log}'; while [ ! -e '${go}' ]; do sleep 0.1; done ;;`,
+    );
+    const data = randomBytes(2 * MiB);
+    await writeFile(join(dir, 'remote'), data);
+    const args = ['pull', '-F', sandbox.current.configPath, '--ssh', wrapper, '--streams', '4'];
+    const remote = `${sandbox.current.host}:${dir}/remote`;
+    const pulling = startCli([...args, remote, join(dir, 'back')]);
+    try {
+      const holding = async () => /^holding$/m.test(await readFile(log, 'utf8').catch(() => ''));
+      await waitFor(holding, 30_000);
+      await waitFor(() => laneMasters().length === 1, 10_000).catch(() => {});
+      const open = laneMasters();
+      assert.equal(open.length, 1, open.join('\n'));
+      assert.match(open[0]!, /\/lane-1 /);
+    } finally {
+      await writeFile(go, '');
+    }
+    const pull = await settled(pulling);
+    assert.equal(pull.code, 0, pull.stderr);
+    assert.ok((await readFile(join(dir, 'back'))).equals(data));
+    assert.deepEqual(laneMasters(), []);
+  });
+
   it('push --streams 3: the lanes connect while the first connection still logs in', () =>
     transferHoldingFirst('push'));
 
