@@ -41,8 +41,6 @@ export class ControlConnection {
   private ending = false;
   // Connections opened beside the master while it logged in (openExtras), until taken.
   private early: ExtraConnections | undefined;
-  // Their closing, once dropExtras ended them early.
-  private dropped: Promise<void> | undefined;
 
   // The control script reads its commands once it has said `ready`; before that, head may still
   // be reading the script itself, in blocks, and would take a command with it (see
@@ -110,16 +108,11 @@ export class ControlConnection {
 
   /**
    * Ends at once the connections openExtras opened that a transfer in `lanes` lanes will not
-   * use (most are still logging in): all of them for one lane. close() waits until they have
-   * exited.
+   * use (most are still logging in): all of them for one lane. Whoever closes the rest
+   * (the transfer that takes them, or close()) waits until they have exited.
    */
   keepExtras(lanes: number): void {
-    if (lanes > 1) {
-      this.early?.trim(lanes);
-      return;
-    }
-    const early = this.takeExtras();
-    if (early) this.dropped = early.close();
+    this.early?.trim(lanes);
   }
 
   /**
@@ -214,7 +207,6 @@ export class ControlConnection {
   async close(): Promise<SshExit> {
     this.ending = true;
     await this.takeExtras()?.close();
-    await this.dropped;
     this.parts.master.stdin?.end();
     const timer = cancellableDelay(ABORT_TIMEOUT_MS);
     const exit = await Promise.race([this.exited, timer.promise]);
