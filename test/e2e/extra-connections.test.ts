@@ -271,7 +271,9 @@ describe('streams on connections of their own (real sshd)', () => {
 
   // With fewer lanes than connections opened, the surplus end as soon as the size is known:
   // 2 MiB with --streams 4 travels in 2 ranges, so lanes 2 and 3 go while lane 1's session
-  // (held here until the test has looked) still carries its range.
+  // (held here until the test has looked) still carries its range. The first connection's
+  // range session waits for lane 1's to start: lanes take ranges as they come free, and a
+  // first lane done early would take both ranges while lane 1 still logs in.
   it('pull --streams 4 of a file for 2 lanes ends the 2 connections it does not use', async () => {
     const dir = await fresh();
     const go = join(dir, 'go');
@@ -280,7 +282,10 @@ describe('streams on connections of their own (real sshd)', () => {
       (log) =>
         `*ControlMaster=yes*) ;;\n` +
         `*ControlPath=*/lane-1\\ *)\n` +
-        `  echo holding >> '${log}'; while [ ! -e '${go}' ]; do sleep 0.1; done ;;`,
+        `  echo holding >> '${log}'; while [ ! -e '${go}' ]; do sleep 0.1; done ;;\n` +
+        `*ControlPath=*/control\\ *)\n` +
+        `  i=0; until grep -q '^holding$' '${log}' || [ "$i" -gt 300 ]; do\n` +
+        `    i=$((i + 1)); sleep 0.1; done ;;`,
     );
     const data = randomBytes(2 * MiB);
     await writeFile(join(dir, 'remote'), data);
