@@ -179,7 +179,7 @@ not_a_file() {
   fail notfile "is $k: refusing to replace it (remove it first to push a file there)"
 }
 
-fsync_file() { sync -- "$1" 2>/dev/null || sync; }
+fsync_file() { sync -- "$@" 2>/dev/null || sync; }
 
 # push-control PATH MKDIR ALGO MODE COMPRESS RESUME INPLACE: prepares the temporary file, then
 # takes commands on stdin. Whatever ends this process before "commit" (EOF from a dropped
@@ -264,6 +264,10 @@ push_control() {
         fi
         # The directory may have been removed, or the file replaced, while the data came in.
         [ -f "$tmp" ] || fail io 'the temporary file or its directory was removed during the push; nothing committed'
+        # Its bytes go to the disk while it is read again or counted below: the commit waits
+        # for the slower of the two, not for both in turn (1 GiB here: hash 1.8 s, fsync 0.8 s).
+        (trap - EXIT; fsync_file "$tmp") </dev/null >/dev/null 2>&1 &
+        flushing=$!
         # The data session hashed the bytes as it wrote them: the file is counted too (it must
         # hold them all). Any other file (inline, parallel, resumed) is read again here; when it
         # hashes to the sender's digest, it holds just the bytes sent: no wc (a process start).
@@ -282,7 +286,7 @@ push_control() {
           rm -f -- "$tmp" "$tmp.ranges"; done_with 3 mismatch "$n" "$h"
         fi
         e=$(chmod "$mode" "$tmp" 2>&1) || fail io "chmod: $e"
-        fsync_file "$tmp"
+        wait "$flushing" 2>/dev/null; flushing=
         # Checked again at the last moment: mv into a directory would move the file inside it.
         if [ -L "$p" ] && [ -d "$p" ]; then fail isdir 'is a symbolic link to a directory'; fi
         if [ -d "$p" ]; then fail isdir 'became a directory during the push; nothing committed'; fi
@@ -299,7 +303,8 @@ push_control() {
         fi
         # Only a resumable push keeps a record of ranges: no rm (a process start) for the others.
         committed=1; [ "$resume" != 1 ] || rm -f -- "$tmp.ranges"
-        fsync_file "$dir"
+        # The file again for its mode, set after it was flushed; the directory for the rename.
+        fsync_file "$p" "$dir"
         done_with 0 committed "$n" "$h" ;;
       abort) rm -f -- "$tmp" "$tmp.ranges"; committed=1; done_with 0 aborted ;;
     esac
@@ -315,6 +320,8 @@ control_cleanup() {
   [ -z "${cleaned:-}" ] || return 0
   cleaned=1
   trap "" HUP INT TERM
+  # A commit cut short leaves no flush of its running.
+  [ -z "${flushing:-}" ] || wait "$flushing" 2>/dev/null
   [ -z "$sf" ] || rm -f -- "$sf"
   if [ "$resume" = 1 ]; then release control; rm -f -- "$tmp.sum.status" "$tmp.owner"
   elif [ "$committed" = 1 ]; then rm -f -- "$tmp.sum" "$tmp.sum.status" "$tmp.owner"

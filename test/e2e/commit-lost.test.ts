@@ -1,8 +1,8 @@
 // The connection lost after the remote rename but before the "committed" report reaches us: the
 // file is in place, yet sshstream cannot know it. A `sync` first on the session's PATH stands in
-// for the one that fsyncs the destination's directory right after the rename: when a marker file
-// is there, it removes the marker (so it acts once) and SIGKILLs the sshd process of its own
-// connection, which is then cut for real, as a dropped link would cut it.
+// for the one that fsyncs the destination's directory (its last argument) right after the
+// rename: when a marker file is there, it removes the marker (so it acts once) and SIGKILLs the
+// sshd process of its own connection, which is then cut for real, as a dropped link would cut it.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { open, readFile, writeFile } from 'node:fs/promises';
@@ -19,7 +19,8 @@ const bin = useToolDir(
   'sshstream-cutting-sync-',
   'sync',
   `#!/bin/sh
-if [ "$1" = -- ] && [ -d "$2" ] && [ -f "$2/${MARKER}" ] && rm -f -- "$2/${MARKER}"; then
+for last do :; done
+if [ "$1" = -- ] && [ -d "$last" ] && [ -f "$last/${MARKER}" ] && rm -f -- "$last/${MARKER}"; then
   pid=$$
   while [ "$pid" -gt 1 ]; do
     pid=$(sed -n 's/^PPid:[[:space:]]*//p' "/proc/$pid/status")

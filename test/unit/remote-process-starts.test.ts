@@ -2,52 +2,22 @@
 // here as sshd would run it, under each shell that can be a server's /bin/sh, with a PATH that
 // holds only the tools a step may use: what it does without the others must still be right.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { findExecutable } from '../../transforms/which.js';
-import { buildRemoteCommand, encodePrintfFormat, SCRIPT_INPUT } from '../../lib/remote/script.js';
-import { shellPath } from '../helpers/users.js';
+import { describe, it } from 'node:test';
+import { encodePrintfFormat } from '../../lib/remote/script.js';
+import { SCRIPT_SHELLS as SHELLS, useScriptRunner } from '../helpers/script-runner.js';
 
 // Each case but the first keeps sed on PATH: what it checks is its own step, not the decoding.
-const SHELLS = ['dash', 'bash', 'mksh', 'ksh', 'zsh', 'yash', 'busybox'].filter(
-  (shell) => shellPath(shell) !== undefined,
-);
 
 // Short arguments that every quoting rule would trip over.
 const SHORT_ARGS = ['', "'", "it's", '\\', 'a\nb', 'end\n\n', '%s%%', '$(x)`y`', 'héllo ☃']
   .map((text) => Buffer.from(text))
   .concat([Buffer.from([0x80, 0xc3, 0x28, 0xfe, 0xff, 0x01, 0x1f, 0x7f])]);
 
-const BUILT_IN = ['[', 'echo', 'false', 'kill', 'printf', 'test', 'true'];
-
 describe('the remote script does without processes it need not start', () => {
-  let dir = '';
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'sshstream-procs-'));
-  });
-  after(() => rm(dir, { recursive: true, force: true }));
-
-  let bins = 0;
-  // Runs the script with `args` under `shell` as sh, with only `tools` on PATH, sh, and the
-  // commands every shell but yash has built in (yash runs its own only when PATH has them).
-  async function run(shell: string, tools: string[], args: (string | Buffer)[], stdin = '') {
-    const bin = join(dir, `bin-${bins++}`);
-    await mkdir(bin);
-    await symlink(shellPath(shell)!, join(bin, 'sh'));
-    for (const tool of [...BUILT_IN, ...tools]) {
-      await symlink(findExecutable(tool)!, join(bin, tool));
-    }
-    const result = spawnSync(join(bin, 'sh'), ['-c', buildRemoteCommand(['T', ...args])], {
-      env: { PATH: bin, HOME: dir },
-      input: `${SCRIPT_INPUT}${stdin}`,
-      timeout: 20_000,
-    });
-    return { stdout: result.stdout, stderr: result.stderr.toString(), status: result.status };
-  }
+  const { dir, run } = useScriptRunner('sshstream-procs-');
 
   for (const shell of SHELLS) {
     it(`sh is ${shell}: short arguments are decoded without sed, byte-exact`, async () => {
@@ -66,7 +36,7 @@ describe('the remote script does without processes it need not start', () => {
     });
 
     it(`sh is ${shell}: pull-control reports size and stamp without tr`, async () => {
-      const file = join(dir, `a b\nc-${shell}`);
+      const file = join(dir(), `a b\nc-${shell}`);
       await writeFile(file, 'hello');
       const result = await run(
         shell,
@@ -78,7 +48,7 @@ describe('the remote script does without processes it need not start', () => {
     });
 
     it(`sh is ${shell}: without stat, the stamp comes from ls and date, on one line`, async () => {
-      const file = join(dir, `x y\nz-${shell}`);
+      const file = join(dir(), `x y\nz-${shell}`);
       await writeFile(file, 'hello');
       const stampOf = async () => {
         const result = await run(
@@ -99,7 +69,7 @@ describe('the remote script does without processes it need not start', () => {
     });
 
     it(`sh is ${shell}: a small push commits without wc`, async () => {
-      const target = join(dir, `small-${shell}`);
+      const target = join(dir(), `small-${shell}`);
       const data = Buffer.from('small push\n');
       const digest = createHash('md5').update(data).digest('hex');
       const lines = `put ${data.length} ${encodePrintfFormat(data)}\ncommit ${data.length} ${digest}\n`;
