@@ -13,15 +13,17 @@ import { useSandbox } from '../helpers/sandbox.js';
 
 const sandbox = useSandbox();
 
-// Runs the CLI under `sh -c 'umask MASK; exec …'`, optionally traced by strace into `trace`.
+const COMMIT_CALLS = ['-e', 'trace=openat,rename,renameat,renameat2,fsync'];
+
+// Runs the CLI under `sh -c 'umask MASK; exec …'`, optionally traced by strace (`calls`) into
+// `trace`.
 function run(
   args: string[],
   mask: string,
   trace?: string,
+  calls = COMMIT_CALLS,
 ): Promise<{ code: number | null; stderr: string }> {
-  const tracer = trace
-    ? `exec strace -f -qq -e trace=openat,rename,renameat,renameat2,fsync -o "$0" "$@"`
-    : 'exec "$@"';
+  const tracer = trace ? `exec strace -f -qq ${calls.join(' ')} -o "$0" "$@"` : 'exec "$@"';
   const child = spawn(
     'sh',
     ['-c', `umask ${mask}; ${tracer}`, trace ?? 'sh', process.execPath, CLI, ...args],
@@ -76,6 +78,38 @@ describe('pull into a local FILE: the commit', () => {
           .split('\n')
           .filter((l) => l.includes(dir) || /fsync|rename/.test(l))
           .join('\n')}`,
+      );
+    });
+
+    // A pull in ranges hashes the file once every range has landed: meanwhile its bytes go to
+    // the disk (1 GiB: the hash's 1.8 s, then the fsync's 0.8 s, in turn before). strace -y
+    // names the file behind each descriptor: its first fsync comes before its last read.
+    it(`${resume ? 'pull --resume' : 'pull'} --streams 2 FILE flushes the file while it hashes it`, async () => {
+      const ranged = join(sandbox.current.scratch, `ranged-${resume ? 'resume' : 'plain'}`);
+      const big = randomBytes(8 << 20);
+      await writeFile(ranged, big);
+      const local = join(dir, `ranged${resume ? '-resume' : ''}`);
+      const trace = join(dir, `trace-ranged${resume ? '-resume' : ''}`);
+      const args = ['pull', ...cfg(), ...flags, '--streams', '2'];
+      const calls = ['-y', '-e', 'trace=fsync,read,pread64'];
+      const result = await run(
+        [...args, `${sandbox.current.host}:${ranged}`, local],
+        '022',
+        trace,
+        calls,
+      );
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(md5(await readFile(local)), md5(big));
+      const lines = (await readFile(trace, 'utf8')).split('\n');
+      const onTemporary = (call: string) => (line: string) =>
+        new RegExp(`${call}\\(\\d+<[^>]*/\\.ranged[^>]*\\.(tmp|partial)>`).test(line);
+      const flushed = lines.findIndex(onTemporary('fsync'));
+      const lastRead =
+        lines.length - 1 - [...lines].reverse().findIndex(onTemporary('p?read(64)?'));
+      assert.ok(lastRead < lines.length, 'no read of the temporary file seen');
+      assert.ok(
+        flushed >= 0 && flushed < lastRead,
+        `the first fsync (line ${flushed}) is not before the last read (line ${lastRead})`,
       );
     });
 
