@@ -5,6 +5,7 @@ import { abortErrorFor } from '../util/abort.js';
 import { LocalIOError, VerificationError, type ErrorContext } from '../util/errors.js';
 import { hashGrowingFile, hashRange } from '../util/hash-range.js';
 import { verifiedResult } from '../util/result.js';
+import { flushWhileLanding, type LandingFlush } from './landing-flush.js';
 import { commitLocalFile, newFileMode, temporaryPathOf } from './local-file.js';
 import type { PullResult } from './options.js';
 import type { PullControl } from './pull-control.js';
@@ -37,6 +38,7 @@ export async function pullInRanges(control: PullControl, pull: RangedPull): Prom
   }));
   const flags = held?.landed.length ? 'r+' : held?.taken ? 'w' : 'wx';
   let file: FileHandle | undefined;
+  let flushing: LandingFlush | undefined;
   try {
     file = await open(temporary, flags, held ? 0o600 : (existing ?? 0o666)).catch(
       (error: Error) => {
@@ -53,6 +55,7 @@ export async function pullInRanges(control: PullControl, pull: RangedPull): Prom
     if (direct && single) await file.truncate(tasks[0]!.from);
     else if (flags === 'r+' || direct) await file.truncate(remote.size);
     pull.meter?.setTotal(tasks.reduce((sum, task) => sum + task.span.end - task.from, 0));
+    flushing = flushWhileLanding(file);
     const algorithm = options.checksum ?? 'md5';
     let failed = false;
     const stopped = () => failed || Boolean(options.signal?.aborted);
@@ -71,10 +74,9 @@ export async function pullInRanges(control: PullControl, pull: RangedPull): Prom
     following?.catch(() => {});
     const digest = await transferred;
     pull.meter?.done();
-    // The bytes go to the disk while they are hashed, not after: 1 GiB here took the hash's
-    // 1.8 s and then the fsync's 0.8 s, which commitLocalFile's fsync now finds done. Its error
-    // is this one's to report: a descriptor opened after a failed write-back is not told of it.
-    const flushed = file.sync();
+    // The rest goes to the disk while the file is hashed, not after: 1 GiB in ranges here took
+    // the hash's 1.8 s and then the fsync's 0.8 s, which commitLocalFile's fsync now finds done.
+    const flushed = flushing.finish();
     flushed.catch(() => {});
     const local = await (following ?? hashRange(temporary, algorithm, {}, stopped));
     await flushed;
@@ -96,6 +98,7 @@ export async function pullInRanges(control: PullControl, pull: RangedPull): Prom
   } catch (error) {
     pull.meter?.done();
     if (!refusedDirect(pull, error)) control.connection.kill();
+    await flushing?.stop();
     await file?.close().catch(() => {});
     if (held && !(error instanceof VerificationError)) {
       const landed = tasks.map(({ span, from, written }) => ({

@@ -1,38 +1,22 @@
 // A pull into a local FILE commits as the remote side does: data fsynced, renamed, and the
 // rename itself made durable by an fsync of the directory; the file's mode follows `cat >`.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLI } from '../helpers/cli.js';
 import { md5 } from '../helpers/files.js';
 import { useSandbox } from '../helpers/sandbox.js';
+import { assertFlushedBeforeLast, runCliTraced } from '../helpers/traced-cli.js';
 
 const sandbox = useSandbox();
 
 const COMMIT_CALLS = ['-e', 'trace=openat,rename,renameat,renameat2,fsync'];
 
-// Runs the CLI under `sh -c 'umask MASK; exec …'`, optionally traced by strace (`calls`) into
-// `trace`.
-function run(
-  args: string[],
-  mask: string,
-  trace?: string,
-  calls = COMMIT_CALLS,
-): Promise<{ code: number | null; stderr: string }> {
-  const tracer = trace ? `exec strace -f -qq ${calls.join(' ')} -o "$0" "$@"` : 'exec "$@"';
-  const child = spawn(
-    'sh',
-    ['-c', `umask ${mask}; ${tracer}`, trace ?? 'sh', process.execPath, CLI, ...args],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stderr })));
-}
+// Runs the CLI under umask `mask`, traced into `trace` when given.
+const run = (args: string[], mask: string, trace?: string, calls = COMMIT_CALLS) =>
+  runCliTraced(args, mask, trace === undefined ? undefined : { file: trace, calls });
 
 // Whether, in an strace log, `dir` is opened and fsynced after the rename onto `path`.
 function directorySyncedAfterRename(log: string, path: string, dir: string): boolean {
@@ -100,17 +84,8 @@ describe('pull into a local FILE: the commit', () => {
       );
       assert.equal(result.code, 0, result.stderr);
       assert.equal(md5(await readFile(local)), md5(big));
-      const lines = (await readFile(trace, 'utf8')).split('\n');
-      const onTemporary = (call: string) => (line: string) =>
-        new RegExp(`${call}\\(\\d+<[^>]*/\\.ranged[^>]*\\.(tmp|partial)>`).test(line);
-      const flushed = lines.findIndex(onTemporary('fsync'));
-      const lastRead =
-        lines.length - 1 - [...lines].reverse().findIndex(onTemporary('p?read(64)?'));
-      assert.ok(lastRead < lines.length, 'no read of the temporary file seen');
-      assert.ok(
-        flushed >= 0 && flushed < lastRead,
-        `the first fsync (line ${flushed}) is not before the last read (line ${lastRead})`,
-      );
+      const temporary = /\/\.ranged[^/]*\.(tmp|partial)$/;
+      assertFlushedBeforeLast(await readFile(trace, 'utf8'), temporary, 'p?read(?:64)?');
     });
 
     it(`${resume ? 'pull --resume' : 'pull'}: a new FILE gets 0666 less the umask, an existing one keeps its mode`, async () => {
