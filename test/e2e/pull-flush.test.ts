@@ -1,8 +1,8 @@
 // A pull into a local FILE writes its bytes back to disk while they land, every second, so the
 // commit's fsync has little left at the end (1 GiB in one stream: 0.7 s of it here). A `dd`
 // first on the session's PATH stands in for a slow disk: it reads a range 1 MiB at a time,
-// 0.4 s apart, so 6 MiB land over more than 2 s. strace -y names the file behind each
-// descriptor: the local temporary file is fsynced before ssh's last write into it.
+// 0.5 s apart, so 8 MiB land over 4 s (2 s in two ranges). strace -y names the file behind
+// each descriptor: the local temporary file is fsynced before ssh's last write into it.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -25,7 +25,7 @@ i=0
 while [ "$i" -lt "$c" ]; do
   "$real" if="$f" bs=1048576 skip=$((s + i)) count=1 2>/dev/null || exit
   i=$((i + 1))
-  sleep 0.4
+  sleep 0.5
 done
 `,
 );
@@ -36,7 +36,7 @@ describe('pull into a local FILE: written back while it lands', () => {
   for (const streams of ['auto', '2']) {
     it(`--streams ${streams}: an fsync of the temporary file comes before its last write`, async () => {
       const dir = await sandbox.fresh();
-      const data = randomBytes(6 << 20);
+      const data = randomBytes(8 << 20);
       await writeFile(join(dir, 'remote'), data);
       const local = join(dir, 'local');
       const trace = join(dir, 'trace');
