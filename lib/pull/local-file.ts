@@ -5,6 +5,7 @@ import { open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Duplex, Readable } from 'node:stream';
 import { pipeThrough } from '../util/pipe-through.js';
+import { flushWhileLanding } from './landing-flush.js';
 
 /** How {@link writeFileAtomic} writes before it commits. */
 export interface AtomicWriteOptions {
@@ -42,11 +43,15 @@ export async function writeFileAtomic(
     flags: own?.flags ?? 'wx',
     mode: own ? 0o600 : (existing ?? 0o666),
   });
+  // Written back while it lands, through a descriptor of its own: the stream closes its own.
+  const flushing = flushWhileLanding(temporary);
   try {
     await pipeThrough(source, options.through ?? [], sink);
+    await flushing.finish();
     const mode = own ? (existing ?? (await newFileMode(dirname(path)))) : existing;
     await commitLocalFile(temporary, path, mode);
   } catch (error) {
+    await flushing.stop();
     if (!sink.closed) await once(sink, 'close').catch(() => {});
     if (!own) await unlink(temporary).catch(() => {});
     throw error;
