@@ -2,7 +2,8 @@
 // commit's fsync has little left at the end (1 GiB in one stream: 0.7 s of it here). A `dd`
 // first on the session's PATH stands in for a slow disk: it reads a range 1 MiB at a time,
 // 0.5 s apart, so 8 MiB land over 4 s (2 s in two ranges). strace -y names the file behind
-// each descriptor: the local temporary file is fsynced before ssh's last write into it.
+// each descriptor: the local temporary file is fsynced before the last write into it (ssh's,
+// or node's in one stream through node).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
