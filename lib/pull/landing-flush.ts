@@ -36,7 +36,8 @@ export function flushWhileLanding(file: FileHandle | string): LandingFlush {
     })().finally(() => (running = undefined)));
   const timer = setInterval(() => void flush(), FLUSH_INTERVAL_MS);
   timer.unref();
-  const stop = async () => {
+  // No further flush starts; the one running (if any) ends.
+  const halt = async () => {
     clearInterval(timer);
     await running;
   };
@@ -45,11 +46,11 @@ export function flushWhileLanding(file: FileHandle | string): LandingFlush {
   };
   return {
     async stop() {
-      await stop();
+      await halt();
       await closeOwn();
     },
     async finish() {
-      await stop();
+      await halt();
       try {
         if (handle) await flush();
       } finally {
