@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { availableParallelism } from 'node:os';
 
 /** The parts of the benchmark that `--only` can pick. */
 const SUITES = [
@@ -48,6 +49,11 @@ export interface BenchOptions {
   cipher: string | undefined;
   /** Starts the sandbox sshd with the glibc malloc settings sshstream gives its own ssh. */
   tunedSshd: boolean;
+  /**
+   * wan suite: a taskset CPU list for the server's sshd; the clients get the other CPUs, as if
+   * the server were a machine of its own. Undefined: everything shares every CPU.
+   */
+  serverCpus: number[] | undefined;
 }
 
 export const USAGE = `usage: node dist/bench/run.js [options]   (or: npm run bench -- [options])
@@ -77,6 +83,8 @@ export const USAGE = `usage: node dist/bench/run.js [options]   (or: npm run ben
                       its own ssh (lib/ssh/malloc-env.ts), as a server's admin could: on a
                       VM where a fresh page costs 20 µs, a stock sshd receiving an upload
                       spends most of its CPU growing buffers (see bench/README.md)
+  --server-cpus LIST  wan suite: pin the server's sshd to these CPUs (e.g. 1 or 2,3) and the
+                      clients to the others, as if the server had a machine of its own
   -h, --help          this text
 
 Results: a markdown report on stdout, JSON and markdown under bench/results/.`;
@@ -159,6 +167,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | undefine
         'no-sync': { type: 'boolean' },
         cipher: { type: 'string' },
         'tuned-sshd': { type: 'boolean' },
+        'server-cpus': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -203,5 +212,26 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | undefine
     noSync: values['no-sync'] === true,
     cipher,
     tunedSshd: values['tuned-sshd'] === true,
+    serverCpus: values['server-cpus'] === undefined ? undefined : parseCpus(values['server-cpus']),
   };
+}
+
+// A CPU list such as `1` or `2,3` (or `2-3`), each CPU below this machine's count, leaving at
+// least one for the clients.
+function parseCpus(text: string): number[] {
+  const cpus = availableParallelism();
+  const fail = (why: string) =>
+    new BenchUsageError(`--server-cpus ${JSON.stringify(text)}: ${why}`);
+  const list = text.split(',').flatMap((part) => {
+    const match = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!match) throw fail('use CPU numbers such as 1 or 2,3');
+    const first = Number(match[1]);
+    const last = Number(match[2] ?? match[1]);
+    return Array.from({ length: Math.max(0, last - first + 1) }, (_, i) => first + i);
+  });
+  if (list.length === 0 || list.some((cpu) => cpu >= cpus)) {
+    throw fail(`this machine has CPUs 0 to ${cpus - 1}`);
+  }
+  if (new Set(list).size >= cpus) throw fail('leave at least one CPU for the clients');
+  return [...new Set(list)].sort((a, b) => a - b);
 }

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSandbox, type Sandbox } from '../lib/sandbox/sandbox.js';
@@ -95,6 +96,7 @@ async function tunWanLink(context: BenchContext): Promise<WanLink> {
       throw new Error(`ssh over the tun link failed: ${probe.stderr.trim() || probe.exitCode}`);
     }
     const settings = tcpSettings(link.namespace);
+    const pinning = await pinServer(sandbox, context.options.serverCpus);
     const running = sandbox;
     return {
       name: 'a tun delay link (real TCP)',
@@ -106,10 +108,13 @@ async function tunWanLink(context: BenchContext): Promise<WanLink> {
           'own window (socket buffers) both limit one connection. The 0 ms rows: what ssh gets ' +
           'through the link without delay (the relay alone carries more, see bench/README.md).',
         `TCP settings (the machine's; the benchmark raises nothing): ${settings}.`,
+        ...(pinning ? [pinning.note] : []),
       ],
       at: async (delayMs) => {
         await link.setDelay(delayMs);
-        return { context: wan, wrap: (script: string) => link.inside(script) };
+        const wrap = (script: string) =>
+          pinning ? pinning.clients(link.inside(script)) : link.inside(script);
+        return { context: wan, wrap };
       },
       counters: () => link.counters(),
       stop: async () => {
@@ -122,6 +127,29 @@ async function tunWanLink(context: BenchContext): Promise<WanLink> {
     await link.stop();
     throw error;
   }
+}
+
+/**
+ * --server-cpus: pins the link's sshd (and so every session it forks) to `cpus`, and gives what
+ * wraps the clients' scripts, which pins them to the other CPUs. The relay keeps every CPU: it
+ * stands for the network, which is neither end's.
+ */
+async function pinServer(
+  sandbox: Sandbox,
+  cpus: readonly number[] | undefined,
+): Promise<{ note: string; clients: (script: string) => string } | undefined> {
+  if (cpus === undefined) return undefined;
+  const pid = (await readFile(join(sandbox.dir, 'sshd.pid'), 'utf8')).trim();
+  execFileSync('taskset', ['-a', '-p', '-c', cpus.join(','), pid], { stdio: 'ignore' });
+  const others = Array.from({ length: availableParallelism() }, (_, cpu) => cpu)
+    .filter((cpu) => !cpus.includes(cpu))
+    .join(',');
+  return {
+    note:
+      `CPUs split (--server-cpus): the server's sshd and its sessions on CPU ${cpus.join(',')}, ` +
+      `the clients on CPU ${others}, the relay on any.`,
+    clients: (script) => `exec taskset -c ${others} bash -c ${q(script)}`,
+  };
 }
 
 /**
@@ -138,6 +166,7 @@ export async function openWanLink(context: BenchContext): Promise<WanLink> {
     }
   }
   context.log(`wan: no tun link (${problem}); using the delay proxy`);
+  if (context.options.serverCpus) context.log('wan: --server-cpus needs the tun link; ignored');
   return {
     name: `a delay proxy (no tun link: ${problem})`,
     tun: false,

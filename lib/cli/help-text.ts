@@ -64,8 +64,8 @@ connection not much more. A regular file on stdin (64 MiB or more, or any size w
 opens a connection of its own where that logs in without asking (a key or an agent: never a
 second prompt), else it is one more channel of the first connection (--single-connection:
 always). --streams auto (the default) keeps 1 stream on a LAN or below 64 MiB, and on a long
-link takes up to 8 (at most two per CPU core), from the round trip it measures. With --resume, ranges that landed whole are not sent
-again.
+link takes up to 8 (two per CPU core, at least 4), from the round trip it measures. With
+--resume, ranges that landed whole are not sent again.
 
 Several targets get the same stdin at the same time, each verified and committed on its own;
 a failing target is dropped without stopping the others, and a table ends the run.

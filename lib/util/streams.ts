@@ -32,16 +32,19 @@ const AUTO_MIN_RTT_MS = 30;
 const AUTO_MAX_LANES = 8;
 
 /**
- * The most lanes an automatic push takes on a machine of `cores` cores: two per core. On the
- * bench machine (2 cores, shared with the server) a stock sshd receiving 8 lanes spent so much
- * CPU growing its buffers that 8 lanes lost to 4 (256 MiB at 100 ms: 12.3 s against 9.9 s);
- * with that sshd tuned, 8 won (7.7 against 8.5 s; 1 GiB 15.4 against 21.1 s). A push keeps the
- * cap until it is measured against a server on CPUs of its own. A pull needs none: the sending
- * sshd does not grow its buffers so, and 8 lanes beat 4 with either sshd (1 GiB at 100 ms,
- * tuned: 18.1 against 23.4 s; 256 MiB, stock: 9.0 against 9.7 s).
+ * The most lanes an automatic push takes on a machine of `cores` cores: two per core, and never
+ * fewer than 4. On the bench machine (2 cores, shared with the server) a stock sshd receiving 8
+ * lanes spent so much CPU growing its buffers that 8 lanes lost to 4 (256 MiB at 100 ms: 12.3 s
+ * against 9.9 s); with that sshd tuned, 8 won (7.7 against 8.5 s; 1 GiB 15.4 against 21.1 s).
+ * With the server's sshd pinned to one core and the clients to the other (`--server-cpus 1`),
+ * one client core drove 4 lanes past 2 (stock sshd: 8.0 against 10.3 s) and, against the tuned
+ * sshd, 8 past 4 (6.0 against 7.1 s): the receiving server decides whether 8 pay, not the
+ * sender's cores, and a push cannot see the server, so a small machine keeps 4. A pull needs
+ * no cap: the sending sshd does not grow its buffers so, and 8 lanes beat 4 with either sshd
+ * (1 GiB at 100 ms, tuned: 18.1 against 23.4 s; 256 MiB, stock: 9.0 against 9.7 s).
  */
 export const pushLaneCap = (cores: number = availableParallelism()): number =>
-  Math.min(AUTO_MAX_LANES, Math.max(2, 2 * cores));
+  Math.min(AUTO_MAX_LANES, Math.max(4, 2 * cores));
 
 /**
  * How many channels to use for `bytes` at a round-trip time of `rttMs`: a requested count wins

@@ -91,13 +91,14 @@ describe('chooseStreams', () => {
     assert.equal(chooseStreams(100, 200 * MiB, 'auto', 8), 6);
   });
 
-  it('auto: a push takes at most two lanes per core of this machine', () => {
+  it('auto: a push takes two lanes per core of this machine, at least 4, at most 8', () => {
     assert.equal(pushLaneCap(8), 8);
+    assert.equal(pushLaneCap(3), 6);
     assert.equal(pushLaneCap(2), 4);
-    assert.equal(pushLaneCap(1), 2);
+    assert.equal(pushLaneCap(1), 4);
     assert.equal(chooseStreams(100, 1 << 30, 'auto', pushLaneCap(2)), 4);
-    assert.equal(chooseStreams(100, 1 << 30, 'auto', pushLaneCap(1)), 2);
-    assert.equal(chooseStreams(50, 1 << 30, 'auto', pushLaneCap(1)), 2);
+    assert.equal(chooseStreams(100, 1 << 30, 'auto', pushLaneCap(1)), 4);
+    assert.equal(chooseStreams(50, 1 << 30, 'auto', pushLaneCap(1)), 4);
     assert.equal(chooseStreams(100, 1 << 30, 'auto', pushLaneCap(64)), 8);
   });
 
