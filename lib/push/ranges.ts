@@ -1,6 +1,5 @@
-import { createReadStream, fstatSync, type ReadStream } from 'node:fs';
+import { fstatSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
 import type { ControlConnection } from '../ssh/control-connection.js';
 import { ExtraConnections } from '../ssh/extra-connections.js';
@@ -9,6 +8,7 @@ import { debug } from '../util/debug.js';
 import { runLanes } from '../util/work-queue.js';
 import { LocalIOError, VerificationError, type ErrorContext } from '../util/errors.js';
 import { startDataSession, type DataSession } from './data-session.js';
+import { RangePump } from './range-pump.js';
 import type { Delivery, DeliveryEvents, LocalDigest } from './delivery.js';
 import { digestOfDirect, fileStamp, type DirectInput } from './direct-input.js';
 import { laneCount, missingSpans, planJobs, type Span } from './ranges-plan.js';
@@ -31,7 +31,7 @@ export interface RangesParams {
 
 // A range on its way: what node has read of it, and the pipe into its session.
 interface Flight {
-  read: ReadStream;
+  pump: RangePump;
   stdin: Writable;
 }
 
@@ -93,17 +93,15 @@ export class RangesDelivery implements Delivery {
     const args = [path, resume ? '1' : '0', String(job.offset)];
     const session = startDataSession(this.control, args, 'pipe', context, 'push-range', socket);
     this.sessions.add(session);
-    const start = input.start + job.offset;
-    const read = createReadStream('', {
-      fd: input.fd,
-      start,
-      end: start + job.length - 1,
-      autoClose: false,
-    });
-    const flight = { read, stdin: session.process.stdin! };
+    const stdin = session.process.stdin!;
+    const pump = new RangePump(input.fd, input.start + job.offset, job.length, stdin);
+    const flight = { pump, stdin };
     this.flights.add(flight);
     // A failing pipe (EPIPE when the remote side quit) is not the cause: the session's exit is.
-    const flow = pipeline(read, flight.stdin).catch((error: Error) => error);
+    const flow = pump.done.then(
+      () => undefined,
+      (error: Error) => error,
+    );
     try {
       const refused = await session.done.then(
         () => undefined,
@@ -120,7 +118,7 @@ export class RangesDelivery implements Delivery {
           cause: failure,
         });
       }
-      if (read.bytesRead !== job.length) throw this.changedError(read.bytesRead);
+      if (pump.bytesRead !== job.length) throw this.changedError(pump.bytesRead);
     } finally {
       this.flights.delete(flight);
       this.sessions.delete(session);
@@ -133,7 +131,7 @@ export class RangesDelivery implements Delivery {
 
   private moved(): number {
     let moving = 0;
-    for (const { read, stdin } of this.flights) moving += read.bytesRead - stdin.writableLength;
+    for (const { pump, stdin } of this.flights) moving += pump.bytesRead - stdin.writableLength;
     return this.sent + Math.max(0, moving);
   }
 
