@@ -25,7 +25,12 @@ export class RangePump {
     // Listening from the start: an error of the sink between two writes is not unhandled.
     const closed = finished(sink);
     closed.catch(() => {});
-    this.done = this.run(fd, position, length, sink, closed);
+    // A failed read must not leave the session waiting for the rest: its stdin goes, so the
+    // remote side sees the range end short (and the commit could not verify it anyway).
+    this.done = this.run(fd, position, length, sink, closed).catch((error: unknown) => {
+      sink.destroy();
+      throw error;
+    });
   }
 
   private async run(

@@ -1,7 +1,8 @@
 // A stdin that fails with EIO partway (a failing disk; here a FUSE file whose reads fail after
 // the first 256 KiB, a real EIO from the kernel) is a local I/O error: exit 5, one line naming
 // the cause, nothing committed, nothing left on the remote side. Through node, read by ssh
-// itself (64 MiB and up), and for a fan-out.
+// itself (64 MiB and up), in ranges (each range's session then gets its end at once, not a
+// wait for the rest), and for a fan-out.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { open, readFile, writeFile } from 'node:fs/promises';
@@ -33,11 +34,12 @@ let n = 0;
 
 describe('stdin failing with EIO (FUSE file, real sshd)', () => {
   const cases = [
-    { what: 'a 1 MiB file, read through node', size: 1 << 20, targets: 1 },
-    { what: 'a 64 MiB file, read by ssh itself', size: 64 << 20, targets: 1 },
-    { what: 'a fan-out to 2 targets', size: 1 << 20, targets: 2 },
+    { what: 'a 1 MiB file, read through node', size: 1 << 20, targets: 1, args: [] },
+    { what: 'a 64 MiB file, read by ssh itself', size: 64 << 20, targets: 1, args: [] },
+    { what: 'a 4 MiB file in 2 ranges', size: 4 << 20, targets: 1, args: ['--streams', '2'] },
+    { what: 'a fan-out to 2 targets', size: 1 << 20, targets: 2, args: [] },
   ];
-  for (const { what, size, targets } of cases) {
+  for (const { what, size, targets, args } of cases) {
     it(`${what}: exit 5 naming EIO, the destinations untouched, nothing left`, async (t) => {
       if (!rootOnly(t)) return;
       const dir = await userDir(sandbox!.scratch, `stdin-eio-${n++}`, user);
@@ -47,7 +49,13 @@ describe('stdin failing with EIO (FUSE file, real sshd)', () => {
       try {
         const stdin = await open(eio.path, 'r');
         const run = startCli(
-          ['push', '-F', sandbox!.configPath, ...outs.map((out) => `${sandbox!.host}:${out}`)],
+          [
+            'push',
+            ...args,
+            '-F',
+            sandbox!.configPath,
+            ...outs.map((out) => `${sandbox!.host}:${out}`),
+          ],
           {},
           stdin.fd,
         );
