@@ -39,12 +39,12 @@ const AUTO_MAX_LANES = 8;
  * With the server's sshd pinned to one core and the clients to the other (`--server-cpus 1`),
  * one client core drove 4 lanes past 2 (stock sshd: 8.0 against 10.3 s) and, against the tuned
  * sshd, 8 past 4 (6.0 against 7.1 s): the receiving server decides whether 8 pay, not the
- * sender's cores, and a push cannot see the server, so a small machine keeps 4. (Since the
- * range pump, 8 no longer lose to 4 with a stock sshd on both shared cores, 7.8 against 7.5 s
- * at 256 MiB, and win at 1 GiB, 17.8 against 20.2 s; with the server on one core they still
- * lose, 12.0 against 9.3 s.) A pull needs
- * no cap: the sending sshd does not grow its buffers so, and 8 lanes beat 4 with either sshd
- * (1 GiB at 100 ms, tuned: 18.1 against 23.4 s; 256 MiB, stock: 9.0 against 9.7 s).
+ * sender's cores, and a push cannot see the server, so a small machine keeps 4. Since the
+ * range pump, 8 lanes to a stock sshd on both shared cores came within 4% of 4 at 256 MiB
+ * (7.8 against 7.5 s) and won at 1 GiB (17.8 against 20.2 s); with that server held to one
+ * core they still lost (11.95 against 9.35 s). A pull needs no cap: the sending sshd does not
+ * grow its buffers so, and 8 lanes beat 4 with either sshd (1 GiB at 100 ms, tuned: 18.1
+ * against 23.4 s; 256 MiB, stock: 9.0 against 9.7 s).
  */
 export const pushLaneCap = (cores: number = availableParallelism()): number =>
   Math.min(AUTO_MAX_LANES, Math.max(4, 2 * cores));
