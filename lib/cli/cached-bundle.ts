@@ -28,7 +28,7 @@ export interface LoadedBundle {
  */
 export function loadCachedBundle(file: string, name: string): LoadedBundle {
   const bytes = readFileSync(file);
-  const cache = cacheOf(bytes, name);
+  const cache = cacheOf(bytes, file, name);
   const cachedData = cache && readCodeCache(cache.path, cache.key);
   // The build made the bundle ASCII (scripts/bundle-cli.mjs): latin1 is exact, and fast. On one
   // line with the bundle's first, as Node's own wrapper, so stack traces keep their lines.
@@ -53,13 +53,16 @@ export function loadCachedBundle(file: string, name: string): LoadedBundle {
 }
 
 // Where the cache for this bundle lives and what it must match: the bundle's bytes (their size
-// and CRC; their first line names the package version) and the V8 that compiles it (its
-// version, flags and CPU features: the version tag). One file per name and node, so two nodes
-// do not evict each other; a new bundle replaces its old file. The CRC tells a rebuilt or
+// and CRC; their first line names the package version), its path, and the V8 that compiles it
+// (its version, flags and CPU features: the version tag). One file per name and node, so two
+// nodes do not evict each other; a new bundle replaces its old file. The CRC tells a rebuilt or
 // upgraded bundle from the one cached; it needs to stand against no one: whoever can write
-// the bundle can run code as us anyway.
+// the bundle can run code as us anyway. The path is there because V8 keeps the script's name
+// in its cache: another install's cache would make stack traces name that install's file.
+// (Its CRC: a path may hold a tab or a newline, which the cache file's header line cannot.)
 function cacheOf(
   bytes: Buffer,
+  file: string,
   name: string,
 ): { path: string; key: string; tag: number } | undefined {
   try {
@@ -67,7 +70,7 @@ function cacheOf(
     if (dir === undefined) return undefined;
     const { version, arch } = process;
     const tag = cachedDataVersionTag();
-    const key = `${bytes.length} ${crc32(bytes)} ${version} ${tag}`;
+    const key = `${bytes.length} ${crc32(bytes)} ${crc32(file)} ${version} ${tag}`;
     return { path: join(dir, `${name}-${version}-${arch}.v8`), key, tag };
   } catch {
     return undefined;
