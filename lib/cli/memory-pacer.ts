@@ -1,9 +1,11 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { dropMallocBlock } from './malloc-trim.js';
 
 type MinorGc = (options: { type: 'minor'; execution: 'sync' }) => void;
 let collect: MinorGc | null | undefined;
+let mallocTuned = false;
 
 // V8's gc(), exposed once; null where the flag cannot be set (the pacer then only passes data).
 function minorGc(): MinorGc | null {
@@ -36,6 +38,9 @@ export class MemoryPacer extends Transform {
     this.since += chunk.length;
     if (this.since >= this.interval) {
       this.since = 0;
+      // Once a transfer is past its first few MiB: a small one never needs it.
+      if (!mallocTuned) dropMallocBlock();
+      mallocTuned = true;
       minorGc()?.({ type: 'minor', execution: 'sync' });
     }
     callback(null, chunk);
