@@ -53,13 +53,9 @@ export async function openPullControl(
   try {
     const [sizeText = '', stamp = ''] = connection.ready.fields;
     const size = /^\d+$/.test(sizeText) ? Number(sizeText) : undefined;
-    let rttMs = 0;
     // Below AUTO_MIN_BYTES 'auto' keeps one lane whatever the round trip: not worth one more.
-    if (timeRoundTrip && size !== undefined && size >= AUTO_MIN_BYTES) {
-      const sent = performance.now();
-      await connection.request('ping', ['pong']);
-      rttMs = performance.now() - sent;
-    }
+    const timed = timeRoundTrip && size !== undefined && size >= AUTO_MIN_BYTES;
+    const rttMs = timed ? await connection.roundTrip() : 0;
     debug(`pull: size ${sizeText}${rttMs ? `, round trip ${rttMs.toFixed(1)} ms` : ''}`);
     return { connection, size, stamp, rttMs };
   } catch (error) {

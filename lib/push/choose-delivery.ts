@@ -62,7 +62,7 @@ export async function chooseDelivery(choice: DeliveryChoice): Promise<Delivery> 
     const size = fstatSync(direct.fd).size - direct.start;
     const requested = options.streams ?? 'auto';
     const rtt =
-      requested === 'auto' && size >= AUTO_MIN_BYTES ? await roundTrip(control) : undefined;
+      requested === 'auto' && size >= AUTO_MIN_BYTES ? await control.roundTrip() : undefined;
     const streams = chooseStreams(rtt, size, requested, pushLaneCap());
     debug(
       `push: ${streams} channel(s)${rtt === undefined ? '' : `, round trip ${rtt.toFixed(1)} ms`}`,
@@ -115,16 +115,4 @@ export function startPushSession(
 ): DataSession {
   const args = [target.path, compress ?? '', options.resume ? '1' : '0'];
   return startDataSession(control, args, 'pipe', context);
-}
-
-// The round trip of the link, the least of two pings on the control session (the first may
-// carry a scheduling delay on either end).
-async function roundTrip(control: ControlConnection): Promise<number> {
-  let best = Infinity;
-  for (let i = 0; i < 2; i++) {
-    const started = performance.now();
-    await control.request('ping', ['pong']);
-    best = Math.min(best, performance.now() - started);
-  }
-  return best;
 }

@@ -192,6 +192,20 @@ export class ControlConnection {
     throw classifyFailure(await this.exited, this.stderr, this.parts.params.context);
   }
 
+  /**
+   * The round trip of the link in milliseconds: the least of two pings (the first may carry a
+   * scheduling delay on either end, which on a loaded machine could pass for a long link).
+   */
+  async roundTrip(): Promise<number> {
+    let best = Infinity;
+    for (let i = 0; i < 2; i++) {
+      const started = performance.now();
+      await this.request('ping', ['pong']);
+      best = Math.min(best, performance.now() - started);
+    }
+    return best;
+  }
+
   /** Asks the remote side to remove the temporary file (or keep it, to resume later), then closes. Never throws. */
   async abort(keep = false): Promise<void> {
     if (this.alive) {

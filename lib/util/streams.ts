@@ -21,12 +21,14 @@ const AUTO_MIN_RANGE = 32 * MiB;
 /** Below this size a transfer keeps to one channel unless told otherwise: the gain is small. */
 export const AUTO_MIN_BYTES = 2 * AUTO_MIN_RANGE;
 /**
- * Below this round-trip time one channel's window (2 MiB per round trip: 67 MiB/s at 30 ms)
- * outruns most links, and more lanes only cost CPU: over the tun link at 20 ms, 256 MiB went
- * fastest on 1 lane (push 4.8 s, on 2 lanes 5.1 s, on 4 6.7 s); at 50 ms 2 to 4 lanes were
- * 1.3x faster than 1.
+ * Below this round-trip time one channel does as well as two: over the bench's tun link,
+ * 256 MiB, 3 rounds (2026-12-02), 2 lanes against 1 took a push 0.98x the time at 10 ms, 0.90x
+ * at 16 ms, 0.76x at 24 ms (0.73x at 20 ms in another run), a pull into a file 0.91x, 0.94x
+ * and 0.88x; 64 MiB at 16 ms, 4 rounds: push 0.92x, pull 1.02x. (Before the ranges of a push
+ * were read through reused buffers, 1 lane had been fastest at 20 ms, hence 30 ms until then.)
+ * A LAN, a few milliseconds at most, keeps one.
  */
-const AUTO_MIN_RTT_MS = 30;
+const AUTO_MIN_RTT_MS = 12;
 
 /** The most lanes an automatic choice takes. */
 const AUTO_MAX_LANES = 8;
@@ -51,9 +53,9 @@ export const pushLaneCap = (cores: number = availableParallelism()): number =>
 
 /**
  * How many channels to use for `bytes` at a round-trip time of `rttMs`: a requested count wins
- * (but no range is smaller than 1 MiB, the alignment of ranges); 'auto' keeps one below 30 ms
- * or for a file under 64 MiB, and otherwise takes a lane per 12.5 ms of round trip (50 ms: 4,
- * 100 ms: 8), at most `cap` (a push: {@link pushLaneCap}), each carrying 32 MiB or more.
+ * (but no range is smaller than 1 MiB, the alignment of ranges); 'auto' keeps one below 12 ms
+ * or for a file under 64 MiB, and otherwise takes a lane per 12.5 ms of round trip, at least 2
+ * (50 ms: 4, 100 ms: 8), at most `cap` (a push: {@link pushLaneCap}), each carrying 32 MiB or more.
  */
 export function chooseStreams(
   rttMs: number | undefined,

@@ -77,12 +77,14 @@ describe('chooseStreams', () => {
 
   it('auto: one channel on a LAN, for a file under 64 MiB, or without a measurement', () => {
     assert.equal(chooseStreams(0.3, 1 << 30, 'auto', 8), 1);
-    assert.equal(chooseStreams(29.9, 1 << 30, 'auto', 8), 1);
+    assert.equal(chooseStreams(11.9, 1 << 30, 'auto', 8), 1);
     assert.equal(chooseStreams(100, 64 * MiB - 1, 'auto', 8), 1);
     assert.equal(chooseStreams(undefined, 1 << 30, 'auto', 8), 1);
   });
 
   it('auto: more lanes the longer the round trip, at most 8, at least 32 MiB each', () => {
+    assert.equal(chooseStreams(12, 1 << 30, 'auto', 8), 2);
+    assert.equal(chooseStreams(20, 1 << 30, 'auto', 8), 2);
     assert.equal(chooseStreams(30, 1 << 30, 'auto', 8), 2);
     assert.equal(chooseStreams(50, 1 << 30, 'auto', 8), 4);
     assert.equal(chooseStreams(100, 1 << 30, 'auto', 8), 8);
