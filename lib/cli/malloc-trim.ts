@@ -8,11 +8,15 @@
 // buffer, never touched and collected, sets it to 32 MiB. Where the user tuned malloc, glibc
 // keeps their settings fixed and ignores this; other C libraries ignore it too.
 const BLOCK = 16 << 20;
+let dropped = false;
 
 /**
  * Allocates, and drops, the untouched block that raises glibc's trim threshold once the next
- * GC frees it. For the CLI's own process only: a library must not tune its user's malloc.
+ * GC frees it; once per process, as the threshold is. For the CLI's own process only: a
+ * library must not tune its user's malloc.
  */
 export function dropMallocBlock(): void {
+  if (dropped) return;
+  dropped = true;
   Buffer.allocUnsafeSlow(BLOCK);
 }

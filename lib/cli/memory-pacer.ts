@@ -5,7 +5,6 @@ import { dropMallocBlock } from './malloc-trim.js';
 
 type MinorGc = (options: { type: 'minor'; execution: 'sync' }) => void;
 let collect: MinorGc | null | undefined;
-let mallocTuned = false;
 
 // V8's gc(), exposed once; null where the flag cannot be set (the pacer then only passes data).
 function minorGc(): MinorGc | null {
@@ -39,8 +38,7 @@ export class MemoryPacer extends Transform {
     if (this.since >= this.interval) {
       this.since = 0;
       // Once a transfer is past its first few MiB: a small one never needs it.
-      if (!mallocTuned) dropMallocBlock();
-      mallocTuned = true;
+      dropMallocBlock();
       minorGc()?.({ type: 'minor', execution: 'sync' });
     }
     callback(null, chunk);
