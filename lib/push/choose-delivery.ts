@@ -3,7 +3,7 @@ import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
 import type { Compression } from '../../transforms/compress.js';
 import type { ControlConnection } from '../ssh/control-connection.js';
 import { debug } from '../util/debug.js';
-import { AUTO_MIN_BYTES, chooseStreams, pushLaneCap } from '../util/streams.js';
+import { AUTO_MIN_BYTES, chooseStreams, farLoginLanes, pushLaneCap } from '../util/streams.js';
 import type { ErrorContext } from '../util/errors.js';
 import type { Target } from '../ssh/target.js';
 import { AutoCompressDelivery } from './auto-compress.js';
@@ -52,6 +52,23 @@ export function lanesBeforeConnecting(options: PushOptions, internals: PushInter
 }
 
 /**
+ * For a push whose lanes `auto` chooses (a file read by offset, big enough for more than one,
+ * connections of its own, nothing to resume): the lanes to open once the master has logged in,
+ * should that login have been long (farLoginLanes). Else undefined.
+ */
+export function lanesAfterLongLogin(
+  options: PushOptions,
+  internals: PushInternals,
+): ((loginMs: number) => number) | undefined {
+  const { direct } = internals;
+  if (!direct || (options.streams ?? 'auto') !== 'auto') return undefined;
+  if (options.singleConnection || options.resume) return undefined;
+  const size = fstatSync(direct.fd).size - direct.start;
+  if (size < AUTO_MIN_BYTES) return undefined;
+  return (loginMs) => farLoginLanes(loginMs, size, pushLaneCap());
+}
+
+/**
  * Picks and starts the delivery: parallel ranges or direct (a file read by offset), inline,
  * auto-compressed or piped, in that order.
  */
@@ -64,6 +81,8 @@ export async function chooseDelivery(choice: DeliveryChoice): Promise<Delivery> 
     const rtt =
       requested === 'auto' && size >= AUTO_MIN_BYTES ? await control.roundTrip() : undefined;
     const streams = chooseStreams(rtt, size, requested, pushLaneCap());
+    // Connections opened after a long login that the measured round trip does not need.
+    control.keepExtras(streams);
     debug(
       `push: ${streams} channel(s)${rtt === undefined ? '' : `, round trip ${rtt.toFixed(1)} ms`}`,
     );

@@ -11,7 +11,12 @@ import { stallError, stallTimeoutOf, type ProgressProbe } from '../util/stall-wa
 import type { Target } from '../ssh/target.js';
 import { commitPush } from './commit.js';
 import { connectPush } from './connect.js';
-import { chooseDelivery, lanesBeforeConnecting, startPushSession } from './choose-delivery.js';
+import {
+  chooseDelivery,
+  lanesAfterLongLogin,
+  lanesBeforeConnecting,
+  startPushSession,
+} from './choose-delivery.js';
 import type { DataSession } from './data-session.js';
 import type { Delivery, DeliveryEvents } from './delivery.js';
 import { DeliveryWatch } from './delivery-watch.js';
@@ -115,6 +120,7 @@ export class PushStream extends OpeningWritable {
       signal,
       startEarly,
       lanes,
+      lanesAfterLongLogin(options, internals),
     );
     this.control = control;
     if (this.destroyed) return; // cleanup (after this returns) closes the connection

@@ -67,7 +67,8 @@ export class RangesDelivery implements Delivery {
     const jobs = planJobs(missingSpans(size, landed), streams);
     const lanes = laneCount(jobs, streams);
     debug(`push: ${jobs.length} ranges over ${lanes} lanes`);
-    // Opened while the master logged in, for a count the user gave (lanesBeforeConnecting).
+    // Opened while the master logged in, for a count the user gave (lanesBeforeConnecting),
+    // or once it had, after a long login (lanesAfterLongLogin).
     this.extra =
       control.takeExtras() ?? new ExtraConnections(control, Math.min(params.connections, lanes));
     this.digest = digestOfDirect(input, algorithm, digestSource, () => this.stopped);

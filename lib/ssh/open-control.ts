@@ -60,6 +60,7 @@ export async function openControlConnection(
     throw abortErrorFor(params.signal, params.context);
   }
   debug('control: spawning ssh master');
+  const spawned = performance.now();
   // Riding the user's master, this is a rider like any data session; else it may ask.
   const master = spawnSsh(invocation, {
     stdin: 'pipe',
@@ -99,6 +100,15 @@ export async function openControlConnection(
   const connected = () => {
     loggedIn.resolve();
     if (params.lanesAfterLogin) openExtras();
+    if (lanes === 1 && params.lanesAfterLongLogin) {
+      const loginMs = performance.now() - spawned;
+      const early = params.lanesAfterLongLogin(loginMs);
+      debug(`control: logged in after ${loginMs.toFixed(0)} ms`);
+      if (early > 1) {
+        debug(`control: a far host: ${early} lanes log in now`);
+        connection.openExtras(early);
+      }
+    }
     onConnected?.(connection);
   };
   if (!params.lanesAfterLogin) openExtras(loggedIn.promise);

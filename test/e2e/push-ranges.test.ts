@@ -242,6 +242,30 @@ describe('push --streams: a file in parallel ranges (real sshd)', () => {
     });
   }
 
+  it('--streams auto after a long login (100 ms round trip): the lanes log in before the pings', async () => {
+    const dir = await fresh();
+    const input = join(dir, 'input');
+    await writeFile(input, randomBytes(MiB));
+    await truncate(input, 100 * MiB); // 3 lanes of at least 32 MiB
+    const data = await readFile(input);
+    const proxy = `ProxyCommand=${process.execPath} ${DELAY_PROXY} --delay 50 %h %p`;
+    const run = await startPush(input, ['-o', proxy, `${sandbox.current.host}:${dir}/out`], {
+      SSHSTREAM_DEBUG: '1',
+    });
+    const result = await run.done;
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok((await readFile(join(dir, 'out'))).equals(data));
+    const lines = result.stderr.split('\n');
+    const at = (pattern: RegExp) => lines.findIndex((line) => pattern.test(line));
+    const early = at(/control: a far host: 3 lanes log in now/);
+    const plan = at(/push: 3 channel\(s\), round trip/);
+    assert.ok(early >= 0 && plan >= 0, result.stderr);
+    assert.ok(early < at(/control: request ping/), `opened before the pings\n${result.stderr}`);
+    const own = lines.filter((line) => /lane \d: a connection of its own/.test(line));
+    assert.equal(own.length, 2, result.stderr);
+    assert.deepEqual(await leftovers(dir), []);
+  });
+
   it('the library: push(path, target, { streams: 3 }) goes in ranges too', async () => {
     const dir = await fresh();
     const data = randomBytes(3 * MiB - 1);

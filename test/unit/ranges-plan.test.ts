@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { missingSpans, parseLanded, planJobs } from '../../lib/push/ranges-plan.js';
-import { chooseStreams, pushLaneCap } from '../../lib/util/streams.js';
+import { chooseStreams, farLoginLanes, pushLaneCap } from '../../lib/util/streams.js';
 
 const MiB = 1 << 20;
 
@@ -107,5 +107,24 @@ describe('chooseStreams', () => {
   it('auto: a pull (no cap given) takes up to 8 lanes whatever the cores', () => {
     assert.equal(chooseStreams(100, 1 << 30, 'auto'), 8);
     assert.equal(chooseStreams(50, 1 << 30, 'auto'), 4);
+  });
+});
+
+describe('farLoginLanes', () => {
+  it('none after a login as quick as loopback or a LAN, or one that likely waited for a person', () => {
+    assert.equal(farLoginLanes(240, 1 << 30, 4), 1);
+    assert.equal(farLoginLanes(375, 1 << 30, 4), 1); // 20 ms
+    assert.equal(farLoginLanes(499, 1 << 30, 4), 1);
+    assert.equal(farLoginLanes(3001, 1 << 30, 4), 1);
+    assert.equal(farLoginLanes(20_000, 1 << 30, 4), 1);
+  });
+
+  it('after a long login, the lanes of the round trip it suggests, within the cap and size', () => {
+    assert.equal(farLoginLanes(500, 1 << 30, 8), 3);
+    assert.equal(farLoginLanes(634, 1 << 30, 8), 4); // 50 ms
+    assert.equal(farLoginLanes(1090, 1 << 30, 8), 7); // 100 ms
+    assert.equal(farLoginLanes(1090, 1 << 30, 4), 4);
+    assert.equal(farLoginLanes(1090, 100 * MiB, 4), 3);
+    assert.equal(farLoginLanes(1090, 64 * MiB - 1, 4), 1);
   });
 });
