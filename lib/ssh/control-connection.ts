@@ -9,8 +9,10 @@ import type { ControlParts } from './control-parts.js';
 import { spawnRidingSession, type SessionOptions } from './riding-session.js';
 import { spawnExtraMaster } from './extra-master.js';
 import type { SshProcess } from './command.js';
+import { effectiveSshConfig } from './config.js';
 import { ExtraConnections } from './extra-connections.js';
 import { killSsh } from './process-tree.js';
+import { mayLogInUnasked } from './unasked-login.js';
 
 // How long we wait for the remote side to confirm an abort before giving up on it.
 const ABORT_TIMEOUT_MS = 5000;
@@ -151,6 +153,15 @@ export class ControlConnection {
     const session = spawnRidingSession(this.parts, this.savedScript, remoteArgs, options, socket);
     this.sessions.push(session);
     return session;
+  }
+
+  /**
+   * False when another connection to this host could only log in by asking (see
+   * mayLogInUnasked): then no extra connection is tried.
+   */
+  async extrasMayLogIn(): Promise<boolean> {
+    const { destination, ssh } = this.parts.params;
+    return mayLogInUnasked(await effectiveSshConfig(destination, ssh));
   }
 
   /**

@@ -8,7 +8,8 @@ import { killSsh } from './process-tree.js';
 // on a long link TCP's own window (Linux: tcp_wmem at most 4 MiB by default) caps it at about
 // 25 MiB/s at 100 ms, however many channels ride it. Each extra connection brings a window of
 // its own. It costs the user nothing only where it logs in without asking (a key or an agent),
-// so it never asks (BatchMode); where it cannot log in that way, its lane rides the master.
+// so it never asks (BatchMode); where it cannot log in that way, its lane rides the master,
+// and where ssh has nothing to log in with unasked (mayLogInUnasked), none is tried.
 
 /**
  * The connections beside a transfer's master, one for each further lane of a transfer in
@@ -40,6 +41,12 @@ export class ExtraConnections {
   private async open(lane: number, masterLoggedIn?: Promise<void>): Promise<string | undefined> {
     let loggedIn = false;
     void masterLoggedIn?.then(() => (loggedIn = true));
+    if (!(await this.control.extrasMayLogIn())) {
+      debug(`lane ${lane}: rides the master (no key or agent would log in without asking)`);
+      return undefined;
+    }
+    // Closed or trimmed while ssh's settings were read: nothing may start now.
+    if (this.closed || this.unneeded.has(lane)) return undefined;
     const socket = await this.attempt(`lane-${lane}`, lane);
     if (socket !== undefined || masterLoggedIn === undefined || loggedIn) return socket;
     await masterLoggedIn;
@@ -86,10 +93,12 @@ export class ExtraConnections {
    * transfer in `lanes` lanes will not use; close() waits for them with the rest.
    */
   trim(lanes: number): void {
-    for (const [lane, master] of this.laneMasters) {
-      if (lane < lanes) continue;
+    // Lanes whose login has not started yet (ssh's settings still being read) included.
+    for (let lane = Math.max(1, lanes); lane <= this.sockets.length; lane++) {
       this.unneeded.add(lane);
-      if (master.exitCode === null) killSsh(master);
+    }
+    for (const [lane, master] of this.laneMasters) {
+      if (lane >= lanes && master.exitCode === null) killSsh(master);
     }
   }
 
