@@ -55,6 +55,7 @@ export async function openPullControl(
     const size = /^\d+$/.test(sizeText) ? Number(sizeText) : undefined;
     // Below AUTO_MIN_BYTES 'auto' keeps one lane whatever the round trip: not worth one more.
     const timed = timeRoundTrip && size !== undefined && size >= AUTO_MIN_BYTES;
+    if (timed && !options.singleConnection) connection.openLanesAfterLongLogin(size);
     const rttMs = timed ? await connection.roundTrip() : 0;
     debug(`pull: size ${sizeText}${rttMs ? `, round trip ${rttMs.toFixed(1)} ms` : ''}`);
     return { connection, size, stamp, rttMs };

@@ -3,7 +3,7 @@ import type { ChecksumAlgorithm } from '../../transforms/checksum.js';
 import type { Compression } from '../../transforms/compress.js';
 import type { ControlConnection } from '../ssh/control-connection.js';
 import { debug } from '../util/debug.js';
-import { AUTO_MIN_BYTES, chooseStreams, farLoginLanes, pushLaneCap } from '../util/streams.js';
+import { AUTO_MIN_BYTES, chooseStreams, pushLaneCap } from '../util/streams.js';
 import type { ErrorContext } from '../util/errors.js';
 import type { Target } from '../ssh/target.js';
 import { AutoCompressDelivery } from './auto-compress.js';
@@ -52,20 +52,20 @@ export function lanesBeforeConnecting(options: PushOptions, internals: PushInter
 }
 
 /**
- * For a push whose lanes `auto` chooses (a file read by offset, big enough for more than one,
- * connections of its own, nothing to resume): the lanes to open once the master has logged in,
- * should that login have been long (farLoginLanes). Else undefined.
+ * Once the master has logged in: for a push whose lanes `auto` chooses (a file read by offset,
+ * big enough for more than one, connections of its own, nothing to resume), opens their
+ * connections at once after a long login (ControlConnection.openLanesAfterLongLogin).
  */
-export function lanesAfterLongLogin(
+export function openLanesAfterLongLogin(
+  control: ControlConnection,
   options: PushOptions,
   internals: PushInternals,
-): ((loginMs: number) => number) | undefined {
+): void {
   const { direct } = internals;
-  if (!direct || (options.streams ?? 'auto') !== 'auto') return undefined;
-  if (options.singleConnection || options.resume) return undefined;
+  if (!direct || (options.streams ?? 'auto') !== 'auto') return;
+  if (options.singleConnection || options.resume) return;
   const size = fstatSync(direct.fd).size - direct.start;
-  if (size < AUTO_MIN_BYTES) return undefined;
-  return (loginMs) => farLoginLanes(loginMs, size, pushLaneCap());
+  if (size >= AUTO_MIN_BYTES) control.openLanesAfterLongLogin(size, pushLaneCap());
 }
 
 /**

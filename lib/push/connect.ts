@@ -9,8 +9,7 @@ import { modeArgument, type PushOptions } from './options.js';
  * Connects and authenticates, and starts the remote control script that owns the temporary
  * file; resolves once it is ready. `onConnected` runs as soon as ssh has authenticated, so a
  * data session can start while the control script still checks the destination. `lanes`: a
- * transfer in that many ranges, whose extra connections open at once (see lanesBeforeConnecting);
- * `lanesAfterLongLogin`: those to open once logged in, after a long login (see choose-delivery).
+ * transfer in that many ranges, whose extra connections open at once (see lanesBeforeConnecting).
  */
 export function connectPush(
   target: Target,
@@ -19,7 +18,6 @@ export function connectPush(
   signal: AbortSignal,
   onConnected: (control: ControlConnection) => void,
   lanes = 1,
-  lanesAfterLongLogin?: (loginMs: number) => number,
 ): Promise<ControlConnection> {
   return openControlConnection(
     {
@@ -39,7 +37,6 @@ export function connectPush(
       stallTimeout: stallTimeoutOf(options),
       signal,
       lanes,
-      lanesAfterLongLogin,
     },
     onConnected,
   );

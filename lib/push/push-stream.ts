@@ -13,8 +13,8 @@ import { commitPush } from './commit.js';
 import { connectPush } from './connect.js';
 import {
   chooseDelivery,
-  lanesAfterLongLogin,
   lanesBeforeConnecting,
+  openLanesAfterLongLogin,
   startPushSession,
 } from './choose-delivery.js';
 import type { DataSession } from './data-session.js';
@@ -107,6 +107,7 @@ export class PushStream extends OpeningWritable {
     // control script's checks; it waits for our "go" line before it touches any file. Auto
     // compression needs the format first, chosen once a sample of the input is here.
     const startEarly = (control: ControlConnection) => {
+      openLanesAfterLongLogin(control, options, internals);
       if (options.compress !== 'auto' && !internals.direct && !this.fitsInline()) {
         const where = { control, target: this.target, options, context: this.context };
         this.session = startPushSession(where, options.compress);
@@ -120,7 +121,6 @@ export class PushStream extends OpeningWritable {
       signal,
       startEarly,
       lanes,
-      lanesAfterLongLogin(options, internals),
     );
     this.control = control;
     if (this.destroyed) return; // cleanup (after this returns) closes the connection

@@ -13,6 +13,7 @@ import { effectiveSshConfig } from './config.js';
 import { ExtraConnections } from './extra-connections.js';
 import { killSsh } from './process-tree.js';
 import { mayLogInUnasked } from './unasked-login.js';
+import { farLoginLanes } from '../util/streams.js';
 
 // How long we wait for the remote side to confirm an abort before giving up on it.
 const ABORT_TIMEOUT_MS = 5000;
@@ -33,6 +34,8 @@ export class ControlConnection {
   readonly tag: string;
   /** The control script's `ready` report (its field: the size of a partial file to resume). */
   ready: Report = { word: 'ready', fields: [] };
+  /** How long the master took to log in, in ms (0 riding the user's master, or unseen). */
+  loginMs = 0;
   readonly stderr: ReportReader;
   readonly exited: Promise<SshExit>;
   private exit: SshExit | undefined;
@@ -98,7 +101,20 @@ export class ControlConnection {
    * ends them otherwise.
    */
   openExtras(lanes: number, loggedIn?: Promise<void>): void {
-    this.early = new ExtraConnections(this, lanes, loggedIn);
+    this.early ??= new ExtraConnections(this, lanes, loggedIn);
+  }
+
+  /**
+   * For a transfer whose lanes an automatic choice picks once it has timed the round trip (a
+   * file of `bytes`, at most `cap` lanes): opens their connections now when the master's login
+   * was long, a far host (see farLoginLanes); the transfer ends those it turns out not to need
+   * (keepExtras).
+   */
+  openLanesAfterLongLogin(bytes: number, cap?: number): void {
+    const lanes = farLoginLanes(this.loginMs, bytes, cap);
+    if (lanes < 2) return;
+    debug(`control: a far host: ${lanes} lanes log in now`);
+    this.openExtras(lanes);
   }
 
   /** The connections openExtras opened, once: the caller closes them from then on. */

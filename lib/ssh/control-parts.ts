@@ -25,12 +25,6 @@ export interface ControlParams {
    * connected), so that a small file does not pay for logins racing its own.
    */
   lanesAfterLogin?: boolean | undefined;
-  /**
-   * For a transfer whose lanes are not known yet (an automatic choice, measured once the
-   * control script is ready): the lanes whose connections open as soon as the master has logged
-   * in, given how long that took (see farLoginLanes). 1 or less: none.
-   */
-  lanesAfterLongLogin?: ((loginMs: number) => number) | undefined;
 }
 
 /** A spawned master and what its sessions need (see openControlConnection). */

@@ -100,24 +100,16 @@ export async function openControlConnection(
   const connected = () => {
     loggedIn.resolve();
     if (params.lanesAfterLogin) openExtras();
-    if (lanes === 1 && params.lanesAfterLongLogin) {
-      const loginMs = performance.now() - spawned;
-      const early = params.lanesAfterLongLogin(loginMs);
-      debug(`control: logged in after ${loginMs.toFixed(0)} ms`);
-      if (early > 1) {
-        debug(`control: a far host: ${early} lanes log in now`);
-        connection.openExtras(early);
-      }
-    }
+    // Riding the user's master, nothing logged in here: 0.
+    connection.loginMs = shared ? 0 : performance.now() - spawned;
+    debug(`control: logged in after ${connection.loginMs.toFixed(0)} ms`);
     onConnected?.(connection);
   };
   if (!params.lanesAfterLogin) openExtras(loggedIn.promise);
   // The user's master has authenticated already: sessions can ride it at once.
   if (shared) connected();
-  const watching =
-    (onConnected || lanes > 1) && !shared
-      ? watchSocket(controlSocket(dir), exited, connected)
-      : undefined;
+  // Also how long the login took, which tells a far host (ControlConnection.loginMs).
+  const watching = shared ? undefined : watchSocket(controlSocket(dir), exited, connected);
   const ready = await stdout.next(['ready']);
   watching?.stop();
   if (ready) {

@@ -92,7 +92,11 @@ const LOGIN_ROUND_TRIPS = 11;
  * of the round trip that the login suggests, at most `cap`. Those that the measured round trip
  * then does not need are ended (ControlConnection.keepExtras).
  */
-export function farLoginLanes(loginMs: number, bytes: number, cap: number): number {
+export function farLoginLanes(
+  loginMs: number,
+  bytes: number,
+  cap: number = AUTO_MAX_LANES,
+): number {
   if (loginMs < FAR_LOGIN_MS || loginMs > FAR_LOGIN_MAX_MS) return 1;
   return chooseStreams((loginMs - LOGIN_BASE_MS) / LOGIN_ROUND_TRIPS, bytes, 'auto', cap);
 }

@@ -6,10 +6,11 @@
 // counts the masters (ControlMaster=yes): one connection per pull.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { ensureBusyboxUser, findBusybox } from '../helpers/busybox.js';
 import { runCli } from '../helpers/cli.js';
 import { leftovers, md5 } from '../helpers/files.js';
@@ -19,6 +20,8 @@ import { userDir, type TestUser } from '../helpers/users.js';
 import { encodeArgument } from '../../lib/remote/script.js';
 
 const MIB = 1024 * 1024;
+// A long link on loopback: the benchmark's delay proxy, as ssh's ProxyCommand.
+const DELAY_PROXY = fileURLToPath(new URL('../../bench/delay-proxy.js', import.meta.url));
 
 // What the wrapper does with the range sessions, numbered from 1 as they start; `range` picks
 // the one whose range starts at that offset (its arguments hold it, encoded).
@@ -128,6 +131,29 @@ describe('pull in ranges (--streams)', () => {
       assert.deepEqual(await leftovers(at), []);
     });
   }
+
+  it('--streams auto after a long login (100 ms round trip): the lanes log in before the pings', async () => {
+    const path = join(sandbox.current.scratch, `ranges-far-${randomBytes(4).toString('hex')}`);
+    await writeFile(path, randomBytes(MIB));
+    await truncate(path, 100 * MIB); // 3 lanes of at least 32 MiB
+    const at = await fresh();
+    const local = join(at, 'out');
+    const proxy = `ProxyCommand=${process.execPath} ${DELAY_PROXY} --delay 50 %h %p`;
+    const source = `${sandbox.current.host}:${path}`;
+    const result = await runCli(['pull', ...cfg(), '-o', proxy, source, local], '', {
+      SSHSTREAM_DEBUG: '1',
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(md5(await readFile(local)), md5(await readFile(path)));
+    const lines = result.stderr.split('\n');
+    const index = (pattern: RegExp) => lines.findIndex((line) => pattern.test(line));
+    const early = index(/control: a far host: 3 lanes log in now/);
+    assert.ok(early >= 0 && index(/pull: size \d+, round trip/) >= 0, result.stderr);
+    assert.ok(early < index(/control: request ping/), `opened before the pings\n${result.stderr}`);
+    const own = lines.filter((line) => /lane \d: a connection of its own/.test(line));
+    assert.equal(own.length, 2, result.stderr);
+    assert.deepEqual(await leftovers(at), []);
+  });
 
   it('the ranges travel at the same time, each on a session over the one connection', async () => {
     const { path, data } = await remoteFile(5 * MIB + 123);
