@@ -389,7 +389,10 @@ reader() {
 
 # gone: fails when the temporary file was removed under a running data session.
 gone() {
-  [ -f "$tmp" ] || fail io 'the temporary file was removed during the push (called off, or its directory removed); nothing committed'
+  [ -f "$tmp" ] && return
+  # Its hash, which a stage started after the removal may have written again, goes with it.
+  rm -f -- "$tmp.sum"
+  fail io 'the temporary file was removed during the push (called off, or its directory removed); nothing committed'
 }
 
 # receive COMMAND...: appends stdin through COMMAND to $tmp; a failure always names a cause
@@ -431,7 +434,8 @@ push_data() {
   # The control script may remove the file (an abort, a lost connection) after the check
   # above; an append then creates it again, with mode 000 (umask 777 when writing): never
   # leave that one behind, even when the connection is gone (no SIGPIPE death on reporting).
-  trap 'trap "" HUP INT TERM; rm -f -- "$tmp.pid"; [ "$(file_mode "$tmp")" != 0 ] || rm -f -- "$tmp" "$tmp.sum"; [ "$resume" != 1 ] || release data' EXIT
+  # A file that is gone (removed by the control script) leaves no hash behind either.
+  trap 'trap "" HUP INT TERM; rm -f -- "$tmp.pid"; tm=$(file_mode "$tmp"); [ "${tm:-0}" != 0 ] || rm -f -- "$tmp" "$tmp.sum"; [ "$resume" != 1 ] || release data' EXIT
   trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM; trap '' PIPE
   # watch_upload writes the file back to disk every quarter second (every second after the
   # first 2 s: see tick) while the data arrives, so the fsync before the rename has little left
@@ -455,7 +459,8 @@ push_data() {
     (exec </dev/null >/dev/null 2>&1; watch_upload) &
     receive "$@"
   fi
-  if [ "$(file_mode "$tmp")" = 0 ]; then
+  tm=$(file_mode "$tmp")
+  if [ "${tm:-0}" = 0 ]; then
     rm -f -- "$tmp" "$tmp.sum"; fail io 'temporary file is gone (transfer aborted?)'
   fi
   exit 0
