@@ -81,8 +81,10 @@ export async function chooseDelivery(choice: DeliveryChoice): Promise<Delivery> 
     const rtt =
       requested === 'auto' && size >= AUTO_MIN_BYTES ? await control.roundTrip() : undefined;
     const streams = chooseStreams(rtt, size, requested, pushLaneCap());
-    // Connections opened after a long login that the measured round trip does not need.
-    control.keepExtras(streams);
+    // Those opened after a long login (openLanesAfterLongLogin), fitted to the lanes now chosen.
+    if (rtt !== undefined) {
+      control.keepExtras(laneCount(planJobs(missingSpans(size, choice.landed), streams), streams));
+    }
     debug(
       `push: ${streams} channel(s)${rtt === undefined ? '' : `, round trip ${rtt.toFixed(1)} ms`}`,
     );

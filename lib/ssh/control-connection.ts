@@ -107,8 +107,8 @@ export class ControlConnection {
   /**
    * For a transfer whose lanes an automatic choice picks once it has timed the round trip (a
    * file of `bytes`, at most `cap` lanes): opens their connections now when the master's login
-   * was long, a far host (see farLoginLanes); the transfer ends those it turns out not to need
-   * (keepExtras).
+   * was long, a far host (see farLoginLanes); the transfer then fits them to the lanes it
+   * chooses (keepExtras).
    */
   openLanesAfterLongLogin(bytes: number, cap?: number): void {
     const lanes = farLoginLanes(this.loginMs, bytes, cap);
@@ -125,12 +125,14 @@ export class ControlConnection {
   }
 
   /**
-   * Ends at once the connections openExtras opened that a transfer in `lanes` lanes will not
-   * use (most are still logging in): all of them for one lane. Whoever closes the rest
-   * (the transfer that takes them, or close()) waits until they have exited.
+   * Fits the connections openExtras opened to a transfer in `lanes` lanes: ends at once those
+   * it will not use (most are still logging in; all of them for one lane), and opens those it
+   * lacks (more lanes than a long login suggested). Whoever closes them (the transfer that
+   * takes them, or close()) waits until they have exited.
    */
   keepExtras(lanes: number): void {
     this.early?.trim(lanes);
+    this.early?.grow(lanes);
   }
 
   /**

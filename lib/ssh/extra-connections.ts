@@ -102,6 +102,14 @@ export class ExtraConnections {
     }
   }
 
+  /** Opens the connections of lanes up to `lanes` that it has none for yet. */
+  grow(lanes: number): void {
+    if (this.closed) return;
+    for (let lane = this.sockets.length + 1; lane < lanes; lane++) {
+      this.sockets.push(this.open(lane));
+    }
+  }
+
   /** Ends every extra connection (their sessions have ended) and waits until they exit. */
   async close(): Promise<void> {
     this.closed = true;

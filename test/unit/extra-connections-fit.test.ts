@@ -1,0 +1,75 @@
+// ControlConnection.keepExtras fits the connections opened early (after a long login, on the
+// round trip the login suggested) to the lanes the transfer then chose: it ends those beyond
+// and opens those it lacks. A stand-in connection whose "ssh" makes its socket at once.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { SshProcess } from '../../lib/ssh/command.js';
+import type { ControlConnection } from '../../lib/ssh/control-connection.js';
+import { ExtraConnections } from '../../lib/ssh/extra-connections.js';
+
+describe('ExtraConnections: trim and grow', () => {
+  let dir = '';
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sshstream-extras-'));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  // Each spawned "master" logs in at once (its socket appears) and exits when killed.
+  function standIn(prefix: string) {
+    const spawned: string[] = [];
+    const killed: string[] = [];
+    const control = {
+      acceptsSessions: true,
+      extrasMayLogIn: () => Promise.resolve(true),
+      spawnExtraMaster(name: string) {
+        const socket = join(dir, `${prefix}-${name}`);
+        spawned.push(name);
+        void writeFile(socket, '');
+        let exit: (result: { exitCode: number }) => void = () => {};
+        const master = Object.assign(new Promise((resolve) => (exit = resolve)), {
+          exitCode: null as number | null,
+          pid: undefined,
+          kill() {
+            killed.push(name);
+            master.exitCode = 143;
+            exit({ exitCode: 143 });
+            return true;
+          },
+        });
+        return { master: master as unknown as SshProcess, socket };
+      },
+    };
+    return { control: control as unknown as ControlConnection, spawned, killed };
+  }
+
+  it('grow opens the lanes it lacks; trim ends those beyond, started or not', async () => {
+    const { control, spawned, killed } = standIn('a');
+    const extra = new ExtraConnections(control, 3); // lanes 1 and 2
+    extra.grow(5); // lanes 3 and 4
+    const never = new Promise<never>(() => {});
+    const sockets = await Promise.all([1, 2, 3, 4].map((lane) => extra.socketOf(lane, never)));
+    assert.ok(
+      sockets.every((socket) => socket !== undefined),
+      String(sockets),
+    );
+    assert.deepEqual(spawned.sort(), ['lane-1', 'lane-2', 'lane-3', 'lane-4']);
+    extra.trim(2);
+    assert.deepEqual(killed.sort(), ['lane-2', 'lane-3', 'lane-4']);
+    await extra.close();
+  });
+
+  it('grow to fewer lanes than it has, or once closed, opens nothing', async () => {
+    const { control, spawned } = standIn('b');
+    const extra = new ExtraConnections(control, 4);
+    const never = new Promise<never>(() => {});
+    await Promise.all([1, 2, 3].map((lane) => extra.socketOf(lane, never)));
+    extra.grow(2);
+    await extra.close();
+    extra.grow(8);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(spawned.sort(), ['lane-1', 'lane-2', 'lane-3']);
+  });
+});
