@@ -111,7 +111,10 @@ function buildProgram(signal: AbortSignal, argv: readonly string[]): Command {
       .command('pull')
       .description('stream a remote file to stdout, or atomically into FILE, verified')
       .argument('<source>', '[user@]host:path or user@[ipv6]:path')
-      .argument('[file]', 'local file to write (atomically); default: stdout')
+      .argument(
+        '[file]',
+        'local file to write (atomically); default or -: stdout (a file named - is ./-)',
+      )
       .option(
         '--resume',
         "keep a failed pull's partial file (.FILE.sshstream-partial) and continue it next time (needs FILE)",
@@ -125,7 +128,8 @@ function buildProgram(signal: AbortSignal, argv: readonly string[]): Command {
       .addHelpText('after', PULL_HELP + '\n' + EXIT_HELP),
   ).action(async (source: string, file: string | undefined, flags: PullFlags) => {
     checkTransferFlags(flags);
-    const code = await runPull(source, file, flags, signal);
+    // "-" is stdout, as for tar -f and curl -o.
+    const code = await runPull(source, file === '-' ? undefined : file, flags, signal);
     if (code !== 0) throw new ExitStatus(code);
   });
 

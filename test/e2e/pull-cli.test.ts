@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -36,6 +37,17 @@ describe('sshstream pull (real sshd)', () => {
       assert.deepEqual(await leftovers(dir), []);
     });
   }
+
+  it('"-" as FILE is stdout, as for tar and curl: no file named - appears', async () => {
+    const dir = await sandbox.fresh();
+    const data = randomBytes(1000);
+    await writeFile(join(dir, 'src'), data);
+    const source = `${sandbox.current.host}:${dir}/src`;
+    const args = [CLI, 'pull', '-q', ...sandbox.sshArgs, source, '-'];
+    const stdout = execFileSync(process.execPath, args, { cwd: dir });
+    assert.equal(md5(stdout), md5(data));
+    assert.equal(existsSync(join(dir, '-')), false);
+  });
 
   for (const compress of [['-z'], ['--compress', 'zstd']]) {
     it(`round-trips with ${compress.join(' ')} in both directions`, async () => {
