@@ -9,6 +9,7 @@ import { stallTimeoutOf } from '../util/stall-watchdog.js';
 import { AUTO_MIN_BYTES } from '../util/streams.js';
 import type { PullOptions } from './options.js';
 import type { SessionStarter } from './pull-session.js';
+import { lanesFor } from './choose-ranges.js';
 
 /** An authenticated connection to the source host, its pull-control script ready. */
 export interface PullControl {
@@ -26,7 +27,7 @@ export interface PullControl {
  * like a pull would: no such file, a directory, permission denied) and, for a pull that may
  * travel in several lanes (`inLanes`), times one round trip for a regular file big enough for
  * more than one where `streams` is 'auto' (what chooses the lanes), or opens the connections
- * of the count given, once this one has logged in (see ControlParams.lanesAfterLogin).
+ * of the lanes a count given calls for, once the size is known.
  */
 export async function openPullControl(
   source: Target,
@@ -36,10 +37,6 @@ export async function openPullControl(
   inLanes = true,
 ): Promise<PullControl> {
   const timeRoundTrip = inLanes && (options.streams ?? 'auto') === 'auto';
-  const lanes =
-    inLanes && typeof options.streams === 'number' && !options.singleConnection
-      ? options.streams
-      : 1;
   const connection = await openControlConnection({
     destination: source,
     ssh: options,
@@ -47,18 +44,22 @@ export async function openPullControl(
     context,
     stallTimeout: stallTimeoutOf(options),
     signal: options.signal,
-    lanes,
-    lanesAfterLogin: true,
   });
   try {
     const [sizeText = '', stamp = ''] = connection.ready.fields;
     const size = /^\d+$/.test(sizeText) ? Number(sizeText) : undefined;
     // Below AUTO_MIN_BYTES 'auto' keeps one lane whatever the round trip: not worth one more.
     const timed = timeRoundTrip && size !== undefined && size >= AUTO_MIN_BYTES;
-    if (timed && !options.singleConnection) connection.openLanesAfterLongLogin(size);
+    const mayOpenLanes = inLanes && !options.singleConnection && size !== undefined;
+    if (timed && mayOpenLanes) connection.openLanesAfterLongLogin(size);
     const rttMs = timed ? await connection.roundTrip() : 0;
     debug(`pull: size ${sizeText}${rttMs ? `, round trip ${rttMs.toFixed(1)} ms` : ''}`);
-    return { connection, size, stamp, rttMs };
+    const control = { connection, size, stamp, rttMs };
+    // A count given: the connections of the lanes the size calls for, and no more (one cut
+    // off while it logs in counts against us on the server: see extra-connections.ts).
+    const given = mayOpenLanes && typeof options.streams === 'number';
+    if (given && lanesFor(control, options) > 1) connection.openExtras(lanesFor(control, options));
+    return control;
   } catch (error) {
     await connection.close();
     throw error;

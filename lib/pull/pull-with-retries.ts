@@ -58,8 +58,7 @@ export async function pull(
         : undefined;
     try {
       const lanes = control?.size !== undefined ? lanesFor(control, pullOptions) : 1;
-      // A file too small for all the lanes of --streams N: the connections it will not use end
-      // now, most of them still logging in, rather than with the transfer.
+      // Lanes a long login opened on a guess, fitted to those the round trip chose.
       control?.connection.keepExtras(lanes);
       const resumable = retries > 0 || resume === true;
       const direct =

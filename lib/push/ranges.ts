@@ -160,7 +160,7 @@ export class RangesDelivery implements Delivery {
       if (session.process.exitCode === null) killSsh(session.process);
     }
     await Promise.all(running.map((session) => session.process));
-    await this.extra.close();
+    await this.extra.close(true);
   }
 
   mismatchNote(): string {

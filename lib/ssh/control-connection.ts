@@ -88,17 +88,22 @@ export class ControlConnection {
     for (const session of this.sessions) killSsh(session);
   }
 
+  /** True once the transfer's signal has aborted it. */
+  get aborted(): boolean {
+    return this.parts.params.signal?.aborted === true;
+  }
+
   /** False once the connection is ending: nothing new should start on it or beside it. */
   get acceptsSessions(): boolean {
     return !this.ending && this.alive;
   }
 
   /**
-   * Opens the connections of a transfer in `lanes` ranges now (openControlConnection, for a
-   * count the user gave: it needs no measurement), beside a master that is still logging in
-   * (then `loggedIn` resolves once it has) or just after (a pull: see lanesAfterLogin), instead
-   * of once the transfer has begun. The transfer takes them with {@link takeExtras}; close()
-   * ends them otherwise.
+   * Opens the connections of a transfer in `lanes` ranges now, instead of once the transfer has
+   * begun: beside a master that is still logging in (openControlConnection, for a push of a
+   * count the user gave; `loggedIn` resolves once the master has), or once connected (a pull,
+   * once it knows the size). The transfer takes them with {@link takeExtras}; close() ends
+   * them otherwise.
    */
   openExtras(lanes: number, loggedIn?: Promise<void>): void {
     this.early ??= new ExtraConnections(this, lanes, loggedIn);
@@ -125,10 +130,10 @@ export class ControlConnection {
   }
 
   /**
-   * Fits the connections openExtras opened to a transfer in `lanes` lanes: ends at once those
-   * it will not use (most are still logging in; all of them for one lane), and opens those it
-   * lacks (more lanes than a long login suggested). Whoever closes them (the transfer that
-   * takes them, or close()) waits until they have exited.
+   * Fits the connections openExtras opened to a transfer in `lanes` lanes: ends those it will
+   * not use (all of them for one lane; one still logging in once it has: see
+   * ExtraConnections.trim), and opens those it lacks (more lanes than a long login suggested).
+   * Whoever closes them (the transfer that takes them, or close()) waits until they have exited.
    */
   keepExtras(lanes: number): void {
     this.early?.trim(lanes);
@@ -249,7 +254,7 @@ export class ControlConnection {
   /** Ends the control session, waits for ssh to exit (killing it if it lingers) and cleans up. */
   async close(): Promise<SshExit> {
     this.ending = true;
-    await this.takeExtras()?.close();
+    await this.takeExtras()?.close(this.aborted);
     this.parts.master.stdin?.end();
     const timer = cancellableDelay(ABORT_TIMEOUT_MS);
     const exit = await Promise.race([this.exited, timer.promise]);

@@ -19,12 +19,6 @@ export interface ControlParams {
    * connections open beside the master (see ControlConnection.openExtras). Default 1: none.
    */
   lanes?: number | undefined;
-  /**
-   * Whether those connections wait until the master has logged in, rather than opening beside
-   * it: for a transfer that may turn out to need none (a pull learns the file's size only once
-   * connected), so that a small file does not pay for logins racing its own.
-   */
-  lanesAfterLogin?: boolean | undefined;
 }
 
 /** A spawned master and what its sessions need (see openControlConnection). */

@@ -1,3 +1,4 @@
+import { cancellableDelay } from '../util/delay.js';
 import { debug } from '../util/debug.js';
 import type { SshProcess } from './command.js';
 import type { ControlConnection } from './control-connection.js';
@@ -10,6 +11,15 @@ import { killSsh } from './process-tree.js';
 // its own. It costs the user nothing only where it logs in without asking (a key or an agent),
 // so it never asks (BatchMode); where it cannot log in that way, its lane rides the master,
 // and where ssh has nothing to log in with unasked (mayLogInUnasked), none is tried.
+//
+// A connection is never cut off while it logs in, save on an abort: the server counts every
+// connection that ends before it has authenticated, and OpenSSH 9.8+ (PerSourcePenalties, on
+// by default) refuses every connection from an address that has left enough of them (16 s of
+// penalty: 16 connections cut off before their login, one second each), the user's own ssh
+// included. So a lane found unneeded while it logs in ends once it has logged in.
+
+// How long closing waits for a lane's login to settle before it ends the connection anyway.
+const LOGIN_SETTLE_MS = 10_000;
 
 /**
  * The connections beside a transfer's master, one for each further lane of a transfer in
@@ -22,6 +32,8 @@ export class ExtraConnections {
   // Each lane's latest master, and the lanes the transfer turned out not to need (trim).
   private readonly laneMasters = new Map<number, SshProcess>();
   private readonly unneeded = new Set<number>();
+  // The masters that have logged in: they may end at any time.
+  private readonly loggedIn = new Set<SshProcess>();
 
   /**
    * `masterLoggedIn`, for connections opened while the master itself still logs in (see
@@ -72,6 +84,14 @@ export class ExtraConnections {
       });
       watchSocket(socket, exited, () => {
         up = true;
+        this.loggedIn.add(master);
+        // Trimmed or closed while it logged in: it ends now that it has.
+        if (this.closed || this.unneeded.has(lane)) {
+          debug(`lane ${lane}: logged in, ended unused`);
+          killSsh(master);
+          resolve(undefined);
+          return;
+        }
         debug(`lane ${lane}: a connection of its own`);
         resolve(socket);
       });
@@ -89,8 +109,9 @@ export class ExtraConnections {
   }
 
   /**
-   * Ends at once the connections of lanes `lanes` and up (most still logging in), which a
-   * transfer in `lanes` lanes will not use; close() waits for them with the rest.
+   * Ends the connections of lanes `lanes` and up, which a transfer in `lanes` lanes will not
+   * use: at once those logged in, the others once they have (most are still logging in), and
+   * none starts that has not yet; close() waits for them with the rest.
    */
   trim(lanes: number): void {
     // Lanes whose login has not started yet (ssh's settings still being read) included.
@@ -98,7 +119,7 @@ export class ExtraConnections {
       this.unneeded.add(lane);
     }
     for (const [lane, master] of this.laneMasters) {
-      if (lane >= lanes && master.exitCode === null) killSsh(master);
+      if (lane >= lanes && this.loggedIn.has(master)) killSsh(master);
     }
   }
 
@@ -110,9 +131,19 @@ export class ExtraConnections {
     }
   }
 
-  /** Ends every extra connection (their sessions have ended) and waits until they exit. */
-  async close(): Promise<void> {
+  /**
+   * Ends every extra connection (their sessions have ended) and waits until they exit: those
+   * still logging in once they have, or have failed, within LOGIN_SETTLE_MS; with `now` (an
+   * abort) all at once.
+   */
+  async close(now = false): Promise<void> {
     this.closed = true;
+    for (const master of this.masters) {
+      if (master.exitCode === null && (now || this.loggedIn.has(master))) killSsh(master);
+    }
+    const settle = cancellableDelay(LOGIN_SETTLE_MS);
+    await Promise.race([Promise.allSettled(this.masters), settle.promise]);
+    settle.cancel();
     for (const master of this.masters) {
       if (master.exitCode === null) killSsh(master);
     }

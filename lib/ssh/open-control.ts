@@ -92,35 +92,26 @@ export async function openControlConnection(
   });
   const loggedIn = createDeferred<void>();
   const lanes = params.lanes ?? 1;
-  let extrasOpened = false;
-  const openExtras = (masterLoggedIn?: Promise<void>) => {
-    if (lanes > 1 && !extrasOpened) connection.openExtras(lanes, masterLoggedIn);
-    extrasOpened = true;
-  };
   const connected = () => {
     loggedIn.resolve();
-    if (params.lanesAfterLogin) openExtras();
     // Riding the user's master, nothing logged in here: 0.
     connection.loginMs = shared ? 0 : performance.now() - spawned;
     debug(`control: logged in after ${connection.loginMs.toFixed(0)} ms`);
     onConnected?.(connection);
   };
-  if (!params.lanesAfterLogin) openExtras(loggedIn.promise);
+  if (lanes > 1) connection.openExtras(lanes, loggedIn.promise);
   // The user's master has authenticated already: sessions can ride it at once.
   if (shared) connected();
   // Also how long the login took, which tells a far host (ControlConnection.loginMs).
   const watching = shared ? undefined : watchSocket(controlSocket(dir), exited, connected);
   const ready = await stdout.next(['ready']);
   watching?.stop();
-  if (ready) {
-    loggedIn.resolve();
-    // The socket may have been seen only after the script said ready, or not at all.
-    if (params.lanesAfterLogin) openExtras();
-  }
+  // The socket may have been seen only after the script said ready, or not at all.
+  if (ready) loggedIn.resolve();
   if (!ready) {
     // Sessions already riding the connection keep the master alive: end them first.
     connection.endSessions();
-    await connection.takeExtras()?.close();
+    await connection.takeExtras()?.close(connection.aborted);
     const exit = await exited;
     await rm(dir, { recursive: true, force: true });
     if (params.signal?.aborted) throw abortErrorFor(params.signal, params.context);

@@ -1,6 +1,7 @@
 // ControlConnection.keepExtras fits the connections opened early (after a long login, on the
 // round trip the login suggested) to the lanes the transfer then chose: it ends those beyond
-// and opens those it lacks. A stand-in connection whose "ssh" makes its socket at once.
+// and opens those it lacks. A stand-in connection whose "ssh" makes its socket at once, or
+// when the test says.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,17 +18,19 @@ describe('ExtraConnections: trim and grow', () => {
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
-  // Each spawned "master" logs in at once (its socket appears) and exits when killed.
-  function standIn(prefix: string) {
+  // Each spawned "master" logs in at once (its socket appears), or with `held` once
+  // logIn(name) is called, and exits when killed.
+  function standIn(prefix: string, held = false) {
     const spawned: string[] = [];
     const killed: string[] = [];
+    const logIn = (name: string) => writeFile(join(dir, `${prefix}-${name}`), '');
     const control = {
       acceptsSessions: true,
       extrasMayLogIn: () => Promise.resolve(true),
       spawnExtraMaster(name: string) {
         const socket = join(dir, `${prefix}-${name}`);
         spawned.push(name);
-        void writeFile(socket, '');
+        if (!held) void logIn(name);
         let exit: (result: { exitCode: number }) => void = () => {};
         const master = Object.assign(new Promise((resolve) => (exit = resolve)), {
           exitCode: null as number | null,
@@ -42,7 +45,7 @@ describe('ExtraConnections: trim and grow', () => {
         return { master: master as unknown as SshProcess, socket };
       },
     };
-    return { control: control as unknown as ControlConnection, spawned, killed };
+    return { control: control as unknown as ControlConnection, spawned, killed, logIn };
   }
 
   it('grow opens the lanes it lacks; trim ends those beyond, started or not', async () => {
@@ -72,4 +75,50 @@ describe('ExtraConnections: trim and grow', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.deepEqual(spawned.sort(), ['lane-1', 'lane-2', 'lane-3']);
   });
+
+  // A connection cut off before it has logged in counts against the client's address on the
+  // server (OpenSSH 9.8+ PerSourcePenalties): one found unneeded while it logs in ends once it
+  // has, and only an abort cuts one short.
+  it('trim ends a lane still logging in only once it has logged in', async () => {
+    const { control, spawned, killed, logIn } = standIn('c', true);
+    const extra = new ExtraConnections(control, 3);
+    await waitUntil(() => spawned.length === 2);
+    extra.trim(1);
+    await sleep(50);
+    assert.deepEqual(killed, []);
+    await logIn('lane-2');
+    await waitUntil(() => killed.length === 1);
+    assert.deepEqual(killed, ['lane-2']);
+    assert.equal(await extra.socketOf(2, new Promise<never>(() => {})), undefined);
+    await logIn('lane-1');
+    await extra.close();
+    assert.deepEqual(killed.sort(), ['lane-1', 'lane-2']);
+  });
+
+  it('close waits for a login to settle; close(true) ends it at once', async () => {
+    const { control, killed, logIn, spawned } = standIn('d', true);
+    const extra = new ExtraConnections(control, 2);
+    await waitUntil(() => spawned.length === 1);
+    let closed = false;
+    const closing = extra.close().then(() => (closed = true));
+    await sleep(50);
+    assert.equal(closed, false);
+    assert.deepEqual(killed, []);
+    await logIn('lane-1');
+    await closing;
+    assert.deepEqual(killed, ['lane-1']);
+
+    const aborted = standIn('e', true);
+    const other = new ExtraConnections(aborted.control, 2);
+    await waitUntil(() => aborted.spawned.length === 1);
+    await other.close(true);
+    assert.deepEqual(aborted.killed, ['lane-1']);
+  });
 });
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitUntil(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) await sleep(10);
+  assert.ok(condition(), 'timed out');
+}
