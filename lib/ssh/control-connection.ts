@@ -12,7 +12,8 @@ import type { SshProcess } from './command.js';
 import { effectiveSshConfig } from './config.js';
 import { ExtraConnections } from './extra-connections.js';
 import { killSsh } from './process-tree.js';
-import { mayLogInUnasked } from './unasked-login.js';
+import { loginMayHaveAsked, mayLogInUnasked } from './unasked-login.js';
+import { mayPrompt } from './terminal.js';
 import { farLoginLanes } from '../util/streams.js';
 
 // How long we wait for the remote side to confirm an abort before giving up on it.
@@ -185,6 +186,16 @@ export class ControlConnection {
   async extrasMayLogIn(): Promise<boolean> {
     const { destination, ssh } = this.parts.params;
     return mayLogInUnasked(await effectiveSshConfig(destination, ssh));
+  }
+
+  /**
+   * True when the master's login may have needed the user (see loginMayHaveAsked): whether
+   * another connection logs in unasked is then for one lane to find out before the others try
+   * (ExtraConnections).
+   */
+  async extrasProbeFirst(): Promise<boolean> {
+    const { destination, ssh } = this.parts.params;
+    return loginMayHaveAsked(await effectiveSshConfig(destination, ssh), mayPrompt());
   }
 
   /**

@@ -16,7 +16,9 @@ import { killSsh } from './process-tree.js';
 // connection that ends before it has authenticated, and OpenSSH 9.8+ (PerSourcePenalties, on
 // by default) refuses every connection from an address that has left enough of them (16 s of
 // penalty: 16 connections cut off before their login, one second each), the user's own ssh
-// included. So a lane found unneeded while it logs in ends once it has logged in.
+// included. So a lane found unneeded while it logs in ends once it has logged in. A failed
+// login costs five seconds there: where the first login may have asked the user (a password
+// after a key the server refused), one lane tries before the others.
 
 // How long closing waits for a lane's login to settle before it ends the connection anyway.
 const LOGIN_SETTLE_MS = 10_000;
@@ -34,6 +36,8 @@ export class ExtraConnections {
   private readonly unneeded = new Set<number>();
   // The masters that have logged in: they may end at any time.
   private readonly loggedIn = new Set<SshProcess>();
+  // Lane 1's connection: where the master's login may have asked, the others wait for it.
+  private firstLane: Promise<string | undefined> | undefined;
 
   /**
    * `masterLoggedIn`, for connections opened while the master itself still logs in (see
@@ -46,8 +50,14 @@ export class ExtraConnections {
     masterLoggedIn?: Promise<void>,
   ) {
     this.sockets = Array.from({ length: Math.max(0, lanes - 1) }, (_, index) =>
-      this.open(index + 1, masterLoggedIn),
+      this.start(index + 1, masterLoggedIn),
     );
+  }
+
+  private start(lane: number, masterLoggedIn?: Promise<void>): Promise<string | undefined> {
+    const socket = this.open(lane, masterLoggedIn);
+    if (lane === 1) this.firstLane = socket;
+    return socket;
   }
 
   private async open(lane: number, masterLoggedIn?: Promise<void>): Promise<string | undefined> {
@@ -56,6 +66,14 @@ export class ExtraConnections {
     if (!(await this.control.extrasMayLogIn())) {
       debug(`lane ${lane}: rides the master (no key or agent would log in without asking)`);
       return undefined;
+    }
+    // Where the master's login may have asked the user, the others wait for lane 1's: a key
+    // the server refuses (the user then typed a password) would fail for each lane alike.
+    if (lane > 1 && (await this.control.extrasProbeFirst())) {
+      if ((await this.firstLane) === undefined) {
+        debug(`lane ${lane}: rides the master (lane 1 could not log in unasked)`);
+        return undefined;
+      }
     }
     // Closed or trimmed while ssh's settings were read: nothing may start now.
     if (this.closed || this.unneeded.has(lane)) return undefined;
@@ -127,7 +145,7 @@ export class ExtraConnections {
   grow(lanes: number): void {
     if (this.closed) return;
     for (let lane = this.sockets.length + 1; lane < lanes; lane++) {
-      this.sockets.push(this.open(lane));
+      this.sockets.push(this.start(lane));
     }
   }
 

@@ -53,3 +53,24 @@ function mayExist(path: string): boolean {
   }
   return [...homes].some((home) => existsSync(join(home, path.slice(2))));
 }
+
+/**
+ * Whether ssh could have asked the user something for a login with `settings`: a password, a
+ * passphrase, a key the server refused before the password that let the user in. It can when
+ * it has a terminal to ask on (`terminal`) or an askpass program it would run, unless the
+ * config sets BatchMode. Then the first connection's login proves nothing about one that may
+ * not ask (a lane's), and each lane that fails to log in is a failed login the server may count
+ * against the client's address (see extra-connections.ts).
+ */
+export function loginMayHaveAsked(
+  settings: SshSettings | undefined,
+  terminal: boolean,
+  env: NodeJS.ProcessEnv = process.env,
+): boolean {
+  if (/^(yes|true)$/i.test(settings?.get('batchmode') ?? '')) return false;
+  // OpenSSH's readpass.c: askpass when forced, or (without a terminal) where a display is.
+  const require = (env['SSH_ASKPASS_REQUIRE'] ?? '').toLowerCase();
+  if (require === 'force') return true;
+  const display = Boolean(env['DISPLAY'] || env['WAYLAND_DISPLAY']);
+  return terminal || (display && require !== 'never');
+}

@@ -20,18 +20,24 @@ describe('ExtraConnections: trim and grow', () => {
 
   // Each spawned "master" logs in at once (its socket appears), or with `held` once
   // logIn(name) is called, and exits when killed.
-  function standIn(prefix: string, held = false) {
+  function standIn(prefix: string, held = false, probeFirst = false) {
     const spawned: string[] = [];
     const killed: string[] = [];
     const logIn = (name: string) => writeFile(join(dir, `${prefix}-${name}`), '');
+    const failures = new Map<string, () => void>();
     const control = {
       acceptsSessions: true,
       extrasMayLogIn: () => Promise.resolve(true),
+      extrasProbeFirst: () => Promise.resolve(probeFirst),
       spawnExtraMaster(name: string) {
         const socket = join(dir, `${prefix}-${name}`);
         spawned.push(name);
         if (!held) void logIn(name);
         let exit: (result: { exitCode: number }) => void = () => {};
+        failures.set(name, () => {
+          master.exitCode = 255;
+          exit({ exitCode: 255 });
+        });
         const master = Object.assign(new Promise((resolve) => (exit = resolve)), {
           exitCode: null as number | null,
           pid: undefined,
@@ -45,7 +51,9 @@ describe('ExtraConnections: trim and grow', () => {
         return { master: master as unknown as SshProcess, socket };
       },
     };
-    return { control: control as unknown as ControlConnection, spawned, killed, logIn };
+    // A login that fails: ssh exits 255 without making its socket.
+    const refuse = (name: string) => failures.get(name)?.();
+    return { control: control as unknown as ControlConnection, spawned, killed, logIn, refuse };
   }
 
   it('grow opens the lanes it lacks; trim ends those beyond, started or not', async () => {
@@ -113,6 +121,36 @@ describe('ExtraConnections: trim and grow', () => {
     await waitUntil(() => aborted.spawned.length === 1);
     await other.close(true);
     assert.deepEqual(aborted.killed, ['lane-1']);
+  });
+
+  // A key the server refuses, where the user then typed a password for the first connection:
+  // each lane's login would fail alike, a failed login the server may count against us.
+  it('where the first login may have asked, lane 1 tries before the others', async () => {
+    const refused = standIn('f', true, true);
+    const extra = new ExtraConnections(refused.control, 4);
+    const taken = standIn('g', true, true);
+    const other = new ExtraConnections(taken.control, 3);
+    try {
+      await sleep(100);
+      assert.deepEqual(refused.spawned, ['lane-1']);
+      refused.refuse('lane-1');
+      const giveUp = sleep(3000);
+      const sockets = await Promise.all([1, 2, 3].map((lane) => extra.socketOf(lane, giveUp)));
+      assert.deepEqual(sockets, [undefined, undefined, undefined]);
+      assert.deepEqual(refused.spawned, ['lane-1']);
+
+      assert.deepEqual(taken.spawned, ['lane-1']);
+      await taken.logIn('lane-1');
+      await waitUntil(() => taken.spawned.length === 2);
+      await taken.logIn('lane-2');
+      const up = await Promise.all([1, 2].map((lane) => other.socketOf(lane, sleep(3000))));
+      assert.ok(
+        up.every((socket) => socket !== undefined),
+        String(up),
+      );
+    } finally {
+      await Promise.all([extra.close(true), other.close(true)]);
+    }
   });
 });
 

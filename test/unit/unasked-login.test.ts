@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SshSettings } from '../../lib/ssh/config.js';
-import { mayLogInUnasked } from '../../lib/ssh/unasked-login.js';
+import { loginMayHaveAsked, mayLogInUnasked } from '../../lib/ssh/unasked-login.js';
 
 // `ssh -G` lines, as "keyword value" strings.
 const settings = (...lines: string[]): SshSettings => {
@@ -76,5 +76,25 @@ describe('mayLogInUnasked', () => {
 
   it('settings ssh could not give: may (the extra connections are tried)', () => {
     assert.equal(mayLogInUnasked(undefined, noAgent), true);
+  });
+});
+
+describe('loginMayHaveAsked', () => {
+  const none = {};
+  it('a terminal to ask on: yes, unless BatchMode is set', () => {
+    assert.equal(loginMayHaveAsked(settings('batchmode no'), true, none), true);
+    assert.equal(loginMayHaveAsked(undefined, true, none), true);
+    assert.equal(loginMayHaveAsked(settings('batchmode yes'), true, none), false);
+  });
+
+  it('no terminal: only where ssh would run an askpass program', () => {
+    assert.equal(loginMayHaveAsked(settings('batchmode no'), false, none), false);
+    assert.equal(loginMayHaveAsked(undefined, false, { SSH_ASKPASS_REQUIRE: 'force' }), true);
+    assert.equal(loginMayHaveAsked(undefined, false, { DISPLAY: ':0' }), true);
+    assert.equal(loginMayHaveAsked(undefined, false, { WAYLAND_DISPLAY: 'wayland-0' }), true);
+    const never = { DISPLAY: ':0', SSH_ASKPASS_REQUIRE: 'never' };
+    assert.equal(loginMayHaveAsked(undefined, false, never), false);
+    const batch = { SSH_ASKPASS_REQUIRE: 'force' };
+    assert.equal(loginMayHaveAsked(settings('batchmode yes'), false, batch), false);
   });
 });
