@@ -22,6 +22,11 @@ export interface SandboxOptions {
    * login user's ~/.ssh/authorized_keys in a private mount namespace). Default `'openssh'`.
    */
   server?: SandboxServer;
+  /**
+   * The OpenSSH server binary to run, instead of the one installed (another version of it, say:
+   * one from 9.8 on needs `SshdSessionPath` in `sshdConfig` when its helpers live elsewhere).
+   */
+  sshd?: string;
   /** Extra Host aliases in the generated ssh_config that point at the same sshd (for multi-target tests). */
   aliases?: string[];
   /** Log in as this existing local user instead of the current one (root only). */
@@ -110,12 +115,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const dropbear = server === 'dropbear' ? findDropbearTools() : undefined;
   if (
     dropbear !== undefined &&
-    (options.sshdConfig ?? options.sshdMatch ?? options.bashrc) !== undefined
+    (options.sshd ?? options.sshdConfig ?? options.sshdMatch ?? options.bashrc) !== undefined
   ) {
-    throw new Error('dropbear sandbox: sshdConfig, sshdMatch and bashrc apply to OpenSSH only');
+    throw new Error(
+      'dropbear sandbox: sshd, sshdConfig, sshdMatch and bashrc apply to OpenSSH only',
+    );
   }
   const bashrc = options.bashrc ?? options.user !== undefined;
-  const sshdPath = dropbear === undefined ? findSshd() : dropbear.dropbear;
+  const sshdPath = dropbear === undefined ? (options.sshd ?? findSshd()) : dropbear.dropbear;
   if (sshdPath === undefined) throw new SshdNotFoundError();
   const aliases = validateAliases(options.aliases ?? []);
   const user = await resolveLoginUser(options.user);
