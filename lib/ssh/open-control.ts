@@ -109,9 +109,11 @@ export async function openControlConnection(
   // The socket may have been seen only after the script said ready, or not at all.
   if (ready) loggedIn.resolve();
   if (!ready) {
-    // Sessions already riding the connection keep the master alive: end them first.
-    connection.endSessions();
+    // Sessions already riding the connection keep the master alive: end them first; the
+    // lanes' connections once their logins have settled (see extra-connections.ts), unless
+    // aborted.
     await connection.takeExtras()?.close(connection.aborted);
+    connection.endSessions();
     const exit = await exited;
     await rm(dir, { recursive: true, force: true });
     if (params.signal?.aborted) throw abortErrorFor(params.signal, params.context);
