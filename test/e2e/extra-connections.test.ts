@@ -13,8 +13,8 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { findSshKeygen } from '../../lib/sandbox/binaries.js';
 import { settled, startCli, type CliResult } from '../helpers/cli.js';
-import { leftovers, waitFor, writeScript } from '../helpers/files.js';
-import { remoteProcesses } from '../helpers/processes.js';
+import { leftovers, waitFor, writeScript, writeSlowSsh } from '../helpers/files.js';
+import { descendants, remoteProcesses, remoteSession, sandboxPid } from '../helpers/processes.js';
 import { useSandbox } from '../helpers/sandbox.js';
 
 const MiB = 1 << 20;
@@ -169,22 +169,34 @@ describe('streams on connections of their own (real sshd)', () => {
     const dir = await fresh();
     await writeFile(join(dir, 'input'), randomBytes(64 * MiB));
     const handle = await open(join(dir, 'input'), 'r');
-    const args = ['push', '-F', sandbox.current.configPath, '--streams', '4'];
+    // Ranges (the sessions that ride a master: ControlMaster=no) sent slowly: the push is still
+    // running once all its lanes are up (64 MiB on a fast loopback could otherwise end first).
+    const ssh = await writeSlowSsh(dir, '*ControlMaster=no*');
+    const args = ['push', '-F', sandbox.current.configPath, '--ssh', ssh, '--streams', '4'];
     const run = startCli([...args, `${sandbox.current.host}:${dir}/out`], {}, handle.fd);
     try {
       const lanes = () => remoteSessions().filter((argv) => argv.startsWith('cat')).length;
-      await waitFor(() => lanes() === 3 || run.child.exitCode !== null);
+      // The lanes may log in before the first connection (they start beside it): the push is
+      // at work once the control script runs too.
+      const control = () => remoteSession(sandbox.current, 'push-control', `${dir}/out`).script;
+      await waitFor(
+        () => (lanes() === 3 && control() !== undefined) || run.child.exitCode !== null,
+      );
+      assert.equal(run.child.exitCode, null, 'the push ended before its lanes were up');
       assert.equal(laneMasters().length, 3);
       run.child.kill('SIGKILL');
       await run.done;
     } finally {
       await handle.close();
     }
-    // Nothing local is left to stop them: each must notice that its parent is gone.
-    const gone = () => laneMasters().length === 0 && remoteSessions().length === 0;
+    // Nothing local is left to stop them: each must notice that its parent is gone. Every
+    // connection counts, one still logging in too (its sshd is all there is of it).
+    const connections = () => descendants(sandboxPid(sandbox.current));
+    const gone = () => laneMasters().length === 0 && connections().length === 0;
     await waitFor(gone, 20_000).catch(() => {});
     assert.deepEqual(laneMasters(), []);
     assert.deepEqual(remoteSessions(), []);
+    assert.deepEqual(connections(), []);
   });
 
   it('a connection that never finishes logging in does not hold up the transfer', async () => {

@@ -69,3 +69,19 @@ export async function landedSize(dir: string, name: string): Promise<number> {
   }
   return size;
 }
+
+/**
+ * An ssh wrapper that lets through about 3 MiB/s of what a session sends, for the sessions whose
+ * arguments match the shell `pattern` (others run ssh as it is): a transfer that lasts seconds
+ * however fast the machine, so a test sees it at work.
+ */
+export function writeSlowSsh(dir: string, pattern: string): Promise<string> {
+  const throttle =
+    'process.stdin.on("data", (c) => { process.stdin.pause(); ' +
+    'process.stdout.write(c, () => setTimeout(() => process.stdin.resume(), 20)); })';
+  return writeScript(
+    dir,
+    'slow-ssh',
+    `case "$*" in ${pattern}) '${process.execPath}' -e '${throttle}' | ssh "$@" ;; *) exec ssh "$@" ;; esac\n`,
+  );
+}
