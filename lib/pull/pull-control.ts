@@ -57,8 +57,9 @@ export async function openPullControl(
     const control = { connection, size, stamp, rttMs };
     // A count given: the connections of the lanes the size calls for, and no more (one cut
     // off while it logs in counts against us on the server: see extra-connections.ts).
-    const given = mayOpenLanes && typeof options.streams === 'number';
-    if (given && lanesFor(control, options) > 1) connection.openExtras(lanesFor(control, options));
+    const lanes =
+      mayOpenLanes && typeof options.streams === 'number' ? lanesFor(control, options) : 1;
+    if (lanes > 1) connection.openExtras(lanes);
     return control;
   } catch (error) {
     await connection.close();
