@@ -9,13 +9,17 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { startCli, type CliResult } from '../helpers/cli.js';
+import { writeScript } from '../helpers/files.js';
 import { findNewerSshd } from '../helpers/newer-sshd.js';
 import { skipUnless } from '../helpers/prerequisites.js';
 import { useSandbox } from '../helpers/sandbox.js';
 
 const MiB = 1 << 20;
+const DELAY_PROXY = fileURLToPath(new URL('../../bench/delay-proxy.js', import.meta.url));
+const LINK_PROXY = fileURLToPath(new URL('../helpers/link-proxy.js', import.meta.url));
 const newer = findNewerSshd();
 const sandbox = useSandbox({
   ...(newer ? { sshd: newer.sshd } : {}),
@@ -67,6 +71,48 @@ describe(
         .split('\n')
         .filter((line) => /activating .*penalty|drop connection/.test(line));
       assert.deepEqual(blocked, [], newer?.version);
+    });
+
+    // Before, a push that failed before its control script was ready (here: no such
+    // directory) killed its lanes' ssh at once, mid-login where they log in slower than the
+    // first connection (here: through a 100 ms delay): sshd counts each as a connection that
+    // ended before authenticating. Now they end once their logins have settled.
+    it('pushes with --streams 4 that fail before they start cut off no login', async () => {
+      const dir = await sandbox.fresh();
+      await writeFile(join(dir, 'input'), randomBytes(3 * MiB));
+      const delayed = `exec '${process.execPath}' '${DELAY_PROXY}' --delay 100 "$@"`;
+      const proxy = await writeScript(
+        dir,
+        'proxy',
+        `case "$(tr '\\0' ' ' < /proc/$PPID/cmdline)" in *ControlPath=*/lane-*) ${delayed} ;; esac\n` +
+          `exec '${process.execPath}' '${LINK_PROXY}' "$@"\n`,
+      );
+      const config = join(dir, 'ssh_config');
+      const text = await readFile(sandbox.current.configPath, 'utf8');
+      await writeFile(
+        config,
+        text.replace(/^Host .*$/m, (host) => `${host}\n  ProxyCommand ${proxy} %h %p`),
+      );
+      // The log from here on (log() keeps its last 64 KiB: the mark may have gone, and with it
+      // everything before).
+      const mark = sandbox.current.log().slice(-200);
+      for (let round = 0; round < 3; round++) {
+        const target = `${sandbox.current.host}:${dir}/missing/out`;
+        const push = await run(
+          ['push', '-F', config, '--streams', '4', target],
+          join(dir, 'input'),
+        );
+        assert.equal(push.code, 4, push.stderr);
+        assert.match(push.stderr, /no such directory/);
+      }
+      // What sshd logs for a connection that ended before it logged in.
+      const cutOff = sandbox.current
+        .log()
+        .split(mark)
+        .at(-1)!
+        .split('\n')
+        .filter((line) => /^Connection (closed|reset) by .*\[preauth\]/.test(line));
+      assert.deepEqual(cutOff, [], newer?.version);
     });
   },
 );
