@@ -109,9 +109,8 @@ export async function openControlConnection(
   // The socket may have been seen only after the script said ready, or not at all.
   if (ready) loggedIn.resolve();
   if (!ready) {
-    // Sessions already riding the connection keep the master alive: end them first; the
-    // lanes' connections once their logins have settled (see extra-connections.ts), unless
-    // aborted.
+    // The lanes' connections end once their logins have settled (see extra-connections.ts;
+    // at once when aborted); then the sessions riding the master, which keep it alive.
     await connection.takeExtras()?.close(connection.aborted);
     connection.endSessions();
     const exit = await exited;
